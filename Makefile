@@ -1,0 +1,135 @@
+# tsrun -- reach a userspace-mode tailnet from unmodified programs.
+#
+#   make            build build/libtsshim.so and build/tsrun
+#   make test       install missing Debian packages, build, run unit + end-to-end tests
+#   make demo       the whole path against the embedded local tailnet
+#   make bench      side-by-side throughput / latency / overhead ratios
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make asan tsan fuzz musl lint dist clean
+
+VERSION   := 0.1.0
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib/tsrun
+MANDIR    ?= $(PREFIX)/share/man
+
+CC        ?= cc
+B         ?= build
+SAN       ?=
+OPT       ?= -O2
+WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS    ?= $(OPT) -g
+CPPFLAGS  += -D_GNU_SOURCE -DTSRUN_VERSION='"$(VERSION)"' -MMD -MP
+ALL_CFLAGS = -std=c11 $(WARN) $(CFLAGS) $(if $(SAN),-fsanitize=$(SAN) -fno-omit-frame-pointer)
+SAN_LD     = $(if $(SAN),-fsanitize=$(SAN))
+
+# The shim: hooks export libc names; everything else is pure or internal
+# code that unit tests and fuzzers link directly.
+SHIM_HOOKS := connect getpeername sendto sendmsg getaddrinfo gethostbyname \
+              getnameinfo gethostbyaddr
+SHIM_SRC   := $(wildcard shim/*.c)
+SHIM_CORE  := $(filter-out $(addprefix shim/,$(addsuffix .c,$(SHIM_HOOKS))),$(SHIM_SRC))
+SHIM_PIC   := $(SHIM_SRC:%.c=$(B)/pic/%.o)
+SHIM_OBJ   := $(SHIM_CORE:%.c=$(B)/obj/%.o)
+
+LAUNCHER_SRC  := $(wildcard launcher/*.c)
+LAUNCHER_CORE := $(filter-out launcher/main.c,$(LAUNCHER_SRC))
+LAUNCHER_OBJ  := $(LAUNCHER_CORE:%.c=$(B)/obj/%.o)
+LAUNCHER_LIBS := $(shell pkg-config --libs libcurl jansson 2>/dev/null || echo -lcurl -ljansson)
+
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+PROG_SRC  := $(wildcard tests/progs/*.c)
+PROG_BIN  := $(PROG_SRC:tests/progs/%.c=$(B)/tests/progs/%)
+BENCH_SRC := $(wildcard bench/*.c)
+
+.PHONY: all test unit e2e demo bench install uninstall clean asan tsan fuzz musl lint dist deps format
+.DELETE_ON_ERROR:
+
+all: $(B)/libtsshim.so $(B)/tsrun
+
+$(B)/libtsshim.so: $(SHIM_PIC)
+	$(CC) -shared -fvisibility=hidden $(SAN_LD) -o $@ $^ -ldl $(LDFLAGS)
+
+$(B)/tsrun: $(B)/obj/launcher/main.o $(LAUNCHER_OBJ)
+	$(CC) $(SAN_LD) -o $@ $^ $(LAUNCHER_LIBS) $(LDFLAGS)
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Ishim -Ilauncher -c -o $@ $<
+
+# Unit tests link the shim's and the launcher's internal code directly.
+$(B)/tests/unit/%: tests/unit/%.c $(SHIM_OBJ) $(LAUNCHER_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Ishim -Ilauncher -o $@ $^ \
+	    -lcriterion $(LAUNCHER_LIBS) -ldl -lpthread $(SAN_LD)
+
+# Small programs the end-to-end tests drive (probes, fault servers).
+$(B)/tests/progs/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread $(SAN_LD)
+
+$(B)/tsbench: $(BENCH_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LAUNCHER_LIBS) -lpthread -lm
+
+deps:
+	@tests/deps
+
+test: deps
+	@$(MAKE) --no-print-directory all-tests
+	@B=$(B) tests/run
+
+all-tests: all $(UNIT_BIN) $(PROG_BIN)
+
+unit: all-tests
+	@B=$(B) tests/run unit
+
+e2e: all-tests
+	@B=$(B) tests/run e2e
+
+demo: deps all $(PROG_BIN)
+	@B=$(B) tests/bed/demo
+
+bench: deps all $(PROG_BIN) $(B)/tsbench
+	@B=$(B) bench/run
+
+# Sanitizer builds live in their own build directories.
+asan:
+	@$(MAKE) --no-print-directory B=build/asan SAN=address,undefined OPT=-O1 test
+tsan:
+	@$(MAKE) --no-print-directory B=build/tsan SAN=thread OPT=-O1 CC=clang test-tsan
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(B)/tsrun $(DESTDIR)$(BINDIR)/tsrun
+	install -m 0644 $(B)/libtsshim.so $(DESTDIR)$(LIBDIR)/libtsshim.so
+	if [ -f docs/tsrun.1 ]; then install -m 0644 docs/tsrun.1 $(DESTDIR)$(MANDIR)/man1/tsrun.1; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tsrun $(DESTDIR)$(LIBDIR)/libtsshim.so \
+	      $(DESTDIR)$(MANDIR)/man1/tsrun.1
+	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+
+dist:
+	@mkdir -p $(B)
+	git archive --format=tar.gz --prefix=tsrun-$(VERSION)/ -o $(B)/tsrun-$(VERSION).tar.gz HEAD
+	@echo $(B)/tsrun-$(VERSION).tar.gz
+
+lint:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	    --suppress=missingIncludeSystem -D_GNU_SOURCE shim launcher
+	clang-tidy --quiet $(SHIM_SRC) $(LAUNCHER_SRC) -- -std=c11 -D_GNU_SOURCE -Ishim -Ilauncher
+
+format:
+	clang-format -i shim/*.[ch] launcher/*.[ch] tests/unit/*.c tests/progs/*.c bench/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

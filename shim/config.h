@@ -1,0 +1,53 @@
+/* The shim's configuration, read lazily and once per process.
+ *
+ * Sources, first match wins:
+ *   1. TSRUN_* environment variables (ignored in AT_SECURE processes),
+ *   2. /etc/tsrun/tsrun.conf when root-owned and not group/world writable,
+ *   3. built-in defaults (proxy 127.0.0.1:1055), except in AT_SECURE
+ *      processes, where the shim stays inert without the root-owned file. */
+#ifndef TSSHIM_CONFIG_H
+#define TSSHIM_CONFIG_H
+
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+
+#include "route.h"
+
+#define CONFIG_DEFAULT_SOCKS5 "127.0.0.1:1055"
+/* Above tailscaled's 5 s dial cap, so its own 0x01 reply arrives first. */
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 7000
+#define CONFIG_SYSTEM_FILE "/etc/tsrun/tsrun.conf"
+
+struct config {
+    bool enabled;                 /* false: every call passes straight to libc */
+    struct sockaddr_in6 socks5;   /* proxy address, IPv4 stored v4-mapped */
+    bool socks5_is_v4;            /* configured as an IPv4 address */
+    struct route_table routes;    /* TSRUN_ROUTES */
+    int connect_timeout_ms;       /* TSRUN_CONNECT_TIMEOUT_MS */
+    int debug;                    /* TSRUN_DEBUG */
+    bool quiet;                   /* TSRUN_QUIET: no hint lines */
+    char names_path[PATH_MAX];    /* TSRUN_NAMES; "" = no name map */
+};
+
+/* Key/value source for config_parse(): returns the value or NULL. */
+typedef const char *(*config_lookup_fn)(const char *key, void *ctx);
+
+/* Pure: fills cfg from a lookup function with keys "TSRUN_SOCKS5",
+ * "TSRUN_ROUTES", "TSRUN_CONNECT_TIMEOUT_MS", "TSRUN_DEBUG", "TSRUN_QUIET",
+ * "TSRUN_NAMES". Returns 0, or -EINVAL with a one-line reason in err. */
+int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
+                 char *err, size_t errlen);
+
+/* Parses "HOST:PORT" / "[V6]:PORT" with a numeric host. */
+int config_parse_socks5(const char *s, struct sockaddr_in6 *out, bool *is_v4);
+
+/* Parses the root config file's text ("key = value", '#' comments; keys are
+ * socks5, routes, names, connect_timeout_ms, debug, quiet). Pure. */
+int config_parse_file_text(const char *text, struct config *cfg, char *err,
+                           size_t errlen);
+
+/* The process-wide configuration; never NULL. Thread- and fork-safe. */
+const struct config *config_get(void);
+
+#endif

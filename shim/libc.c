@@ -1,0 +1,131 @@
+#define _GNU_SOURCE
+#include "libc.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdatomic.h>
+
+/* IMPORTANT: symbols are bound on first use, never in a constructor: a
+ * constructor runs in every process the shim is preloaded into, and must not
+ * do work that can fail. dlsym() is thread-safe, and two threads racing here
+ * store the same pointer, so a relaxed "check, then publish" is enough. */
+static void *bind_symbol(_Atomic(void *) *slot, const char *name)
+{
+    void *fn = atomic_load_explicit(slot, memory_order_acquire);
+    if (fn == NULL) {
+        fn = dlsym(RTLD_NEXT, name);
+        atomic_store_explicit(slot, fn, memory_order_release);
+    }
+    return fn;
+}
+
+/* Declares the slot and a typed accessor real_NAME() for one libc function. */
+#define LIBC_SYMBOL(name)                                                   \
+    static _Atomic(void *) slot_##name;                                     \
+    static __typeof__(&name) real_##name(void)                              \
+    {                                                                       \
+        return (__typeof__(&name))bind_symbol(&slot_##name, #name);         \
+    }
+
+LIBC_SYMBOL(connect)
+LIBC_SYMBOL(getpeername)
+LIBC_SYMBOL(sendto)
+LIBC_SYMBOL(sendmsg)
+LIBC_SYMBOL(sendmmsg)
+LIBC_SYMBOL(getaddrinfo)
+LIBC_SYMBOL(getnameinfo)
+LIBC_SYMBOL(gethostbyname)
+LIBC_SYMBOL(gethostbyname2)
+LIBC_SYMBOL(gethostbyname_r)
+LIBC_SYMBOL(gethostbyname2_r)
+LIBC_SYMBOL(gethostbyaddr)
+LIBC_SYMBOL(gethostbyaddr_r)
+
+/* A missing symbol cannot happen in a dynamically linked process that has
+ * libc loaded; fail the call rather than crash if it ever does. */
+#define CALL_OR(fail, name, ...)                                            \
+    do {                                                                    \
+        __typeof__(&name) fn = real_##name();                               \
+        if (fn == NULL) {                                                   \
+            errno = ENOSYS;                                                 \
+            return fail;                                                    \
+        }                                                                   \
+        return fn(__VA_ARGS__);                                             \
+    } while (0)
+
+int libc_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    CALL_OR(-1, connect, fd, addr, len);
+}
+
+int libc_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    CALL_OR(-1, getpeername, fd, addr, len);
+}
+
+ssize_t libc_sendto(int fd, const void *buf, size_t n, int flags,
+                    const struct sockaddr *addr, socklen_t len)
+{
+    CALL_OR(-1, sendto, fd, buf, n, flags, addr, len);
+}
+
+ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    CALL_OR(-1, sendmsg, fd, msg, flags);
+}
+
+int libc_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+{
+    CALL_OR(-1, sendmmsg, fd, vec, n, flags);
+}
+
+int libc_getaddrinfo(const char *node, const char *service,
+                     const struct addrinfo *hints, struct addrinfo **res)
+{
+    CALL_OR(EAI_SYSTEM, getaddrinfo, node, service, hints, res);
+}
+
+int libc_getnameinfo(const struct sockaddr *addr, socklen_t len, char *host,
+                     socklen_t hostlen, char *serv, socklen_t servlen,
+                     int flags)
+{
+    CALL_OR(EAI_SYSTEM, getnameinfo, addr, len, host, hostlen, serv, servlen,
+            flags);
+}
+
+struct hostent *libc_gethostbyname(const char *name)
+{
+    CALL_OR(NULL, gethostbyname, name);
+}
+
+struct hostent *libc_gethostbyname2(const char *name, int af)
+{
+    CALL_OR(NULL, gethostbyname2, name, af);
+}
+
+int libc_gethostbyname_r(const char *name, struct hostent *ret, char *buf,
+                         size_t buflen, struct hostent **result, int *h_errnop)
+{
+    CALL_OR(ENOSYS, gethostbyname_r, name, ret, buf, buflen, result, h_errnop);
+}
+
+int libc_gethostbyname2_r(const char *name, int af, struct hostent *ret,
+                          char *buf, size_t buflen, struct hostent **result,
+                          int *h_errnop)
+{
+    CALL_OR(ENOSYS, gethostbyname2_r, name, af, ret, buf, buflen, result,
+            h_errnop);
+}
+
+struct hostent *libc_gethostbyaddr(const void *addr, socklen_t len, int type)
+{
+    CALL_OR(NULL, gethostbyaddr, addr, len, type);
+}
+
+int libc_gethostbyaddr_r(const void *addr, socklen_t len, int type,
+                         struct hostent *ret, char *buf, size_t buflen,
+                         struct hostent **result, int *h_errnop)
+{
+    CALL_OR(ENOSYS, gethostbyaddr_r, addr, len, type, ret, buf, buflen, result,
+            h_errnop);
+}
