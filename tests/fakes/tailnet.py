@@ -1,0 +1,250 @@
+"""The fake tailnet: fixture loading and the JSON shapes real tailscaled serves.
+
+One fixture (tests/fakes/tailnet.json) feeds the fake tailscaled, the fake
+`tailscale` CLI and the bed's name map, so all three always agree.
+
+    python3 tailnet.py names FIXTURE OUT     write a name map (docs/name-map.md)
+"""
+import copy
+import datetime
+import ipaddress
+import json
+import os
+import sys
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+ULA = ipaddress.ip_network("fd7a:115c:a1e0::/48")
+
+# ipn.State numbers, as carried by Notify.State on the IPN bus.
+STATES = ["NoState", "InUseOtherUser", "NeedsLogin", "NeedsMachineAuth",
+          "Stopped", "Starting", "Running"]
+
+
+def default_fixture():
+    here = os.path.dirname(os.path.abspath(__file__))
+    return os.environ.get("FAKE_TS_FIXTURE") or os.path.join(here, "tailnet.json")
+
+
+def load(path=None):
+    with open(path or default_fixture()) as f:
+        return json.load(f)
+
+
+def suffix(fx):
+    return fx["Tailnet"]["MagicDNSSuffix"]
+
+
+def host_prefix(ip):
+    return "%s/%d" % (ip, 32 if ":" not in ip else 128)
+
+
+def is_tailscale_ip(ip):
+    try:
+        a = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return a in CGNAT or a in ULA
+
+
+def self_hostname(fx, prefs):
+    return (prefs or {}).get("Hostname") or fx["Self"]["HostName"]
+
+
+def nodes(fx, prefs=None):
+    """Self then peers, each a dict with a computed FQDN (no trailing dot)."""
+    out = []
+    me = dict(fx["Self"], HostName=self_hostname(fx, prefs), Online=True, _self=True)
+    for n in [me] + [dict(p, _self=False) for p in fx.get("Peers") or []]:
+        n["_fqdn"] = "%s.%s" % (n["HostName"].lower(), suffix(fx))
+        out.append(n)
+    return out
+
+
+def peer_status(fx, n):
+    """An ipnstate.PeerStatus for node n (self or peer)."""
+    ips = list(n.get("TailscaleIPs") or [])
+    allowed = [host_prefix(ip) for ip in ips] + list(n.get("PrimaryRoutes") or [])
+    port = 40000 + n["NodeID"] % 20000
+    st = {
+        "ID": n["ID"], "NodeID": n["NodeID"], "PublicKey": n["PublicKey"], "HostName": n["HostName"],
+        "DNSName": n["_fqdn"] + ".", "OS": n.get("OS", "linux"), "UserID": n["UserID"],
+        "TailscaleIPs": ips, "AllowedIPs": allowed,
+    }
+    if n.get("Tags"):
+        st["Tags"] = n["Tags"]
+    if n.get("PrimaryRoutes"):
+        st["PrimaryRoutes"] = n["PrimaryRoutes"]
+    st.update({
+        "Addrs": n.get("Addrs"), "CurAddr": "", "Relay": n.get("Relay", "fra"), "PeerRelay": "",
+        "RxBytes": 0, "TxBytes": 0, "Created": n.get("Created", ZERO_TIME),
+        "LastWrite": ZERO_TIME, "LastSeen": n.get("LastSeen", ZERO_TIME),
+        "LastHandshake": ZERO_TIME, "Online": bool(n.get("Online")),
+        "ExitNode": False, "ExitNodeOption": False, "Active": False,
+        "PeerAPIURL": ["http://%s:%d" % (ip if ":" not in ip else "[%s]" % ip, port) for ip in ips],
+        "TaildropTarget": 0, "NoFileSharingReason": "",
+        "InNetworkMap": True, "InMagicSock": not n["_self"] and bool(n.get("Online")),
+        "InEngine": False,
+    })
+    if n.get("KeyExpiry"):
+        st["KeyExpiry"] = n["KeyExpiry"]
+    return st
+
+
+def status(fx, state, prefs=None, peers=True, auth_url="", version=None):
+    """An ipnstate.Status: the body of GET /localapi/v0/status."""
+    have_netmap = state in ("Running", "Starting", "Stopped", "NeedsMachineAuth")
+    version = version or fx.get("Version", "1.102.3-fake")
+    all_nodes = nodes(fx, prefs)
+    me = all_nodes[0]
+    health = []
+    if state == "Stopped":
+        health = ["Tailscale is stopped."]
+    elif state == "NeedsLogin":
+        health = ["You are logged out."]
+    st = {"Version": version, "TUN": False, "BackendState": state}
+    if have_netmap:
+        st["HaveNodeKey"] = True
+    st["AuthURL"] = auth_url
+    if have_netmap:
+        self_st = peer_status(fx, me)
+        self_st["Online"] = state == "Running"
+        st["TailscaleIPs"] = list(me["TailscaleIPs"])
+    else:
+        # Before login Self exists but carries no tailnet identity.
+        self_st = {"ID": "", "PublicKey": "nodekey:" + "0" * 64, "HostName": me["HostName"],
+                   "DNSName": "", "OS": "linux", "UserID": 0, "TailscaleIPs": None,
+                   "Addrs": None, "CurAddr": "", "Relay": "", "PeerRelay": "", "RxBytes": 0,
+                   "TxBytes": 0, "Created": ZERO_TIME, "LastWrite": ZERO_TIME,
+                   "LastSeen": ZERO_TIME, "LastHandshake": ZERO_TIME, "Online": False,
+                   "ExitNode": False, "ExitNodeOption": False, "Active": False,
+                   "PeerAPIURL": None, "TaildropTarget": 0, "NoFileSharingReason": "",
+                   "InNetworkMap": False, "InMagicSock": False, "InEngine": False}
+        st["TailscaleIPs"] = None
+    st["Self"] = self_st
+    st["Health"] = health
+    st["MagicDNSSuffix"] = suffix(fx) if have_netmap else ""
+    st["CurrentTailnet"] = copy.deepcopy(fx["Tailnet"]) if have_netmap else None
+    st["CertDomains"] = fx.get("CertDomains") if have_netmap else None
+    st["ExtraRecords"] = None
+    if have_netmap and peers and len(all_nodes) > 1:
+        st["Peer"] = {n["PublicKey"]: peer_status(fx, n) for n in all_nodes[1:]}
+    else:
+        st["Peer"] = None
+    users = {}
+    if have_netmap:
+        for uid, u in (fx.get("Users") or {}).items():
+            users[uid] = dict(u, Roles=[])
+    st["User"] = users or None
+    st["ClientVersion"] = None
+    return st
+
+
+def tailcfg_node(fx, n):
+    """A tailcfg.Node, as found in NetMap.Peers/SelfNode and whois answers."""
+    ips = list(n.get("TailscaleIPs") or [])
+    addrs = [host_prefix(ip) for ip in ips]
+    node = {
+        "ID": n["NodeID"], "StableID": n["ID"], "Name": n["_fqdn"] + ".", "User": n["UserID"],
+        "Key": n["PublicKey"], "KeyExpiry": n.get("KeyExpiry", ZERO_TIME),
+        "Machine": "mkey:" + n["PublicKey"].split(":", 1)[1][::-1],
+        "DiscoKey": "discokey:" + n["PublicKey"].split(":", 1)[1][:32] * 2,
+        "Addresses": addrs, "AllowedIPs": addrs + list(n.get("PrimaryRoutes") or []),
+        "Endpoints": n.get("Addrs"), "HomeDERP": 4,
+        "Hostinfo": {"OS": n.get("OS", "linux"), "Hostname": n["HostName"]},
+        "Created": n.get("Created", ZERO_TIME), "Cap": 130,
+        "Online": bool(n.get("Online")), "MachineAuthorized": True,
+        "ComputedName": n["HostName"], "ComputedNameWithHost": n["HostName"],
+    }
+    if n.get("PrimaryRoutes"):
+        node["PrimaryRoutes"] = n["PrimaryRoutes"]
+    if n.get("Tags"):
+        node["Tags"] = n["Tags"]
+    return node
+
+
+def user_profile(fx, uid):
+    u = (fx.get("Users") or {}).get(str(uid)) or {"ID": uid, "LoginName": "", "DisplayName": ""}
+    return dict(u)
+
+
+def netmap(fx, prefs=None):
+    """A netmap.NetworkMap, as carried by Notify.NetMap on the IPN bus."""
+    all_nodes = nodes(fx, prefs)
+    me = all_nodes[0]
+    return {
+        "SelfNode": tailcfg_node(fx, me),
+        "NodeKey": me["PublicKey"],
+        "Peers": [tailcfg_node(fx, n) for n in all_nodes[1:]],
+        "DNS": {"Domains": [suffix(fx)], "Proxied": True},
+        "Domain": fx["Tailnet"]["Name"],
+        "UserProfiles": {uid: dict(u) for uid, u in (fx.get("Users") or {}).items()},
+    }
+
+
+def canon(name):
+    return name.rstrip(".").lower()
+
+
+def resolve(fx, name, prefs=None):
+    """MagicDNS lookup from the netmap: FQDN or short name -> the node, else None."""
+    key = canon(name)
+    sfx = "." + suffix(fx)
+    for n in nodes(fx, prefs):
+        if key == n["_fqdn"] or key + sfx == n["_fqdn"]:
+            return n
+    return None
+
+
+def node_for_ip(fx, ip, prefs=None):
+    """The node owning tailnet address ip, or None."""
+    for n in nodes(fx, prefs):
+        if ip in (n.get("TailscaleIPs") or []):
+            return n
+    return None
+
+
+def route_owner(fx, ip, prefs=None):
+    """The peer advertising a subnet route containing ip, or None."""
+    a = ipaddress.ip_address(ip)
+    for n in nodes(fx, prefs)[1:]:
+        for r in n.get("PrimaryRoutes") or []:
+            if a in ipaddress.ip_network(r, strict=False):
+                return n
+    return None
+
+
+def names_map(fx, prefs=None, version=None):
+    """The name map text (docs/name-map.md) for a logged-in node."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = ["tsrun-names 1",
+             "# generated %s from tailscaled %s (fake fixture)" % (now, version or fx.get("Version")),
+             "suffix " + suffix(fx)]
+    all_nodes = nodes(fx, prefs)
+    for n in all_nodes:
+        lines.append("node %s %s %s %s" % (
+            n["_fqdn"], "self" if n["_self"] else "peer",
+            "online" if n.get("Online") else "offline", " ".join(n["TailscaleIPs"])))
+    lines.append("end %d" % len(all_nodes))
+    return "\n".join(lines) + "\n"
+
+
+def write_atomic(path, text):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(tmp, path)
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "names":
+        write_atomic(argv[3], names_map(load(argv[2])))
+        return 0
+    sys.stderr.write(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
