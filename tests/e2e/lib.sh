@@ -1,0 +1,194 @@
+# shellcheck shell=bash
+# End-to-end test library: sourced inside tests/bed/bed by tests/e2e/run.
+#
+#   e2e_main            run every test_* function (definition order), each in
+#                       its own subshell + process group with a timeout
+#   assert_*            print expected vs actual and fail the current test
+#   bed_require_ns      refuse to run outside the bed's client namespace
+#   wait_for_port / wait_for_file / wait_for_line   bounded polling
+#
+# Env: E2E_FILTER=regex selects tests; E2E_TEST_TIMEOUT (default 60 s);
+# E2E_VERBOSE=1 prints passing tests' output too.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=${B:-build}
+SHIM=$REPO/$B/libtsshim.so
+TSRUN=$REPO/$B/tsrun
+PROGS=$REPO/$B/tests/progs
+export REPO B SHIM TSRUN PROGS
+
+# ---------------------------------------------------------------- assertions
+
+_e2e_fail() {
+    local msg=$1
+    shift
+    {
+        echo "FAIL: $msg"
+        local line
+        for line in "$@"; do printf '    %s\n' "$line"; done
+        echo "    at ${BASH_SOURCE[2]##*/}:${BASH_LINENO[1]} (${FUNCNAME[2]})"
+    } >&2
+    exit 1
+}
+
+# assert_eq EXPECTED ACTUAL [MESSAGE]
+assert_eq() {
+    [[ $1 == "$2" ]] || _e2e_fail "${3:-values differ}" "expected: $(printf %q "$1")" "actual:   $(printf %q "$2")"
+}
+
+assert_ne() {
+    [[ $1 != "$2" ]] || _e2e_fail "${3:-values are equal}" "both: $(printf %q "$1")"
+}
+
+# assert_contains HAYSTACK NEEDLE [MESSAGE]
+assert_contains() {
+    [[ $1 == *"$2"* ]] || _e2e_fail "${3:-missing substring}" "wanted: $(printf %q "$2")" "in:     $(printf %q "${1:0:2000}")"
+}
+
+assert_not_contains() {
+    [[ $1 != *"$2"* ]] || _e2e_fail "${3:-unexpected substring}" "unwanted: $(printf %q "$2")" "in:       $(printf %q "${1:0:2000}")"
+}
+
+# assert_status EXPECTED CMD [ARGS...]: run CMD, compare its exit status.
+assert_status() {
+    local want=$1 got=0
+    shift
+    "$@" || got=$?
+    ((got == want)) || _e2e_fail "exit status of: $*" "expected: $want" "actual:   $got"
+}
+
+# assert_file_eq FILE EXPECTED_CONTENT
+assert_file_eq() {
+    [[ -f $1 ]] || _e2e_fail "no such file: $1"
+    local got
+    got=$(<"$1")
+    [[ $got == "$2" ]] || _e2e_fail "content of $1" "expected: $(printf %q "$2")" "actual:   $(printf %q "$got")"
+}
+
+# ---------------------------------------------------------------- waiting
+# Bounded polling: a 20 ms interval between checks, never a sleep as sync.
+
+_e2e_tick() { read -rt 0.02 -u "$_E2E_TICK" || true; }
+
+_e2e_poll() {
+    local t=$1 i
+    shift
+    for ((i = 0; i < t * 50; i++)); do
+        "$@" && return 0
+        _e2e_tick
+    done
+    return 1
+}
+
+_e2e_port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# wait_for_port HOST PORT [TIMEOUT_S]
+wait_for_port() {
+    _e2e_poll "${3:-10}" _e2e_port_open "$1" "$2" || _e2e_fail "timed out waiting for $1:$2"
+}
+
+# wait_for_file FILE [TIMEOUT_S]
+wait_for_file() {
+    _e2e_poll "${2:-10}" test -e "$1" || _e2e_fail "timed out waiting for file $1"
+}
+
+# wait_for_line FILE REGEX [TIMEOUT_S]   (extended regex)
+wait_for_line() {
+    _e2e_poll "${3:-10}" grep -Eq -- "$2" "$1" 2>/dev/null ||
+        _e2e_fail "timed out waiting for /$2/ in $1" "$(tail -n 5 "$1" 2>/dev/null)"
+}
+
+# wait_for_exit PID [TIMEOUT_S]: wait for a child and return its status.
+wait_for_exit() {
+    _e2e_poll "${2:-10}" eval "! kill -0 $1 2>/dev/null" || _e2e_fail "process $1 still running"
+    local rc=0
+    wait "$1" || rc=$?
+    return "$rc"
+}
+
+# ---------------------------------------------------------------- the bed
+
+# bed_require_ns: exit 2 unless inside the bed's client namespace, so a test
+# can never reach a real network.
+bed_require_ns() {
+    if [[ ${BED_INSIDE:-} != 1 ]]; then
+        echo "bed_require_ns: not inside tests/bed/bed (BED_INSIDE is not 1); refusing to run" >&2
+        exit 2
+    fi
+    local others
+    others=$(ip -o link show | awk -F': ' '{print $2}' | grep -v '^lo$' || true)
+    if [[ -n $others ]]; then
+        echo "bed_require_ns: this netns has interfaces other than lo: $others; refusing to run" >&2
+        exit 2
+    fi
+    if ip route get 100.88.12.5 >/dev/null 2>&1; then
+        echo "bed_require_ns: 100.88.12.5 is routable from here; refusing to run" >&2
+        exit 2
+    fi
+}
+
+# bed_logs_tail [N]: the last N lines of every server log.
+bed_logs_tail() {
+    local f
+    for f in "${BED_LOGS:-/nonexistent}"/*; do
+        [[ -s $f ]] || continue
+        echo "--- ${f##*/} (tail)"
+        tail -n "${1:-15}" "$f"
+    done
+}
+
+# ---------------------------------------------------------------- runner
+
+_e2e_tests() {
+    # Definition order: extdebug makes declare -F print the line number.
+    local fn
+    shopt -s extdebug
+    for fn in $(declare -F | awk '$3 ~ /^test_/ {print $3}'); do
+        declare -F "$fn"
+    done | sort -k2,2n | awk '{print $1}'
+    shopt -u extdebug
+}
+
+e2e_main() {
+    bed_require_ns
+    local file=${E2E_FILE:-${BASH_SOURCE[1]:-e2e}}
+    file=${file##*/}
+    local fn out rc pass=0 fail=0 t=${E2E_TEST_TIMEOUT:-60}
+    out=$(mktemp "${BED_DIR:-/tmp}/e2e-out.XXXXXX")
+    set -m # each test runs in its own process group: kill it and all it started
+    for fn in $(_e2e_tests); do
+        if [[ -n ${E2E_FILTER:-} ]] && ! [[ $fn =~ $E2E_FILTER ]]; then
+            continue
+        fi
+        ( set -euo pipefail; "$fn" ) </dev/null >"$out" 2>&1 &
+        local tp=$! i timed_out=0
+        for ((i = 0; i < t * 50; i++)); do
+            kill -0 "$tp" 2>/dev/null || break
+            _e2e_tick
+        done
+        if kill -0 "$tp" 2>/dev/null; then
+            timed_out=1
+            kill -TERM -- "-$tp" 2>/dev/null
+        fi
+        rc=0
+        wait "$tp" || rc=$?
+        kill -KILL -- "-$tp" 2>/dev/null # whatever the test left behind
+        if ((rc == 0 && !timed_out)); then
+            pass=$((pass + 1))
+            echo "ok - $file: $fn"
+            [[ ${E2E_VERBOSE:-0} == 1 ]] && sed 's/^/    /' "$out"
+        else
+            fail=$((fail + 1))
+            echo "not ok - $file: $fn"
+            ((timed_out)) && echo "    (timed out after ${t}s)"
+            sed 's/^/    /' "$out"
+            bed_logs_tail 10 | sed 's/^/    /'
+        fi
+    done
+    set +m
+    rm -f "$out"
+    echo "# $file: $pass passed, $fail failed"
+    ((fail == 0))
+}
+
+exec {_E2E_TICK}<> <(:)

@@ -1,0 +1,330 @@
+"""A fake `tailscale` CLI that talks to the fake tailscaled's LocalAPI.
+
+Subcommands: version, up, down, logout, status, ip, whois (see README.md).
+"""
+import http.client
+import json
+import os
+import re
+import socket
+import sys
+import time
+
+VERSION = "1.102.3-fake"
+DEFAULT_SOCKET = "/var/run/tailscale/tailscaled.sock"
+STATES = ["NoState", "InUseOtherUser", "NeedsLogin", "NeedsMachineAuth",
+          "Stopped", "Starting", "Running"]
+SOCKET = DEFAULT_SOCKET
+
+
+class CLIError(Exception):
+    pass
+
+
+class UnixConn(http.client.HTTPConnection):
+    def __init__(self, path, timeout=None):
+        super().__init__("local-tailscaled.sock", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(self.timeout)
+        try:
+            s.connect(self.path)
+        except OSError:
+            s.close()
+            raise CLIError("failed to connect to local tailscaled; it doesn't appear to be running")
+        self.sock = s
+
+
+def api(method, name, body=None, timeout=30):
+    c = UnixConn(SOCKET, timeout)
+    data = json.dumps(body).encode() if body is not None else None
+    c.request(method, "/localapi/v0/" + name, body=data,
+              headers={"Content-Type": "application/json"} if data else {})
+    r = c.getresponse()
+    out = r.read()
+    c.close()
+    if r.status >= 400:
+        raise CLIError("%s %s: %d %s" % (method, name, r.status, out.decode().strip()))
+    return out
+
+
+def status(peers=True):
+    return json.loads(api("GET", "status" + ("" if peers else "?peers=false")))
+
+
+def watch_bus(mask):
+    c = UnixConn(SOCKET, None)
+    c.request("GET", "/localapi/v0/watch-ipn-bus?mask=%d" % mask)
+    r = c.getresponse()
+    if r.status != 200:
+        raise CLIError("watch-ipn-bus: %d" % r.status)
+    return c, r
+
+
+def parse_duration(s):
+    """Go time.ParseDuration for the common units."""
+    if s in ("0", ""):
+        return 0.0
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    parts = re.findall(r"([0-9.]+)(ns|us|µs|ms|s|m|h)", s)
+    if not parts or "".join(a + b for a, b in parts) != s:
+        raise CLIError('invalid value "%s" for flag -timeout: parse error' % s)
+    return sum(float(a) * units[b] for a, b in parts)
+
+
+def parse_flags(argv, spec):
+    """Go-style flags: spec maps name -> 'bool'|'str'; returns (values, rest)."""
+    vals, i = {}, 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            return vals, argv[i + 1:]
+        if not a.startswith("-") or a == "-":
+            break
+        name = a.lstrip("-")
+        value = None
+        if "=" in name:
+            name, value = name.split("=", 1)
+        if name not in spec:
+            raise CLIError("flag provided but not defined: -%s" % name)
+        if spec[name] == "bool":
+            vals[name] = (value or "true").lower() in ("1", "t", "true")
+        else:
+            if value is None:
+                i += 1
+                if i >= len(argv):
+                    raise CLIError("flag needs an argument: -%s" % name)
+                value = argv[i]
+            vals[name] = value
+        i += 1
+    return vals, argv[i:]
+
+
+DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+UP_FLAGS = {"auth-key": "str", "authkey": "str", "hostname": "str", "accept-dns": "bool",
+            "accept-routes": "bool", "advertise-tags": "str", "timeout": "str", "reset": "bool",
+            "json": "bool", "force-reauth": "bool", "ssh": "bool", "shields-up": "bool",
+            "login-server": "str", "operator": "str", "exit-node": "str", "qr": "bool",
+            "advertise-routes": "str", "unattended": "bool", "client-secret": "str"}
+
+
+def cmd_up(argv):
+    f, rest = parse_flags(argv, UP_FLAGS)
+    if rest:
+        raise CLIError("too many non-flag arguments: %r" % rest)
+    key = f.get("auth-key") or f.get("authkey") or f.get("client-secret") or ""
+    if key.startswith("file:"):
+        try:
+            with open(key[5:]) as fh:
+                key = fh.read().strip()
+        except OSError as e:
+            raise CLIError("reading auth key file: %s" % e)
+    tags = [t for t in (f.get("advertise-tags") or "").split(",") if t]
+    if key.startswith("tskey-client-") and not tags:
+        raise CLIError("oauth authkeys require --advertise-tags")
+    hostname = f.get("hostname")
+    if hostname is not None and not DNS_LABEL.match(hostname):
+        raise CLIError('invalid hostname %q: must be a valid DNS label'.replace("%q", '"%s"') % hostname)
+    timeout = parse_duration(f.get("timeout", "0s"))
+
+    prefs = {"WantRunning": True, "CorpDNS": f.get("accept-dns", True),
+             "RouteAll": f.get("accept-routes", False), "AdvertiseTags": tags or None,
+             "ShieldsUp": f.get("shields-up", False), "RunSSH": f.get("ssh", False)}
+    if hostname is not None:
+        prefs["Hostname"] = hostname
+    st = status(peers=False)
+    if st["BackendState"] in ("Running", "Stopped", "Starting", "NeedsMachineAuth") and not key and not f.get("force-reauth"):
+        # "justEdit": already logged in, only prefs change.
+        masked = dict(prefs)
+        masked.update({k + "Set": True for k in prefs})
+        api("PATCH", "prefs", masked)
+        return wait_running(None, None, timeout, printed_url=False, last=st["BackendState"])
+    # Watch before Start, like real up; no initial state: only what Start causes.
+    conn, resp = watch_bus(0)
+    api("POST", "start", {"AuthKey": key, "UpdatePrefs": prefs})
+    if not key:
+        api("POST", "login-interactive")
+    return wait_running(conn, resp, timeout, printed_url=False, last=st["BackendState"])
+
+
+def wait_running(conn, resp, timeout, printed_url, last="NoState"):
+    if conn is None:
+        conn, resp = watch_bus(2)
+    deadline = time.monotonic() + timeout if timeout else None
+    machine_msg = False
+    while True:
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            conn.sock.settimeout(left)
+        try:
+            line = resp.readline()
+        except (socket.timeout, TimeoutError):
+            break
+        if not line:
+            raise CLIError("tailscaled went away")
+        msg = json.loads(line)
+        if msg.get("ErrMessage"):
+            raise CLIError("backend error: %s" % msg["ErrMessage"])
+        if msg.get("BrowseToURL") and not printed_url:
+            sys.stderr.write("\nTo authenticate, visit:\n\n\t%s\n\n" % msg["BrowseToURL"])
+            sys.stderr.flush()
+            printed_url = True
+        if "State" in msg:
+            last = STATES[msg["State"]]
+            if last == "Running":
+                if printed_url:
+                    sys.stderr.write("Success.\n")
+                return 0
+            if last == "NeedsMachineAuth" and not machine_msg:
+                sys.stderr.write("\nTo approve your machine, visit (as admin):\n\n"
+                                 "\thttps://login.tailscale.com/admin/machines\n\n")
+                machine_msg = True
+    raise CLIError("timeout waiting for Tailscale service to enter a Running state; last state: %s" % last)
+
+
+def cmd_down(argv):
+    parse_flags(argv, {"accept-risk": "str", "reason": "str"})
+    api("PATCH", "prefs", {"WantRunning": False, "WantRunningSet": True})
+    return 0
+
+
+def cmd_logout(argv):
+    parse_flags(argv, {"reason": "str"})
+    api("POST", "logout")
+    return 0
+
+
+def cmd_status(argv):
+    f, rest = parse_flags(argv, {"json": "bool", "peers": "bool", "self": "bool",
+                                 "active": "bool", "web": "bool", "browser": "bool"})
+    peers = f.get("peers", True)
+    if f.get("json"):
+        sys.stdout.write(api("GET", "status" + ("" if peers else "?peers=false")).decode())
+        return 0
+    st = status(peers)
+    state = st["BackendState"]
+    if state == "Stopped":
+        print("Tailscale is stopped.")
+        return 1
+    if state == "NeedsLogin":
+        print("Logged out.")
+        if st.get("AuthURL"):
+            print("\nLog in at: %s" % st["AuthURL"])
+        return 1
+    if state == "NeedsMachineAuth":
+        print("Machine is not yet approved by tailnet admin.")
+        return 1
+    users = st.get("User") or {}
+
+    def row(ps, me=False):
+        u = users.get(str(ps.get("UserID")), {}).get("LoginName", "-")
+        u = u.split("@")[0] + "@" if "@" in u else u
+        state = "-" if me or ps.get("Online") else "offline"
+        ip = (ps.get("TailscaleIPs") or ["-"])[0]
+        return "%-16s %-12s %-10s %-8s %s" % (ip, ps["DNSName"].split(".")[0], u, ps.get("OS", ""), state)
+    print(row(st["Self"], me=True))
+    for ps in (st.get("Peer") or {}).values():
+        print(row(ps))
+    return 0
+
+
+def cmd_ip(argv):
+    f, rest = parse_flags(argv, {"4": "bool", "6": "bool", "1": "bool"})
+    if len(rest) > 1:
+        raise CLIError("too many arguments, expected at most one peer")
+    st = status()
+    if rest:
+        target = rest[0].rstrip(".").lower()
+        ips = None
+        for ps in [st["Self"]] + list((st.get("Peer") or {}).values()):
+            fq = (ps.get("DNSName") or "").rstrip(".").lower()
+            if target in (fq, fq.split(".")[0], ps.get("HostName", "").lower()) or \
+                    target in (ps.get("TailscaleIPs") or []):
+                ips = ps.get("TailscaleIPs") or []
+                break
+        if ips is None:
+            raise CLIError('no peer found with hostname "%s"' % rest[0])
+    else:
+        ips = st.get("TailscaleIPs")
+        if not ips:
+            raise CLIError("no current Tailscale IPs; state: %s" % st["BackendState"])
+    if f.get("4"):
+        ips = [i for i in ips if ":" not in i]
+    elif f.get("6"):
+        ips = [i for i in ips if ":" in i]
+    elif f.get("1"):
+        ips = ips[:1]
+    for i in ips:
+        print(i)
+    return 0
+
+
+def cmd_whois(argv):
+    f, rest = parse_flags(argv, {"json": "bool", "proto": "str"})
+    if len(rest) != 1:
+        raise CLIError("usage: tailscale whois [--json] ip[:port]")
+    out = json.loads(api("GET", "whois?addr=" + rest[0]))
+    if f.get("json"):
+        print(json.dumps(out, indent=2))
+    else:
+        print("Machine:\n  Name:          %s\n  ID:            %s\n  Addresses:     %s" % (
+            out["Node"]["Name"].rstrip("."), out["Node"]["StableID"], out["Node"]["Addresses"]))
+        print("User:\n  Name:     %s" % out["UserProfile"].get("LoginName", ""))
+    return 0
+
+
+def cmd_version(argv):
+    parse_flags(argv, {"daemon": "bool", "json": "bool", "upstream": "bool"})
+    print(VERSION)
+    print("  tailscale commit: fake")
+    print("  go version: go1.25.0-fake")
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "down": cmd_down, "logout": cmd_logout, "status": cmd_status,
+            "ip": cmd_ip, "whois": cmd_whois, "version": cmd_version}
+
+USAGE = """USAGE
+  tailscale [flags] <subcommand> [command flags]
+
+(fake for tests) SUBCOMMANDS
+  up, down, logout, status, ip, whois, version
+
+FLAGS
+  --socket string
+        path to tailscaled socket (default %s)
+""" % DEFAULT_SOCKET
+
+
+def main(argv):
+    global SOCKET
+    try:
+        g, rest = parse_flags(argv, {"socket": "str", "h": "bool", "help": "bool"})
+    except CLIError as e:
+        sys.stderr.write("%s\n%s" % (e, USAGE))
+        return 1
+    SOCKET = g.get("socket") or DEFAULT_SOCKET
+    if not rest or g.get("h") or g.get("help"):
+        sys.stderr.write(USAGE)
+        return 0 if (g.get("h") or g.get("help")) else 1
+    name = rest[0]
+    if name not in COMMANDS:
+        sys.stderr.write("tailscale: unknown subcommand: %s\n%s" % (name, USAGE))
+        return 1
+    try:
+        return COMMANDS[name](rest[1:])
+    except CLIError as e:
+        sys.stderr.write("%s\n" % e)
+        return 1
+    except (OSError, http.client.HTTPException) as e:
+        sys.stderr.write("%s\n" % e)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
