@@ -201,15 +201,18 @@ def serve_echo_tcp():
 
 
 def serve_echo_udp():
-    u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    u.bind(("::", 7))
-
-    def loop():
+    # One socket per address: a wildcard socket could answer from another
+    # source address, which a connected UDP client would drop.
+    def loop(u):
         while True:
             data, addr = u.recvfrom(65535)
             u.sendto(data, addr)
-    threading.Thread(target=loop, daemon=True).start()
+
+    for a in ADDRS:
+        ip = a.split("/")[0]
+        u = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((ip, 7))
+        threading.Thread(target=loop, args=(u,), daemon=True).start()
 
 
 def pump(src, dst):

@@ -155,12 +155,19 @@ e2e_main() {
     file=${file##*/}
     local fn out rc pass=0 fail=0 t=${E2E_TEST_TIMEOUT:-60}
     out=$(mktemp "${BED_DIR:-/tmp}/e2e-out.XXXXXX")
-    set -m # each test runs in its own process group: kill it and all it started
     for fn in $(_e2e_tests); do
         if [[ -n ${E2E_FILTER:-} ]] && ! [[ $fn =~ $E2E_FILTER ]]; then
             continue
         fi
-        ( set -euo pipefail; "$fn" ) </dev/null >"$out" 2>&1 &
+        # Each test runs in its own session/process group (setsid), so a
+        # timeout or the cleanup after it kills everything it started.
+        if [[ -n ${E2E_FILE:-} ]]; then
+            # shellcheck disable=SC2016 # expanded by the inner bash
+            setsid bash -c 'source "$REPO/tests/e2e/lib.sh" && source "$E2E_FILE" &&
+                set -euo pipefail && "$1"' _ "$fn" </dev/null >"$out" 2>&1 &
+        else
+            (set -euo pipefail; "$fn") </dev/null >"$out" 2>&1 &
+        fi
         local tp=$! i timed_out=0
         for ((i = 0; i < t * 50; i++)); do
             kill -0 "$tp" 2>/dev/null || break
@@ -185,7 +192,6 @@ e2e_main() {
             bed_logs_tail 10 | sed 's/^/    /'
         fi
     done
-    set +m
     rm -f "$out"
     echo "# $file: $pass passed, $fail failed"
     ((fail == 0))

@@ -53,7 +53,7 @@ ts_api() { curl -sS --unix-socket "$TS_SOCK" "$@"; }
 
 test_client_ns_has_only_lo() {
     assert_eq "lo" "$(ip -o link show | awk -F': ' '{print $2}')"
-    assert_status 1 ip route get "$BED_PEER_V4"
+    if ip route get "$BED_PEER_V4" 2>/dev/null; then _e2e_fail "the tailnet is routable"; fi
 }
 
 test_direct_connect_is_network_unreachable() {
@@ -190,7 +190,7 @@ test_http_streams_one_gib() {
 
 test_echo_server() {
     local out
-    out=$(rs --limit 5 "$BED_SOCKS5" $(greet_connect4 "$BED_PEER_V4" "$BED_ECHO_PORT") text:hello)
+    out=$(rs --limit 17 "$BED_SOCKS5" $(greet_connect4 "$BED_PEER_V4" "$BED_ECHO_PORT") text:hello)
     assert_contains "$(field hex "$out")" "68656c6c6f"
 }
 
@@ -312,9 +312,10 @@ test_localapi_status_shape() {
     body=$(api http://local-tailscaled.sock/localapi/v0/status)
     python3 -m json.tool <<<"$body" >/dev/null || _e2e_fail "status is not JSON" "$body"
     assert_eq '  "Version": "1.102.3-fake",' "$(sed -n 2p <<<"$body")" "2-space indent"
-    python3 - <<<"$body" <<'EOF' || _e2e_fail "status shape" "$body"
+    echo "$body" >"$BED_DIR/status.json"
+    python3 - "$BED_DIR/status.json" <<'EOF' || _e2e_fail "status shape" "$body"
 import json, sys
-st = json.load(sys.stdin)
+st = json.load(open(sys.argv[1]))
 for k in ["Version", "TUN", "BackendState", "AuthURL", "TailscaleIPs", "Self", "Health",
           "MagicDNSSuffix", "CurrentTailnet", "CertDomains", "ExtraRecords", "Peer", "User",
           "ClientVersion"]:
@@ -514,7 +515,7 @@ test_cli_up_interactive_login_and_timeout() {
     "${ts[@]}" up --timeout=20s 2>"$err" &
     local pid=$!
     wait_for_line "$err" 'login\.tailscale\.com/a/fake123'
-    assert_contains "$(cat "$err")" $'\nTo authenticate, visit:\n\n\thttps://login.tailscale.com/a/fake123\n\n'
+    assert_contains "$(cat "$err"; echo .)" $'\nTo authenticate, visit:\n\n\thttps://login.tailscale.com/a/fake123\n\n'
     ts_api -X POST http://local-tailscaled.sock/localapi/v0/fake/complete-login
     rc=0
     wait_for_exit "$pid" 10 || rc=$?
