@@ -139,6 +139,12 @@ bed_logs_tail() {
 
 # ---------------------------------------------------------------- runner
 
+# With set -eE: name the command that made a test fail.
+_e2e_on_err() {
+    local rc=$?
+    echo "FAIL: command exited $rc: $BASH_COMMAND (${BASH_SOURCE[1]##*/}:${BASH_LINENO[0]})" >&2
+}
+
 _e2e_tests() {
     # Definition order: extdebug makes declare -F print the line number.
     local fn
@@ -164,9 +170,9 @@ e2e_main() {
         if [[ -n ${E2E_FILE:-} ]]; then
             # shellcheck disable=SC2016 # expanded by the inner bash
             setsid bash -c 'source "$REPO/tests/e2e/lib.sh" && source "$E2E_FILE" &&
-                set -euo pipefail && "$1"' _ "$fn" </dev/null >"$out" 2>&1 &
+                set -Eeuo pipefail && trap _e2e_on_err ERR && "$1"' _ "$fn" </dev/null >"$out" 2>&1 &
         else
-            (set -euo pipefail; "$fn") </dev/null >"$out" 2>&1 &
+            (set -Eeuo pipefail; trap _e2e_on_err ERR; "$fn") </dev/null >"$out" 2>&1 &
         fi
         local tp=$! i timed_out=0
         for ((i = 0; i < t * 50; i++)); do
@@ -187,7 +193,7 @@ e2e_main() {
         else
             fail=$((fail + 1))
             echo "not ok - $file: $fn"
-            ((timed_out)) && echo "    (timed out after ${t}s)"
+            if ((timed_out)); then echo "    (timed out after ${t}s)"; else echo "    (exit status $rc)"; fi
             sed 's/^/    /' "$out"
             bed_logs_tail 10 | sed 's/^/    /'
         fi
