@@ -1,0 +1,259 @@
+/* tsrun [OPTIONS] [--] COMMAND [ARGS...] | tsrun [OPTIONS] SUBCOMMAND [...]
+ * Global options come first; the first other word picks a subcommand or is
+ * the COMMAND (a program called "up" runs as `tsrun -- up`). */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_main[] =
+    "usage: tsrun [OPTIONS] [--] COMMAND [ARGS...]\n"
+    "       tsrun [OPTIONS] up [--background] | down | status [--json] | env | doctor [COMMAND]\n"
+    "\n"
+    "Runs COMMAND with its connections to tailnet addresses tunnelled through a\n"
+    "userspace-networking tailscaled (started, logged in and kept Running by tsrun).\n"
+    "\n"
+    "commands:\n"
+    "  COMMAND [ARGS...]   run COMMAND with the shim (exit status is COMMAND's)\n"
+    "  up [--background]   start tailscaled, log in, supervise it (foreground)\n"
+    "  down                stop the tailscaled (and supervisor) tsrun started\n"
+    "  status [--json]     backend state, addresses, peers, name map\n"
+    "  env                 print `export` lines: eval \"$(tsrun env)\"\n"
+    "  doctor [COMMAND]    preflight checks, each OK/WARN/FAIL with a fix\n"
+    "\n"
+    "options:\n"
+    "  --socket PATH       use the external tailscaled at PATH (env TSRUN_SOCKET)\n"
+    "  --socks5 ADDR       use this SOCKS5 server (HOST:PORT) instead of our own\n"
+    "  --socks5-port N     SOCKS5 port for the tailscaled we start (env TSRUN_SOCKS5_PORT)\n"
+    "  --state-dir DIR     state directory (env TSRUN_STATE_DIR)\n"
+    "  --ephemeral         start tailscaled with --state=mem: (ephemeral node)\n"
+    "  --accept-routes     accept subnet routes; tunnel peers' routes too\n"
+    "  --timeout SECONDS   how long to wait for Running (default 60)\n"
+    "  --no-proxy-env      no ALL_PROXY/HTTP(S)_PROXY for static binaries\n"
+    "  -v, --verbose       debug lines on stderr (also TSRUN_DEBUG=1)\n"
+    "  -h, --help          this text (`tsrun SUBCOMMAND --help` for one command)\n"
+    "  --version           print the version\n"
+    "\n"
+    "environment: TS_AUTHKEY, TSRUN_TAGS, TS_HOSTNAME, TSRUN_STATE_DIR, TSRUN_SOCKET,\n"
+    "TSRUN_TAILSCALED, TSRUN_TAILSCALE, TSRUN_SHIM, TSRUN_DEBUG. See tsrun(1).\n";
+
+static const char usage_up[] =
+    "usage: tsrun [OPTIONS] up [--background]\n"
+    "\n"
+    "Starts tailscaled (userspace networking) if needed, logs in with TS_AUTHKEY\n"
+    "when the node is not logged in, waits for Running, then stays in the\n"
+    "foreground as its supervisor: restarts tailscaled if it dies and rewrites\n"
+    "the name map on every netmap change. Stop it with Ctrl-C or `tsrun down`.\n"
+    "\n"
+    "  --background   run the supervisor in the background; return once Running\n"
+    "  --timeout S    how long to wait for Running (default 60)\n";
+
+static const char usage_down[] =
+    "usage: tsrun [OPTIONS] down\n"
+    "\n"
+    "Stops the supervisor and the tailscaled that tsrun started (checked by pid\n"
+    "file and command line); never a tailscaled that tsrun did not start.\n";
+
+static const char usage_status[] =
+    "usage: tsrun [OPTIONS] status [--json]\n"
+    "\n"
+    "Backend state, this node's name and addresses, the SOCKS5 address, the mode\n"
+    "(userspace, tun, external), peers and the name map's age. Does not start\n"
+    "anything. Exit status 0 when Running, 1 otherwise.\n"
+    "\n"
+    "  --json   one JSON object for scripts\n";
+
+static const char usage_env[] =
+    "usage: tsrun [OPTIONS] env\n"
+    "\n"
+    "Makes sure tailscaled is Running, then prints shell-quoted `export` lines\n"
+    "(LD_PRELOAD, TSRUN_SOCKS5, TSRUN_NAMES, ...) so that\n"
+    "    eval \"$(tsrun env)\"\n"
+    "tunnels every later command of the current shell.\n";
+
+static const char usage_doctor[] =
+    "usage: tsrun [OPTIONS] doctor [COMMAND]\n"
+    "\n"
+    "Preflight checks: OS/arch, libc, PID 1, /dev/net/tun, CAP_NET_ADMIN,\n"
+    "NoNewPrivs, tailscaled/tailscale and versions, LocalAPI socket, SOCKS5,\n"
+    "backend state and, given COMMAND, whether the shim can work in it (static\n"
+    "or setuid binaries). One OK/WARN/FAIL line each with the fix; exit status 0\n"
+    "when nothing FAILed.\n";
+
+const char *cli_usage(const char *topic)
+{
+    if (!topic)
+        return usage_main;
+    if (!strcmp(topic, "up"))
+        return usage_up;
+    if (!strcmp(topic, "down"))
+        return usage_down;
+    if (!strcmp(topic, "status"))
+        return usage_status;
+    if (!strcmp(topic, "env"))
+        return usage_env;
+    if (!strcmp(topic, "doctor"))
+        return usage_doctor;
+    return usage_main;
+}
+
+/* "--name=value" or "--name value". Returns the value or NULL. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *matched)
+{
+    size_t n = strlen(name);
+    const char *a = argv[*i];
+    *matched = false;
+    if (strncmp(a, name, n) != 0)
+        return NULL;
+    if (a[n] == '=') {
+        *matched = true;
+        return a + n + 1;
+    }
+    if (a[n] != '\0')
+        return NULL;
+    *matched = true;
+    if (*i + 1 >= argc)
+        return NULL;
+    return argv[++*i];
+}
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return -EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    c->cmd = CLI_HELP;
+    c->timeout_s = CLI_DEFAULT_TIMEOUT;
+    int i = 1;
+    const char *sub = NULL;
+    for (; i < argc; i++) {
+        const char *a = argv[i], *v;
+        bool m;
+        if (!strcmp(a, "--")) {
+            i++;
+            goto command;
+        }
+        if (a[0] != '-' || a[1] == '\0')
+            break;
+        if ((v = opt_value(argc, argv, &i, "--socket", &m)) || m) {
+            if (!v || !*v)
+                goto need_value;
+            c->socket = v;
+        } else if ((v = opt_value(argc, argv, &i, "--socks5-port", &m)) || m) {
+            if (!v || parse_int(v, 0, 65535, &c->socks5_port) < 0) {
+                snprintf(err, errlen, "--socks5-port wants a port number 0..65535");
+                return -EINVAL;
+            }
+        } else if ((v = opt_value(argc, argv, &i, "--socks5", &m)) || m) {
+            if (!v || !*v)
+                goto need_value;
+            c->socks5 = v;
+        } else if ((v = opt_value(argc, argv, &i, "--state-dir", &m)) || m) {
+            if (!v || !*v)
+                goto need_value;
+            c->state_dir = v;
+        } else if ((v = opt_value(argc, argv, &i, "--timeout", &m)) || m) {
+            if (!v || parse_int(v, 1, 86400, &c->timeout_s) < 0) {
+                snprintf(err, errlen, "--timeout wants seconds (1..86400)");
+                return -EINVAL;
+            }
+        } else if (!strcmp(a, "--ephemeral")) {
+            c->ephemeral = true;
+        } else if (!strcmp(a, "--accept-routes")) {
+            c->accept_routes = true;
+        } else if (!strcmp(a, "--no-proxy-env")) {
+            c->no_proxy_env = true;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            c->verbose = true;
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            c->cmd = CLI_HELP;
+            return 0;
+        } else if (!strcmp(a, "--version")) {
+            c->cmd = CLI_VERSION;
+            return 0;
+        } else {
+            snprintf(err, errlen, "unknown option %s (see tsrun --help)", a);
+            return -EINVAL;
+        }
+    }
+    if (i >= argc) {
+        snprintf(err, errlen, "no COMMAND given (see tsrun --help)");
+        return -EINVAL;
+    }
+    sub = argv[i];
+    if (!strcmp(sub, "up")) {
+        c->cmd = CLI_UP;
+    } else if (!strcmp(sub, "down")) {
+        c->cmd = CLI_DOWN;
+    } else if (!strcmp(sub, "status")) {
+        c->cmd = CLI_STATUS;
+    } else if (!strcmp(sub, "env")) {
+        c->cmd = CLI_ENV;
+    } else if (!strcmp(sub, "doctor")) {
+        c->cmd = CLI_DOCTOR;
+    } else if (!strcmp(sub, "help")) {
+        c->cmd = CLI_HELP;
+        c->help_topic = i + 1 < argc ? argv[i + 1] : NULL;
+        return 0;
+    } else if (!strcmp(sub, "version")) {
+        c->cmd = CLI_VERSION;
+        return 0;
+    } else {
+        goto command;
+    }
+    c->help_topic = sub;
+    for (i++; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            c->help = true;
+            return 0;
+        }
+        if (c->cmd == CLI_UP && (!strcmp(a, "--background") || !strcmp(a, "-d"))) {
+            c->background = true;
+        } else if (c->cmd == CLI_UP && !strncmp(a, "--timeout", 9)) {
+            bool m;
+            const char *v = opt_value(argc, argv, &i, "--timeout", &m);
+            if (!m || !v || parse_int(v, 1, 86400, &c->timeout_s) < 0) {
+                snprintf(err, errlen, "--timeout wants seconds (1..86400)");
+                return -EINVAL;
+            }
+        } else if (c->cmd == CLI_STATUS && !strcmp(a, "--json")) {
+            c->json = true;
+        } else if (c->cmd == CLI_DOCTOR) {
+            if (!strcmp(a, "--") && i + 1 < argc)
+                i++;
+            c->argv = argv + i;
+            c->argc = argc - i;
+            return 0;
+        } else {
+            snprintf(err, errlen, "%s: unexpected argument %s (see tsrun %s --help)", sub, a, sub);
+            return -EINVAL;
+        }
+    }
+    return 0;
+
+command:
+    if (i >= argc) {
+        snprintf(err, errlen, "no COMMAND given after --");
+        return -EINVAL;
+    }
+    c->cmd = CLI_RUN;
+    c->argv = argv + i;
+    c->argc = argc - i;
+    return 0;
+
+need_value:
+    snprintf(err, errlen, "%s wants a value", argv[i]);
+    return -EINVAL;
+}

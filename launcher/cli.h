@@ -1,0 +1,36 @@
+/* Command-line parsing (pure, so the unit tests drive it). */
+#ifndef TSRUN_CLI_H
+#define TSRUN_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum cli_cmd { CLI_RUN, CLI_UP, CLI_DOWN, CLI_STATUS, CLI_ENV, CLI_DOCTOR, CLI_HELP, CLI_VERSION };
+
+struct cli {
+    enum cli_cmd cmd;
+    const char *socket;   /* --socket PATH */
+    const char *socks5;   /* --socks5 ADDR */
+    const char *state_dir;
+    int socks5_port;      /* --socks5-port N (0: any) */
+    int timeout_s;        /* --timeout SECONDS (default 60) */
+    bool ephemeral, accept_routes, no_proxy_env, verbose;
+    bool background;      /* up --background */
+    bool json;            /* status --json */
+    bool help;            /* --help after a subcommand */
+    const char *help_topic; /* subcommand name for help */
+    char **argv;          /* COMMAND [ARGS...] (run, doctor) */
+    int argc;
+};
+
+#define CLI_DEFAULT_TIMEOUT 60
+
+/* Pure apart from reading nothing: fills c from argv (argv[0] is tsrun).
+ * Environment defaults (TSRUN_SOCKET, TSRUN_SOCKS5_PORT) are applied by the
+ * caller before or after as it likes. 0, or -EINVAL with a one-line reason. */
+int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen);
+
+/* Usage text for a subcommand name (NULL or unknown: the overview). */
+const char *cli_usage(const char *topic);
+
+#endif

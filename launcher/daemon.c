@@ -1,0 +1,1110 @@
+/* tailscaled lifecycle.
+ *
+ * IMPORTANT (singleton): everything that may start or log in a daemon runs
+ * under flock(state_dir/lock): check -> clean stale files -> start -> wait
+ * for the socket -> log in -> wait for Running. Twenty concurrent cold
+ * `tsrun`s serialise there; the first starts tailscaled, the others find it
+ * Running when they get the lock. The warm path takes no lock at all: one
+ * status call that says Running is enough. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hostname.h"
+#include "inject.h"
+#include "localapi.h"
+#include "namemap.h"
+#include "tsrun.h"
+
+extern char **environ;
+
+#define STATUS_TIMEOUT_MS 3000L
+#define START_TIMEOUT_MS 20000LL
+#define STOP_WAIT_MS 5000
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+#define STABLE_MS 60000LL
+
+int daemon_pick_state_dir(const char *opt, const char *env_dir, uid_t uid, const char *xdg,
+                          const char *home, char *out, size_t outlen)
+{
+    if (opt && *opt)
+        return tsr_fmt(out, outlen, "%s", opt);
+    if (env_dir && *env_dir)
+        return tsr_fmt(out, outlen, "%s", env_dir);
+    if (uid == 0)
+        return tsr_fmt(out, outlen, "/var/lib/tsrun");
+    if (xdg && *xdg == '/')
+        return tsr_fmt(out, outlen, "%s/tsrun", xdg);
+    if (home && *home)
+        return tsr_fmt(out, outlen, "%s/.local/state/tsrun", home);
+    return -ENOENT;
+}
+
+static int join(char *out, const char *dir, const char *name)
+{
+    return tsr_fmt(out, PATH_MAX, "%s/%s", dir, name);
+}
+
+int daemon_init(struct daemon *d)
+{
+    int rc = daemon_pick_state_dir(d->state_dir_opt, getenv("TSRUN_STATE_DIR"), geteuid(),
+                                   getenv("XDG_STATE_HOME"), getenv("HOME"), d->state_dir,
+                                   sizeof d->state_dir);
+    if (rc < 0) {
+        tsr_error("cannot pick a state directory: set TSRUN_STATE_DIR");
+        return TSR_EXIT_INTERNAL;
+    }
+    rc = tsr_mkdir_p(d->state_dir, 0700);
+    if (rc < 0) {
+        tsr_error("state directory %s: %s", d->state_dir, strerror(-rc));
+        return TSR_EXIT_INTERNAL;
+    }
+    if (join(d->sock, d->state_dir, "tailscaled.sock") || join(d->pid_path, d->state_dir, "tailscaled.pid") ||
+        join(d->sup_pid_path, d->state_dir, "supervisor.pid") ||
+        join(d->log_path, d->state_dir, "tailscaled.log") ||
+        join(d->sup_log_path, d->state_dir, "supervisor.log") ||
+        join(d->socks5_path, d->state_dir, "socks5") || join(d->names_path, d->state_dir, "names") ||
+        join(d->lock_path, d->state_dir, "lock") || join(d->state_path, d->state_dir, "tailscaled.state")) {
+        tsr_error("state directory path too long: %s", d->state_dir);
+        return TSR_EXIT_INTERNAL;
+    }
+    if (d->ephemeral)
+        strcpy(d->state_path, "mem:");
+    d->mode = DAEMON_MODE_USERSPACE;
+    if (d->socket_opt && *d->socket_opt) {
+        if (tsr_fmt(d->sock, sizeof d->sock, "%s", d->socket_opt) < 0) {
+            tsr_error("socket path too long");
+            return TSR_EXIT_USAGE;
+        }
+        d->mode = DAEMON_MODE_EXTERNAL;
+    } else if (d->socks5_opt && *d->socks5_opt) {
+        snprintf(d->sock, sizeof d->sock, "%s", DAEMON_SYSTEM_SOCKET);
+        d->mode = DAEMON_MODE_EXTERNAL;
+    }
+    if (d->socks5_opt && *d->socks5_opt)
+        snprintf(d->socks5, sizeof d->socks5, "%s", d->socks5_opt);
+    d->child = -1;
+    d->death_wr = -1;
+    return 0;
+}
+
+static bool find_in_path(const char *name, char *out)
+{
+    return inject_resolve(name, out, PATH_MAX) == 0;
+}
+
+int daemon_find_binaries(struct daemon *d)
+{
+    const char *ed = getenv("TSRUN_TAILSCALED"), *ec = getenv("TSRUN_TAILSCALE");
+    bool ok1 = ed && *ed ? tsr_fmt(d->tailscaled, PATH_MAX, "%s", ed) == 0 && access(ed, X_OK) == 0
+                         : find_in_path("tailscaled", d->tailscaled);
+    bool ok2 = ec && *ec ? tsr_fmt(d->tailscale, PATH_MAX, "%s", ec) == 0 && access(ec, X_OK) == 0
+                         : find_in_path("tailscale", d->tailscale);
+    if (ok1 && ok2)
+        return 0;
+    tsr_error("%s not found (PATH or TSRUN_TAILSCALED/TSRUN_TAILSCALE); install Tailscale: "
+              "curl -fsSL https://tailscale.com/install.sh | sh, or unpack the static tarball "
+              "from https://pkgs.tailscale.com/stable/ and put tailscale and tailscaled in PATH",
+              !ok1 ? (ed && *ed ? ed : "tailscaled") : (ec && *ec ? ec : "tailscale"));
+    return TSR_EXIT_NO_TAILSCALE;
+}
+
+int daemon_fetch_status(struct daemon *d, long timeout_ms)
+{
+    struct localapi_resp r;
+    char err[256];
+    int rc = localapi_get(d->sock, "/localapi/v0/status", timeout_ms, &r);
+    if (rc < 0)
+        return rc;
+    if (r.code != 200) {
+        tsr_debug("status: HTTP %ld: %.200s", r.code, r.body);
+        localapi_resp_free(&r);
+        return -EPROTO;
+    }
+    if (d->have_st)
+        status_free(&d->st);
+    d->have_st = false;
+    rc = status_parse(r.body, r.len, &d->st, err, sizeof err);
+    localapi_resp_free(&r);
+    if (rc < 0) {
+        tsr_debug("%s", err);
+        return rc;
+    }
+    d->have_st = true;
+    return 0;
+}
+
+static bool state_is(const struct daemon *d, const char *s)
+{
+    return d->have_st && strcmp(d->st.backend_state, s) == 0;
+}
+
+/* ---------------------------------------------------------------- pids */
+
+pid_t daemon_read_pid(const char *path)
+{
+    char *text = NULL;
+    int rc = tsr_read_file(path, &text, NULL);
+    if (rc < 0)
+        return rc;
+    char *end;
+    long v = strtol(text, &end, 10);
+    free(text);
+    if (v <= 0 || (*end && *end != '\n'))
+        return -EINVAL;
+    return (pid_t)v;
+}
+
+static int write_pid(const char *path, pid_t pid)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)pid);
+    return tsr_write_atomic(path, buf, (size_t)n, 0644);
+}
+
+/* Alive and not a zombie. */
+static bool pid_alive(pid_t pid)
+{
+    char path[64], *text = NULL;
+    if (pid <= 0)
+        return false;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (tsr_read_file(path, &text, NULL) < 0)
+        return false;
+    const char *p = strrchr(text, ')');
+    bool alive = p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+    free(text);
+    return alive;
+}
+
+static bool cmdline_has(pid_t pid, const char *arg)
+{
+    char path[64], *text = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+    if (tsr_read_file(path, &text, &len) < 0)
+        return false;
+    bool found = false;
+    for (size_t i = 0; i < len; i += strlen(text + i) + 1) {
+        if (strcmp(text + i, arg) == 0) {
+            found = true;
+            break;
+        }
+    }
+    free(text);
+    return found;
+}
+
+bool daemon_pid_is_tailscaled(pid_t pid, const char *sock)
+{
+    char arg[PATH_MAX + 16];
+    if (!pid_alive(pid) || tsr_fmt(arg, sizeof arg, "--socket=%s", sock) < 0)
+        return false;
+    return cmdline_has(pid, arg);
+}
+
+/* The supervisor is this very binary running `up`. */
+static bool pid_is_supervisor(pid_t pid)
+{
+    char a[PATH_MAX], b[PATH_MAX], path[64];
+    if (!pid_alive(pid))
+        return false;
+    snprintf(path, sizeof path, "/proc/%ld/exe", (long)pid);
+    ssize_t n1 = readlink(path, a, sizeof a - 1), n2 = readlink("/proc/self/exe", b, sizeof b - 1);
+    if (n1 <= 0 || n2 <= 0)
+        return false;
+    a[n1] = b[n2] = '\0';
+    return strcmp(a, b) == 0 && cmdline_has(pid, "up");
+}
+
+/* SIGTERM, bounded wait, SIGKILL. */
+static void stop_pid(pid_t pid, bool is_child)
+{
+    if (pid <= 0)
+        return;
+    kill(pid, SIGTERM);
+    long long deadline = tsr_now_ms() + STOP_WAIT_MS;
+    while (tsr_now_ms() < deadline) {
+        if (is_child) {
+            if (waitpid(pid, NULL, WNOHANG) == pid)
+                return;
+        } else if (!pid_alive(pid)) {
+            return;
+        }
+        tsr_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    if (is_child)
+        waitpid(pid, NULL, 0);
+}
+
+void daemon_log_tail(const char *path, int n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (tsr_read_file(path, &text, &len) < 0 || len == 0) {
+        free(text);
+        return;
+    }
+    size_t i = len;
+    if (i && text[i - 1] == '\n')
+        i--;
+    int lines = 0;
+    while (i > 0 && lines < n) {
+        i--;
+        if (text[i] == '\n')
+            lines++;
+    }
+    if (text[i] == '\n')
+        i++;
+    fprintf(stderr, "tsrun: last lines of %s:\n", path);
+    for (char *p = text + i; *p;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        fprintf(stderr, "    %s\n", p);
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    free(text);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static void child_exec(const char *bin, char **argv, char **env, int out_fd, int err_pipe)
+{
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0 && devnull != 0) {
+        dup2(devnull, 0);
+        close(devnull);
+    }
+    if (out_fd >= 0) {
+        dup2(out_fd, 1);
+        dup2(out_fd, 2);
+        if (out_fd > 2)
+            close(out_fd);
+    }
+    signal(SIGPIPE, SIG_DFL);
+    execve(bin, argv, env);
+    int e = errno;
+    ssize_t w = write(err_pipe, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+/* Starts tailscaled with output to the log. as_child: our direct child with
+ * TS_PARENT_DEATH_FD (it dies with the supervisor); otherwise double-forked
+ * into its own session so it outlives this short-lived process. */
+static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
+{
+    int rc = 0, log_fd = -1, errp[2] = {-1, -1}, pidp[2] = {-1, -1}, deathp[2] = {-1, -1};
+    char **env = NULL;
+    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_sock[PATH_MAX + 16],
+         a_state[PATH_MAX + 16], death_env[48];
+    snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", d->socks5_port);
+    snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
+    snprintf(a_state, sizeof a_state, "--state=%s", d->state_path);
+    char *argv[] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+
+    char old[PATH_MAX + 4];
+    snprintf(old, sizeof old, "%s.1", d->log_path);
+    rename(d->log_path, old);
+    log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0) {
+        rc = -errno;
+        goto out;
+    }
+    env = inject_clean_env(environ);
+    if (!env || pipe2(errp, O_CLOEXEC) < 0 || pipe2(pidp, O_CLOEXEC) < 0) {
+        rc = env ? -errno : -ENOMEM;
+        goto out;
+    }
+    if (as_child) {
+        if (pipe2(deathp, O_CLOEXEC) < 0) {
+            rc = -errno;
+            goto out;
+        }
+        snprintf(death_env, sizeof death_env, "TS_PARENT_DEATH_FD=%d", deathp[0]);
+        size_t n = 0;
+        while (env[n])
+            n++;
+        char **ne = realloc(env, (n + 2) * sizeof *ne);
+        if (!ne) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        env = ne;
+        env[n] = strdup(death_env);
+        env[n + 1] = NULL;
+        if (!env[n]) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    tsr_debug("starting %s %s %s %s %s", argv[0], argv[1], argv[2], argv[3], argv[4]);
+    pid_t pid = fork();
+    if (pid < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (pid == 0) {
+        setsid();
+        if (as_child) {
+            fcntl(deathp[0], F_SETFD, 0); /* inherited by tailscaled */
+        } else {
+            pid_t g = fork();
+            if (g != 0) {
+                ssize_t w = write(pidp[1], &g, sizeof g);
+                (void)w;
+                _exit(g < 0 ? 1 : 0);
+            }
+        }
+        child_exec(d->tailscaled, argv, env, log_fd, errp[1]);
+    }
+    close(errp[1]);
+    errp[1] = -1;
+    close(pidp[1]);
+    pidp[1] = -1;
+    if (!as_child) {
+        pid_t g = -1;
+        waitpid(pid, NULL, 0);
+        if (read(pidp[0], &g, sizeof g) != (ssize_t)sizeof g || g <= 0) {
+            rc = -ECHILD;
+            goto out;
+        }
+        pid = g;
+    }
+    int e = 0;
+    ssize_t got;
+    do {
+        got = read(errp[0], &e, sizeof e); /* EOF: execve succeeded */
+    } while (got < 0 && errno == EINTR);
+    if (got == (ssize_t)sizeof e) {
+        if (as_child)
+            waitpid(pid, NULL, 0);
+        rc = -e;
+        goto out;
+    }
+    if (as_child) {
+        d->child = pid;
+        d->death_wr = deathp[1];
+        deathp[1] = -1;
+    }
+    *pid_out = pid;
+out:
+    if (log_fd >= 0)
+        close(log_fd);
+    for (int i = 0; i < 2; i++) {
+        if (errp[i] >= 0)
+            close(errp[i]);
+        if (pidp[i] >= 0)
+            close(pidp[i]);
+        if (deathp[i] >= 0)
+            close(deathp[i]);
+    }
+    inject_free_env(env);
+    return rc;
+}
+
+/* The address of the last "SOCKS5 listening on ADDR" line in the log. */
+static bool socks5_from_log(const char *log_path, char *out, size_t outlen)
+{
+    char *text = NULL;
+    bool found = false;
+    if (tsr_read_file(log_path, &text, NULL) < 0)
+        return false;
+    const char *key = "SOCKS5 listening on ", *p = text, *hit = NULL;
+    while ((p = strstr(p, key))) {
+        hit = p + strlen(key);
+        p = hit;
+    }
+    if (hit) {
+        size_t n = strcspn(hit, " \r\n");
+        if (n > 0 && n < outlen && strchr(hit, '\n')) {
+            memcpy(out, hit, n);
+            out[n] = '\0';
+            found = true;
+        }
+    }
+    free(text);
+    return found;
+}
+
+static bool read_socks5_file(struct daemon *d)
+{
+    char *text = NULL;
+    if (tsr_read_file(d->socks5_path, &text, NULL) < 0)
+        return false;
+    size_t n = strcspn(text, " \r\n");
+    bool ok = n > 0 && n < sizeof d->socks5;
+    if (ok) {
+        memcpy(d->socks5, text, n);
+        d->socks5[n] = '\0';
+    }
+    free(text);
+    return ok;
+}
+
+static void clean_stale(struct daemon *d)
+{
+    pid_t pid = daemon_read_pid(d->pid_path);
+    if (pid > 0 && daemon_pid_is_tailscaled(pid, d->sock)) {
+        tsr_debug("tailscaled pid %ld does not answer; stopping it", (long)pid);
+        stop_pid(pid, pid == d->child);
+    } else if (pid > 0) {
+        tsr_debug("stale pid file (pid %ld is gone)", (long)pid);
+    }
+    if (pid > 0 && pid == d->child) {
+        waitpid(pid, NULL, WNOHANG);
+        d->child = -1;
+    }
+    unlink(d->pid_path);
+    unlink(d->socks5_path);
+    if (localapi_ping(d->sock) < 0)
+        unlink(d->sock); /* a dead daemon's socket file */
+}
+
+static int start_daemon(struct daemon *d, bool as_child)
+{
+    pid_t pid = -1;
+    int rc = spawn_tailscaled(d, as_child, &pid);
+    if (rc < 0) {
+        tsr_error("cannot start %s: %s", d->tailscaled, strerror(-rc));
+        return TSR_EXIT_DAEMON;
+    }
+    write_pid(d->pid_path, pid);
+    long long deadline = tsr_now_ms() + START_TIMEOUT_MS;
+    bool have_socks = false, have_sock = false;
+    while (!(have_socks && have_sock)) {
+        if (!have_socks)
+            have_socks = socks5_from_log(d->log_path, d->socks5, sizeof d->socks5);
+        if (!have_sock)
+            have_sock = localapi_ping(d->sock) == 0;
+        if (have_socks && have_sock)
+            break;
+        bool dead = as_child ? waitpid(pid, NULL, WNOHANG) == pid : !pid_alive(pid);
+        if (dead || tsr_now_ms() > deadline) {
+            tsr_error(dead ? "tailscaled exited during startup"
+                           : "tailscaled did not open its socket and SOCKS5 port in time");
+            daemon_log_tail(d->log_path, 15);
+            if (!dead)
+                stop_pid(pid, as_child);
+            if (as_child)
+                d->child = -1;
+            unlink(d->pid_path);
+            return TSR_EXIT_DAEMON;
+        }
+        tsr_sleep_ms(10);
+    }
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s\n", d->socks5);
+    tsr_write_atomic(d->socks5_path, line, (size_t)n, 0644);
+    tsr_debug("tailscaled pid %ld, SOCKS5 %s", (long)pid, d->socks5);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- login */
+
+static bool wants_login(const struct daemon *d)
+{
+    return state_is(d, "NeedsLogin") || state_is(d, "NoState") || state_is(d, "Stopped");
+}
+
+static void progress(const char *what, long long start)
+{
+    if (!isatty(2))
+        return;
+    fprintf(stderr, "\rtsrun: %s (%llds) ", what, (tsr_now_ms() - start) / 1000);
+}
+
+static void progress_done(bool shown)
+{
+    if (shown && isatty(2))
+        fprintf(stderr, "\r\033[K");
+}
+
+/* Runs `tailscale up`, watching its output and the backend state. */
+static int run_login(struct daemon *d, long long deadline)
+{
+    int rc = 0, outp[2] = {-1, -1};
+    char **env = NULL;
+    pid_t pid = -1;
+    char keyfile[PATH_MAX + 16] = "", host[HOSTNAME_LABEL_MAX + 1];
+    char a_sock[PATH_MAX + 16], a_key[PATH_MAX + 32], a_host[96], a_tags[512], a_timeout[32];
+    char out[4096] = "", url[512] = "";
+    size_t outlen = 0;
+    const char *key = getenv("TS_AUTHKEY");
+    if (!key || !*key)
+        key = getenv("TS_AUTH_KEY");
+    const char *tags = getenv("TSRUN_TAGS");
+    bool have_key = key && *key;
+
+    if (have_key && strncmp(key, "tskey-client-", 13) == 0 && !(tags && *tags)) {
+        tsr_error("TS_AUTHKEY is an OAuth client secret (tskey-client-...): tailscale requires "
+                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME]");
+        return TSR_EXIT_LOGIN;
+    }
+    hostname_pick(host, sizeof host);
+    char *argv[16];
+    int ac = 0;
+    argv[ac++] = d->tailscale;
+    snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
+    argv[ac++] = a_sock;
+    argv[ac++] = "up";
+    if (have_key) {
+        /* IMPORTANT: the key goes through a 0600 file (`--auth-key=file:`),
+         * never the command line, which every local user can read. */
+        if (tsr_fmt(keyfile, sizeof keyfile, "%s/authkey.%ld", d->state_dir, (long)getpid()) < 0) {
+            keyfile[0] = '\0';
+            return TSR_EXIT_INTERNAL;
+        }
+        char kbuf[4096];
+        int kn = snprintf(kbuf, sizeof kbuf, "%s\n", key);
+        if (kn < 0 || (size_t)kn >= sizeof kbuf || tsr_write_atomic(keyfile, kbuf, (size_t)kn, 0600) < 0) {
+            tsr_error("cannot write the auth key file in %s", d->state_dir);
+            keyfile[0] = '\0';
+            return TSR_EXIT_INTERNAL;
+        }
+        snprintf(a_key, sizeof a_key, "--auth-key=file:%s", keyfile);
+        argv[ac++] = a_key;
+    }
+    snprintf(a_host, sizeof a_host, "--hostname=%s", host);
+    argv[ac++] = a_host;
+    argv[ac++] = "--accept-dns=false";
+    if (d->accept_routes)
+        argv[ac++] = "--accept-routes";
+    if (tags && *tags) {
+        snprintf(a_tags, sizeof a_tags, "--advertise-tags=%s", tags);
+        argv[ac++] = a_tags;
+    }
+    long long left = (deadline - tsr_now_ms()) / 1000;
+    snprintf(a_timeout, sizeof a_timeout, "--timeout=%llds", left > 1 ? left : 1);
+    argv[ac++] = a_timeout;
+    argv[ac] = NULL;
+    tsr_debug("logging in: %s up --hostname=%s%s", d->tailscale, host, have_key ? " (auth key)" : "");
+
+    env = inject_clean_env(environ);
+    if (!env || pipe2(outp, O_CLOEXEC) < 0) {
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    pid = fork();
+    if (pid < 0) {
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    if (pid == 0) {
+        child_exec(d->tailscale, argv, env, outp[1], 2);
+    }
+    close(outp[1]);
+    outp[1] = -1;
+
+    bool eof = false, machine = false, url_shown = false;
+    long long next_status = tsr_now_ms() + 500;
+    int wstatus = 0;
+    for (;;) {
+        struct pollfd pfd = {outp[0], POLLIN, 0};
+        if (!eof && poll(&pfd, 1, 100) > 0) {
+            ssize_t n = read(outp[0], out + outlen, sizeof out - 1 - outlen);
+            if (n <= 0) {
+                eof = true;
+            } else {
+                outlen += (size_t)n;
+                out[outlen] = '\0';
+            }
+        } else if (eof) {
+            tsr_sleep_ms(20);
+        }
+        const char *u = strstr(out, "https://");
+        if (u && !url_shown && !strstr(out, "approve your machine")) {
+            size_t n = strcspn(u, " \t\r\n");
+            if (u[n] && n < sizeof url) {
+                memcpy(url, u, n);
+                url[n] = '\0';
+                url_shown = true;
+                tsr_error("to log in, visit: %s", url);
+            }
+        }
+        if (strstr(out, "approve your machine"))
+            machine = true;
+        if (url_shown && !have_key && !(isatty(0) && isatty(2))) {
+            tsr_error("not logged in: set TS_AUTHKEY (or open the URL above, then run `tsrun up`)");
+            rc = TSR_EXIT_NEEDS_LOGIN;
+            goto out;
+        }
+        if (outlen >= sizeof out - 1) { /* keep the tail */
+            memmove(out, out + sizeof out / 2, outlen - sizeof out / 2 + 1);
+            outlen -= sizeof out / 2;
+        }
+        pid_t w = waitpid(pid, &wstatus, WNOHANG);
+        if (w == pid) {
+            pid = -1;
+            break;
+        }
+        if (tsr_now_ms() >= next_status) {
+            next_status = tsr_now_ms() + 500;
+            if (daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0) {
+                if (state_is(d, "NeedsMachineAuth"))
+                    machine = true;
+                if (state_is(d, "Running"))
+                    goto out;
+            }
+        }
+        if (machine) {
+            tsr_error("this machine needs approval by a tailnet admin "
+                      "(https://login.tailscale.com/admin/machines), or use a pre-authorized key");
+            rc = TSR_EXIT_LOGIN;
+            goto out;
+        }
+        if (tsr_now_ms() > deadline) {
+            tsr_error("timed out waiting for login");
+            daemon_log_tail(d->log_path, 10);
+            rc = TSR_EXIT_TIMEOUT;
+            goto out;
+        }
+    }
+    if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+        /* The last non-empty line of its output says why. */
+        while (outlen && (out[outlen - 1] == '\n' || out[outlen - 1] == ' '))
+            out[--outlen] = '\0';
+        char *last = strrchr(out, '\n');
+        last = last ? last + 1 : out;
+        if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127 && !*last)
+            last = "could not run tailscale";
+        tsr_error("login failed: %s", *last ? last : "tailscale up failed");
+        rc = strstr(out, "timeout") ? TSR_EXIT_TIMEOUT : TSR_EXIT_LOGIN;
+    }
+out:
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
+    if (keyfile[0])
+        unlink(keyfile);
+    if (outp[0] >= 0)
+        close(outp[0]);
+    if (outp[1] >= 0)
+        close(outp[1]);
+    inject_free_env(env);
+    return rc;
+}
+
+static int wait_running(struct daemon *d, long long deadline, bool logged_in)
+{
+    long long start = tsr_now_ms();
+    bool shown = false;
+    for (;;) {
+        int rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS);
+        if (rc == 0 && state_is(d, "Running"))
+            break;
+        if (rc == 0 && state_is(d, "NeedsMachineAuth")) {
+            progress_done(shown);
+            tsr_error("this machine needs approval by a tailnet admin "
+                      "(https://login.tailscale.com/admin/machines)");
+            return TSR_EXIT_LOGIN;
+        }
+        if (rc == 0 && logged_in && state_is(d, "NeedsLogin")) {
+            progress_done(shown);
+            tsr_error("login did not take: backend is NeedsLogin");
+            return TSR_EXIT_LOGIN;
+        }
+        if (tsr_now_ms() > deadline) {
+            progress_done(shown);
+            tsr_error("timed out waiting for tailscaled to be Running (state: %s)",
+                      d->have_st ? d->st.backend_state : "unreachable");
+            daemon_log_tail(d->log_path, 10);
+            return TSR_EXIT_TIMEOUT;
+        }
+        if (tsr_now_ms() - start > 1000) {
+            char what[96];
+            snprintf(what, sizeof what, "waiting for Running, now %s",
+                     d->have_st ? d->st.backend_state : "unreachable");
+            progress(what, start);
+            shown = true;
+        }
+        tsr_sleep_ms(50);
+    }
+    progress_done(shown);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- ensure */
+
+static int ensure_external(struct daemon *d)
+{
+    int rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS);
+    if (rc < 0) {
+        if (d->socks5[0] && !(d->socket_opt && *d->socket_opt)) {
+            tsr_debug("no LocalAPI at %s: no name map; using SOCKS5 %s", d->sock, d->socks5);
+            return 0;
+        }
+        tsr_error("cannot reach tailscaled at %s: %s", d->sock, strerror(-rc));
+        return TSR_EXIT_DAEMON;
+    }
+    if (d->st.tun) {
+        d->mode = DAEMON_MODE_TUN;
+    } else if (!d->socks5[0]) {
+        tsr_error("tailscaled at %s runs in userspace mode: give its SOCKS5 address with --socks5 ADDR",
+                  d->sock);
+        return TSR_EXIT_USAGE;
+    }
+    if (!state_is(d, "Running")) {
+        tsr_error("tailscaled at %s is %s, not Running (tsrun does not log in a daemon it did not start)",
+                  d->sock, d->st.backend_state);
+        return state_is(d, "NeedsLogin") ? TSR_EXIT_NEEDS_LOGIN : TSR_EXIT_DAEMON;
+    }
+    return 0;
+}
+
+/* A system tailscaled in TUN mode already routes the tailnet: use it. */
+static bool system_tun_running(struct daemon *d)
+{
+    if (localapi_ping(DAEMON_SYSTEM_SOCKET) < 0)
+        return false;
+    struct daemon probe = *d;
+    probe.have_st = false;
+    snprintf(probe.sock, sizeof probe.sock, "%s", DAEMON_SYSTEM_SOCKET);
+    bool tun = daemon_fetch_status(&probe, STATUS_TIMEOUT_MS) == 0 && probe.st.tun &&
+               strcmp(probe.st.backend_state, "Running") == 0;
+    if (probe.have_st) {
+        if (tun) {
+            if (d->have_st)
+                status_free(&d->st);
+            d->st = probe.st;
+            d->have_st = true;
+        } else {
+            status_free(&probe.st);
+        }
+    }
+    return tun;
+}
+
+int daemon_ensure(struct daemon *d, unsigned flags)
+{
+    int rc = 0, lock_fd = -1;
+    if (d->mode != DAEMON_MODE_USERSPACE)
+        return ensure_external(d);
+
+    /* Warm path: one status call, no lock. */
+    if (read_socks5_file(d) && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0 && state_is(d, "Running")) {
+        if (d->st.tun)
+            d->mode = DAEMON_MODE_TUN;
+        return 0;
+    }
+
+    long long deadline = tsr_now_ms() + (long long)d->timeout_s * 1000;
+    lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd < 0) {
+        tsr_error("lock %s: %s", d->lock_path, strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    while (flock(lock_fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            tsr_error("lock %s: %s", d->lock_path, strerror(errno));
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
+        }
+    }
+    tsr_debug("holding %s", d->lock_path);
+
+    bool up = daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0;
+    if (up && !read_socks5_file(d)) {
+        /* Answering but the address file is gone: take it from the log. */
+        if (!socks5_from_log(d->log_path, d->socks5, sizeof d->socks5)) {
+            tsr_warn("tailscaled answers at %s but its SOCKS5 address is unknown; restarting it", d->sock);
+            up = false;
+        }
+    }
+    if (!up) {
+        if (!(flags & DAEMON_AS_CHILD) && system_tun_running(d)) {
+            tsr_debug("system tailscaled at %s runs in TUN mode: using it", DAEMON_SYSTEM_SOCKET);
+            d->mode = DAEMON_MODE_TUN;
+            goto out;
+        }
+        rc = daemon_find_binaries(d);
+        if (rc)
+            goto out;
+        clean_stale(d);
+        rc = start_daemon(d, flags & DAEMON_AS_CHILD);
+        if (rc)
+            goto out;
+        while ((rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS)) < 0 && tsr_now_ms() < deadline)
+            tsr_sleep_ms(20);
+        if (rc < 0) {
+            tsr_error("tailscaled does not answer on %s", d->sock);
+            daemon_log_tail(d->log_path, 10);
+            rc = TSR_EXIT_DAEMON;
+            goto out;
+        }
+    }
+    bool logged_in = false;
+    if (wants_login(d)) {
+        if (!d->tailscale[0] && (rc = daemon_find_binaries(d)))
+            goto out;
+        rc = run_login(d, deadline);
+        if (rc)
+            goto out;
+        logged_in = true;
+    }
+    rc = wait_running(d, deadline, logged_in);
+out:
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the flock */
+    return rc;
+}
+
+int daemon_write_names(struct daemon *d)
+{
+    if (!d->have_st)
+        return -ENODATA;
+    int changed = 0;
+    int rc = namemap_write(d->names_path, &d->st, time(NULL), &changed);
+    if (rc < 0)
+        tsr_warn("name map %s: %s", d->names_path, strerror(-rc));
+    else if (changed)
+        tsr_debug("name map %s rewritten (%zu peers)", d->names_path, d->st.npeers);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- supervise */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static bool watch_should_stop(void *ctx)
+{
+    (void)ctx;
+    return stop_requested != 0;
+}
+
+/* One Notify line: a state change or a new netmap -> fresh status + map. */
+static int on_notify(const char *line, size_t len, void *ctx)
+{
+    struct daemon *d = ctx;
+    json_error_t jerr;
+    json_t *n = json_loadb(line, len, 0, &jerr);
+    if (!n)
+        return 0;
+    json_t *state = json_object_get(n, "State");
+    bool refresh = json_object_get(n, "NetMap") || json_object_get(n, "PeersChanged") ||
+                   json_object_get(n, "PeersRemoved") || state;
+    if (json_is_integer(state))
+        fprintf(stderr, "tsrun: backend state %s\n", status_state_name((long)json_integer_value(state)));
+    json_t *err = json_object_get(n, "ErrMessage");
+    if (json_is_string(err))
+        fprintf(stderr, "tsrun: tailscaled: %s\n", json_string_value(err));
+    json_decref(n);
+    if (refresh && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0)
+        daemon_write_names(d);
+    return stop_requested != 0;
+}
+
+static void sleep_interruptible(int ms)
+{
+    long long end = tsr_now_ms() + ms;
+    while (!stop_requested && tsr_now_ms() < end)
+        tsr_sleep_ms(20);
+}
+
+static void stamp(const char *msg)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    char when[32];
+    localtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+    fprintf(stderr, "%s tsrun[%ld]: %s\n", when, (long)getpid(), msg);
+}
+
+int daemon_supervise(struct daemon *d, int notify_fd)
+{
+    int rc = 0, lock_fd = -1;
+    char msg[PATH_MAX + 256];
+    pid_t other = daemon_read_pid(d->sup_pid_path);
+    if (other > 0 && other != getpid() && pid_is_supervisor(other)) {
+        rc = daemon_ensure(d, 0);
+        if (rc == 0) {
+            daemon_write_names(d);
+            fprintf(stderr, "tsrun: already supervised by pid %ld; tailscaled is Running\n", (long)other);
+        }
+        goto out;
+    }
+    write_pid(d->sup_pid_path, getpid());
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int backoff = BACKOFF_MIN_MS;
+    bool first = true;
+    while (!stop_requested) {
+        rc = daemon_ensure(d, DAEMON_AS_CHILD);
+        if (first && notify_fd >= 0) {
+            unsigned char b = (unsigned char)rc;
+            ssize_t w = write(notify_fd, &b, 1);
+            (void)w;
+            close(notify_fd);
+            notify_fd = -1;
+        }
+        if (rc == TSR_EXIT_NEEDS_LOGIN || rc == TSR_EXIT_LOGIN || rc == TSR_EXIT_NO_TAILSCALE ||
+            (first && rc)) {
+            goto out;
+        }
+        first = false;
+        if (rc == 0) {
+            daemon_write_names(d);
+            snprintf(msg, sizeof msg, "tailscaled Running (SOCKS5 %s); watching %s", d->socks5, d->sock);
+            stamp(msg);
+            long long since = tsr_now_ms();
+            int wrc = localapi_watch(d->sock, DAEMON_WATCH_MASK, on_notify, watch_should_stop, d);
+            if (stop_requested)
+                break;
+            int ws = 0;
+            if (d->child > 0 && waitpid(d->child, &ws, WNOHANG) == d->child) {
+                snprintf(msg, sizeof msg, "tailscaled (pid %ld) exited with %s %d; restarting",
+                         (long)d->child, WIFSIGNALED(ws) ? "signal" : "status",
+                         WIFSIGNALED(ws) ? WTERMSIG(ws) : WEXITSTATUS(ws));
+                stamp(msg);
+                d->child = -1;
+                if (d->death_wr >= 0) {
+                    close(d->death_wr);
+                    d->death_wr = -1;
+                }
+            } else {
+                snprintf(msg, sizeof msg, "watch-ipn-bus ended (%s); checking tailscaled",
+                         wrc ? strerror(-wrc) : "closed");
+                stamp(msg);
+            }
+            if (tsr_now_ms() - since > STABLE_MS)
+                backoff = BACKOFF_MIN_MS;
+        }
+        sleep_interruptible(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    rc = 0;
+out:
+    if (notify_fd >= 0) {
+        unsigned char b = (unsigned char)(rc ? rc : TSR_EXIT_DAEMON);
+        ssize_t w = write(notify_fd, &b, 1);
+        (void)w;
+        close(notify_fd);
+    }
+    if (d->child > 0) {
+        /* Under the lock so a concurrent tsrun does not see it half-dead. */
+        lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lock_fd >= 0)
+            flock(lock_fd, LOCK_EX);
+        stamp("stopping tailscaled");
+        stop_pid(d->child, true);
+        d->child = -1;
+        unlink(d->pid_path);
+        unlink(d->socks5_path);
+        if (lock_fd >= 0)
+            close(lock_fd);
+    }
+    if (d->death_wr >= 0)
+        close(d->death_wr);
+    if (daemon_read_pid(d->sup_pid_path) == getpid())
+        unlink(d->sup_pid_path);
+    return rc;
+}
+
+int daemon_up_background(struct daemon *d)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) {
+        tsr_error("pipe: %s", strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        tsr_error("fork: %s", strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        setsid();
+        int fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (nul >= 0)
+            dup2(nul, 0);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        /* Only the lock and these; nothing else of the caller's stays open. */
+        _exit(daemon_supervise(d, p[1]));
+    }
+    close(p[1]);
+    unsigned char b = TSR_EXIT_DAEMON;
+    ssize_t n;
+    do {
+        n = read(p[0], &b, 1);
+    } while (n < 0 && errno == EINTR);
+    close(p[0]);
+    if (n != 1) {
+        tsr_error("the supervisor exited early");
+        daemon_log_tail(d->sup_log_path, 10);
+        return TSR_EXIT_DAEMON;
+    }
+    if (b != 0) {
+        daemon_log_tail(d->sup_log_path, 6);
+        return b;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- down */
+
+int daemon_down(struct daemon *d)
+{
+    int stopped = 0;
+    if (d->mode != DAEMON_MODE_USERSPACE) {
+        tsr_error("%s is not a tailscaled started by tsrun; not stopping it", d->sock);
+        return TSR_EXIT_USAGE;
+    }
+    pid_t sup = daemon_read_pid(d->sup_pid_path);
+    if (sup > 0 && pid_is_supervisor(sup)) {
+        stop_pid(sup, false);
+        stopped++;
+    }
+    unlink(d->sup_pid_path);
+    pid_t pid = daemon_read_pid(d->pid_path);
+    if (pid > 0 && daemon_pid_is_tailscaled(pid, d->sock)) {
+        stop_pid(pid, false);
+        stopped++;
+    } else if (pid > 0) {
+        tsr_debug("pid %ld in %s is not our tailscaled; leaving it alone", (long)pid, d->pid_path);
+    }
+    unlink(d->pid_path);
+    unlink(d->socks5_path);
+    if (localapi_ping(d->sock) < 0)
+        unlink(d->sock);
+    if (!stopped)
+        fprintf(stderr, "tsrun: nothing to stop (no tailscaled started by tsrun in %s)\n", d->state_dir);
+    else
+        fprintf(stderr, "tsrun: stopped\n");
+    return 0;
+}

@@ -1,0 +1,85 @@
+/* tailscaled lifecycle: find, start (singleton), log in, wait, supervise, stop. */
+#ifndef TSRUN_DAEMON_H
+#define TSRUN_DAEMON_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "status.h"
+
+#define DAEMON_SYSTEM_SOCKET "/var/run/tailscale/tailscaled.sock"
+#define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
+
+enum daemon_mode { DAEMON_MODE_USERSPACE, DAEMON_MODE_TUN, DAEMON_MODE_EXTERNAL };
+
+struct daemon {
+    /* options (set by the caller before daemon_init) */
+    const char *socket_opt; /* --socket / TSRUN_SOCKET: an external tailscaled */
+    const char *socks5_opt; /* --socks5: an external SOCKS5 server */
+    const char *state_dir_opt;
+    int socks5_port; /* 0: let tailscaled pick */
+    bool ephemeral, accept_routes;
+    int timeout_s;
+
+    /* derived */
+    enum daemon_mode mode;
+    char state_dir[PATH_MAX], sock[PATH_MAX], pid_path[PATH_MAX], sup_pid_path[PATH_MAX];
+    char log_path[PATH_MAX], sup_log_path[PATH_MAX], socks5_path[PATH_MAX], names_path[PATH_MAX];
+    char lock_path[PATH_MAX], state_path[PATH_MAX];
+    char tailscaled[PATH_MAX], tailscale[PATH_MAX];
+    char socks5[80]; /* "127.0.0.1:PORT", "" when unknown */
+
+    struct tsr_status st; /* the last status read */
+    bool have_st;
+
+    /* supervisor only */
+    pid_t child;  /* tailscaled as our direct child */
+    int death_wr; /* write end of TS_PARENT_DEATH_FD */
+};
+
+/* Pure: the state directory from TSRUN_STATE_DIR / uid / XDG_STATE_HOME /
+ * HOME (any may be NULL). 0 or -ENAMETOOLONG/-ENOENT. */
+int daemon_pick_state_dir(const char *opt, const char *env_dir, uid_t uid, const char *xdg,
+                          const char *home, char *out, size_t outlen);
+
+/* Paths, state dir (0700), mode. Returns a TSR_EXIT_* code (0 = fine). */
+int daemon_init(struct daemon *d);
+
+/* tailscaled + tailscale via TSRUN_TAILSCALED/TSRUN_TAILSCALE or PATH;
+ * prints how to install them when missing. TSR_EXIT_* code. */
+int daemon_find_binaries(struct daemon *d);
+
+/* One LocalAPI status call into d->st. 0 or -errno. */
+int daemon_fetch_status(struct daemon *d, long timeout_ms);
+
+#define DAEMON_AS_CHILD 1u /* supervisor: tailscaled becomes our child */
+
+/* Makes sure tailscaled answers and is Running (starting it under the lock
+ * and logging in when needed); d->st and d->socks5 are filled. The warm
+ * path is one status call. Prints the error; returns a TSR_EXIT_* code. */
+int daemon_ensure(struct daemon *d, unsigned flags);
+
+/* Rewrites the name map from d->st when it changed. 0 or -errno. */
+int daemon_write_names(struct daemon *d);
+
+/* Foreground supervisor (`tsrun up`); notify_fd >= 0 gets one byte (the
+ * first ensure's exit code) for `up --background`. Returns the exit code. */
+int daemon_supervise(struct daemon *d, int notify_fd);
+
+/* `tsrun up --background`: fork the supervisor, wait for its first result. */
+int daemon_up_background(struct daemon *d);
+
+/* `tsrun down`. TSR_EXIT_* code. */
+int daemon_down(struct daemon *d);
+
+/* Reads a pid file: the pid, or -errno. */
+pid_t daemon_read_pid(const char *path);
+
+/* /proc/PID/cmdline holds the argument "--socket=SOCK". */
+bool daemon_pid_is_tailscaled(pid_t pid, const char *sock);
+
+/* Last n lines of path to stderr, indented. */
+void daemon_log_tail(const char *path, int n);
+
+#endif

@@ -1,0 +1,280 @@
+/* Preflight: the checks the seed spikes ran by hand, each with its fix. */
+#include "doctor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnu/libc-version.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "elfinfo.h"
+#include "inject.h"
+#include "localapi.h"
+#include "tsrun.h"
+
+#define CAP_NET_ADMIN_BIT 12
+
+struct doc {
+    int fails, warns;
+};
+
+static void line(struct doc *dc, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void line(struct doc *dc, const char *level, const char *fmt, ...)
+{
+    va_list ap;
+    if (!strcmp(level, "FAIL"))
+        dc->fails++;
+    if (!strcmp(level, "WARN"))
+        dc->warns++;
+    printf("%-4s  ", level);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
+
+static const char *status_field(const char *text, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (!strncmp(p, key, n) && p[n] == ':')
+            return p + n + 1;
+    }
+    return NULL;
+}
+
+int doctor_parse_capeff(const char *status_text, uint64_t *out)
+{
+    const char *v = status_field(status_text, "CapEff");
+    if (!v)
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 16);
+    if (errno || end == v)
+        return -EINVAL;
+    *out = x;
+    return 0;
+}
+
+int doctor_parse_nonewprivs(const char *status_text)
+{
+    const char *v = status_field(status_text, "NoNewPrivs");
+    if (!v)
+        return -EINVAL;
+    return atoi(v);
+}
+
+/* First line of `bin version`, or "" . */
+static void tool_version(const char *bin, char *out, size_t outlen)
+{
+    int p[2];
+    out[0] = '\0';
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        int nul = open("/dev/null", O_WRONLY);
+        if (nul >= 0)
+            dup2(nul, 2);
+        unsetenv("LD_PRELOAD");
+        execl(bin, bin, "version", (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    size_t n = 0;
+    long long deadline = tsr_now_ms() + 5000;
+    while (pid > 0 && n + 1 < outlen && tsr_now_ms() < deadline) {
+        struct pollfd pfd = {p[0], POLLIN, 0};
+        if (poll(&pfd, 1, 200) <= 0)
+            continue;
+        ssize_t r = read(p[0], out + n, outlen - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    out[n] = '\0';
+    out[strcspn(out, "\n")] = '\0';
+    close(p[0]);
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+}
+
+/* Greeting 05 01 00 -> expect 05 00. */
+static int socks5_probe(const char *addr)
+{
+    char host[64];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof host)
+        return -EINVAL;
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+        return -EINVAL;
+    int rc = 0, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    unsigned char hello[3] = {5, 1, 0}, reply[2];
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || write(fd, hello, 3) != 3) {
+        rc = -errno;
+        goto out;
+    }
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, 2000) <= 0) {
+        rc = -ETIMEDOUT;
+        goto out;
+    }
+    if (recv(fd, reply, 2, MSG_WAITALL) != 2 || reply[0] != 5 || reply[1] != 0)
+        rc = -EPROTO;
+out:
+    close(fd);
+    return rc;
+}
+
+int doctor_run(struct daemon *d, int argc, char **argv)
+{
+    struct doc dc = {0, 0};
+    struct utsname u;
+    char *st = NULL, buf[512];
+    if (uname(&u) == 0)
+        line(&dc, !strcmp(u.sysname, "Linux") ? "OK" : "FAIL", "os: %s %s %s%s", u.sysname,
+             u.release, u.machine, !strcmp(u.sysname, "Linux") ? "" : " (tsrun needs Linux)");
+    bool musl = access("/lib/ld-musl-x86_64.so.1", F_OK) == 0 || access("/lib/ld-musl-aarch64.so.1", F_OK) == 0;
+    line(&dc, "OK", "libc: glibc %s (this tsrun)%s", gnu_get_libc_version(),
+         musl ? "; musl also present: programs linked against musl need a musl build of the shim (make musl)"
+              : "");
+
+    char *comm = NULL;
+    if (tsr_read_file("/proc/1/comm", &comm, NULL) == 0) {
+        comm[strcspn(comm, "\n")] = '\0';
+        line(&dc, "OK", "pid 1: %s%s", comm,
+             strcmp(comm, "systemd") && strcmp(comm, "init")
+                 ? " (container-style init: background daemons may die on suspend; use `tsrun up`)"
+                 : "");
+        free(comm);
+    } else {
+        line(&dc, "WARN", "pid 1: unreadable (/proc not mounted?)");
+    }
+
+    int tfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (tfd >= 0) {
+        close(tfd);
+        line(&dc, "OK", "/dev/net/tun: present and openable (TUN mode is possible)");
+    } else {
+        line(&dc, "WARN", "/dev/net/tun: %s (userspace networking: use tsrun)", strerror(errno));
+    }
+
+    uint64_t cap = 0;
+    bool netadmin = false;
+    if (tsr_read_file("/proc/self/status", &st, NULL) == 0 && doctor_parse_capeff(st, &cap) == 0) {
+        netadmin = (cap >> CAP_NET_ADMIN_BIT) & 1;
+        line(&dc, netadmin ? "OK" : "WARN", "CapEff: %016llx, CAP_NET_ADMIN %s", (unsigned long long)cap,
+             netadmin ? "yes" : "no (no TUN mode: use tsrun)");
+        int nnp = doctor_parse_nonewprivs(st);
+        line(&dc, nnp > 0 ? "WARN" : "OK", "NoNewPrivs: %d%s", nnp,
+             nnp > 0 ? " (setuid programs cannot gain privileges here)" : "");
+    } else {
+        line(&dc, "WARN", "CapEff: /proc/self/status unreadable");
+    }
+    free(st);
+
+    bool bins = daemon_find_binaries(d) == 0;
+    if (bins) {
+        tool_version(d->tailscale, buf, sizeof buf);
+        line(&dc, "OK", "tailscale: %s (%s)", d->tailscale, *buf ? buf : "version unknown");
+        line(&dc, "OK", "tailscaled: %s", d->tailscaled);
+    } else {
+        line(&dc, d->mode == DAEMON_MODE_USERSPACE ? "FAIL" : "WARN",
+             "tailscale/tailscaled: not found; install: curl -fsSL https://tailscale.com/install.sh | sh "
+             "(or the static tarball from https://pkgs.tailscale.com/stable/)");
+    }
+
+    char shim[4096];
+    if (inject_find_shim(shim, sizeof shim) == 0)
+        line(&dc, "OK", "shim: %s", shim);
+    else
+        line(&dc, "FAIL", "shim: %s missing (run `make` or set TSRUN_SHIM)", shim);
+
+    int prc = localapi_ping(d->sock);
+    bool running = false;
+    if (prc == 0 && daemon_fetch_status(d, 3000) == 0) {
+        running = !strcmp(d->st.backend_state, "Running");
+        line(&dc, "OK", "socket: %s answers (tailscaled %s, %s)", d->sock, d->st.version,
+             d->st.tun ? "TUN mode" : "userspace networking");
+        line(&dc, running ? "OK" : "WARN", "backend: %s%s", d->st.backend_state,
+             running ? "" : " (run `TS_AUTHKEY=... tsrun up --background`)");
+    } else {
+        line(&dc, "WARN", "socket: %s: %s (tsrun starts tailscaled on first use)", d->sock,
+             prc < 0 ? strerror(-prc) : "no valid status reply");
+    }
+
+    char *s5 = NULL;
+    const char *addr = d->socks5[0] ? d->socks5 : NULL;
+    if (!addr && tsr_read_file(d->socks5_path, &s5, NULL) == 0) {
+        s5[strcspn(s5, "\r\n")] = '\0';
+        addr = s5;
+    }
+    if (addr) {
+        int r = socks5_probe(addr);
+        line(&dc, r == 0 ? "OK" : "FAIL", "socks5: %s %s", addr,
+             r == 0 ? "answers 05 00 (no auth)" : "does not answer a SOCKS5 greeting (restart: tsrun down; tsrun up --background)");
+    } else if (running) {
+        line(&dc, "WARN", "socks5: address unknown (give --socks5 ADDR for an external tailscaled)");
+    }
+    free(s5);
+
+    bool cmd_static = false, cmd_priv = false;
+    if (argc > 0) {
+        char path[4096];
+        struct elf_info ei;
+        int r = inject_resolve(argv[0], path, sizeof path);
+        if (r < 0) {
+            line(&dc, "FAIL", "command: %s: %s", argv[0], strerror(-r));
+        } else if (elf_inspect_path(path, &ei) < 0) {
+            line(&dc, "WARN", "command: %s: unreadable", path);
+        } else {
+            cmd_static = ei.is_elf && ei.is_static;
+            cmd_priv = ei.setuid || ei.setgid || ei.file_caps;
+            if (!ei.is_elf)
+                line(&dc, "OK", "command: %s is not ELF (a script: its interpreter gets the shim)", path);
+            else if (cmd_static)
+                line(&dc, "WARN", "command: %s is statically linked: the shim cannot work; tsrun "
+                                  "exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it", path);
+            else
+                line(&dc, "OK", "command: %s is dynamically linked: the shim works", path);
+            if (cmd_priv)
+                line(&dc, "WARN", "command: %s is setuid/setgid/setcap: LD_PRELOAD is ignored there", path);
+        }
+    }
+
+    const char *rec;
+    if (d->mode == DAEMON_MODE_TUN || (running && d->st.tun))
+        rec = "tailscaled runs in TUN mode: programs reach the tailnet directly; tsrun runs them unchanged";
+    else if (netadmin && tfd >= 0)
+        rec = "TUN mode is possible here (tailscaled without --tun=userspace-networking) and needs no shim; "
+              "otherwise `tsrun COMMAND`";
+    else if (cmd_static || cmd_priv)
+        rec = "this COMMAND cannot take the shim: use its proxy settings (socks5h://) or TUN mode";
+    else
+        rec = "`tsrun COMMAND` per command, or `eval \"$(tsrun env)\"` for a whole shell "
+              "(a global /etc/ld.so.preload is possible but affects every process)";
+    line(&dc, "OK", "recommendation: %s", rec);
+    printf("%d FAIL, %d WARN\n", dc.fails, dc.warns);
+    return dc.fails ? TSR_EXIT_FAIL : 0;
+}

@@ -1,0 +1,23 @@
+/* "Can the shim work in this program?" -- static ELF and setuid/setcap checks. */
+#ifndef TSRUN_ELFINFO_H
+#define TSRUN_ELFINFO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct elf_info {
+    bool is_elf;    /* starts with \x7fELF and has valid program headers */
+    bool is_static; /* ELF without PT_INTERP: the dynamic loader never runs */
+    bool setuid, setgid;
+    bool file_caps; /* security.capability xattr present */
+};
+
+/* Pure: inspects an ELF image held in buf (the program headers must be
+ * inside buf). A non-ELF buffer gives is_elf=false and returns 0; a
+ * truncated or malformed ELF returns -EINVAL. */
+int elf_inspect_buf(const unsigned char *buf, size_t len, struct elf_info *out);
+
+/* Reads path's headers, mode bits and capability xattr. 0 or -errno. */
+int elf_inspect_path(const char *path, struct elf_info *out);
+
+#endif

@@ -1,0 +1,53 @@
+/* The environment a tunnelled COMMAND gets, and the exec itself. */
+#ifndef TSRUN_INJECT_H
+#define TSRUN_INJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define INJECT_SHIM_NAME "libtsshim.so"
+
+struct inject_opts {
+    const char *shim;   /* absolute path; NULL: no LD_PRELOAD change */
+    const char *socks5; /* "127.0.0.1:PORT" */
+    const char *names;  /* map path or NULL */
+    const char *routes; /* TSRUN_ROUTES value or NULL/"" */
+    bool proxy_env;     /* also ALL_PROXY/HTTP(S)_PROXY (+ lower case) */
+};
+
+/* Pure: shim first, then the existing LD_PRELOAD items (space or colon
+ * separated, kept as written). If shim is already one of the items the
+ * value is returned unchanged. 0 or -ENAMETOOLONG. */
+int inject_preload_chain(const char *existing, const char *shim, char *out, size_t outlen);
+
+/* Pure: the shim path to use. env_shim (TSRUN_SHIM) wins; else
+ * "<exe_dir>/libtsshim.so" (build tree) if exists(), else
+ * "<exe_dir>/../lib/tsrun/libtsshim.so" (install layout). -ENOENT with the
+ * last candidate in out when none exists. */
+int inject_pick_shim(const char *env_shim, const char *exe_dir, bool (*exists)(const char *),
+                     char *out, size_t outlen);
+
+/* inject_pick_shim() with TSRUN_SHIM, /proc/self/exe and access(R_OK). */
+int inject_find_shim(char *out, size_t outlen);
+
+/* Pure: a new malloc'd environment = envp with the TSRUN_* / LD_PRELOAD /
+ * proxy variables of o replaced or added. Free with inject_free_env(). */
+int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out);
+void inject_free_env(char **env);
+
+/* Pure: a malloc'd copy of envp without LD_PRELOAD and TSRUN_* (for
+ * tailscaled/tailscale, which must never get the shim). */
+char **inject_clean_env(char *const *envp);
+
+/* Pure: s quoted for POSIX sh ('...' with '\'' for quotes). malloc'd. */
+char *inject_shell_quote(const char *s);
+
+/* Finds cmd like execvp would (cmd with '/' is taken as is). 0, -ENOENT
+ * or -EACCES. */
+int inject_resolve(const char *cmd, char *out, size_t outlen);
+
+/* execve()s argv with env; only returns on failure, with the shell's exit
+ * code (127 not found, 126 not executable) after one error line. */
+int inject_exec(char *const argv[], char **env);
+
+#endif

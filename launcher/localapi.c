@@ -1,0 +1,218 @@
+/* LocalAPI client. libcurl speaks the HTTP (chunked streams included);
+ * CURLOPT_UNIX_SOCKET_PATH points it at tailscaled.sock and the URL's host
+ * is the one tailscaled accepts (Host: local-tailscaled.sock). */
+#include "localapi.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tsrun.h"
+
+#define LOCALAPI_MAX_BODY (64u << 20)
+
+static int curl_ready;
+
+static void localapi_init(void)
+{
+    /* IMPORTANT: no SSL init -- we only speak plain HTTP over a unix socket,
+     * and OpenSSL's global init would cost the warm path milliseconds. */
+    if (!curl_ready) {
+        curl_global_init(CURL_GLOBAL_NOTHING);
+        curl_ready = 1;
+    }
+}
+
+struct sink {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct sink *s = ud;
+    size_t n = size * nmemb;
+    if (s->len + n + 1 > s->cap) {
+        size_t ncap = s->cap ? s->cap : 16384;
+        while (ncap < s->len + n + 1)
+            ncap *= 2;
+        char *np = ncap <= LOCALAPI_MAX_BODY ? realloc(s->p, ncap) : NULL;
+        if (!np) {
+            s->oom = 1;
+            return 0;
+        }
+        s->p = np;
+        s->cap = ncap;
+    }
+    memcpy(s->p + s->len, data, n);
+    s->len += n;
+    s->p[s->len] = '\0';
+    return n;
+}
+
+static int map_curl_error(CURLcode c)
+{
+    switch (c) {
+    case CURLE_COULDNT_CONNECT:
+        return -ECONNREFUSED;
+    case CURLE_OPERATION_TIMEDOUT:
+        return -ETIMEDOUT;
+    case CURLE_WRITE_ERROR:
+        return -ENOMEM;
+    default:
+        return -EIO;
+    }
+}
+
+static CURL *make_handle(const char *sock, const char *path, char *url, size_t urlsize)
+{
+    localapi_init();
+    if (tsr_fmt(url, urlsize, "http://" LOCALAPI_HOST "%s", path) < 0)
+        return NULL;
+    CURL *h = curl_easy_init();
+    if (!h)
+        return NULL;
+    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never an http_proxy from env */
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "tsrun/" TSRUN_VERSION);
+    return h;
+}
+
+int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r)
+{
+    int rc = 0;
+    char url[512];
+    struct sink s = {0};
+    memset(r, 0, sizeof *r);
+    CURL *h = make_handle(sock, path, url, sizeof url);
+    if (!h)
+        return -ENOMEM;
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    CURLcode c = curl_easy_perform(h);
+    if (c != CURLE_OK) {
+        rc = s.oom ? -ENOMEM : map_curl_error(c);
+        tsr_debug("localapi %s: %s", path, curl_easy_strerror(c));
+        goto out;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->code);
+    if (!s.p) {
+        s.p = strdup("");
+        if (!s.p) {
+            rc = -ENOMEM;
+            goto out;
+        }
+    }
+    r->body = s.p;
+    r->len = s.len;
+    s.p = NULL;
+out:
+    free(s.p);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+void localapi_resp_free(struct localapi_resp *r)
+{
+    free(r->body);
+    memset(r, 0, sizeof *r);
+}
+
+struct watch {
+    struct sink s;
+    localapi_line_fn fn;
+    localapi_stop_fn stop;
+    void *ctx;
+    int stopped;
+};
+
+static size_t on_stream(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct watch *w = ud;
+    size_t n = size * nmemb;
+    if (on_body(data, size, nmemb, &w->s) != n)
+        return 0;
+    char *start = w->s.p, *nl;
+    while ((nl = memchr(start, '\n', w->s.len - (size_t)(start - w->s.p)))) {
+        *nl = '\0';
+        if (nl > start && w->fn(start, (size_t)(nl - start), w->ctx)) {
+            w->stopped = 1;
+            return 0;
+        }
+        start = nl + 1;
+    }
+    size_t rest = w->s.len - (size_t)(start - w->s.p);
+    memmove(w->s.p, start, rest);
+    w->s.len = rest;
+    w->s.p[rest] = '\0';
+    return n;
+}
+
+static int on_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    struct watch *w = ud;
+    (void)a, (void)b, (void)c, (void)d;
+    if (w->stop && w->stop(w->ctx)) {
+        w->stopped = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int localapi_watch(const char *sock, unsigned long long mask, localapi_line_fn fn,
+                   localapi_stop_fn stop, void *ctx)
+{
+    int rc = 0;
+    char url[512], path[128];
+    struct watch w = {.fn = fn, .stop = stop, .ctx = ctx};
+    snprintf(path, sizeof path, "/localapi/v0/watch-ipn-bus?mask=%llu", mask);
+    CURL *h = make_handle(sock, path, url, sizeof url);
+    if (!h)
+        return -ENOMEM;
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &w);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    CURLcode c = curl_easy_perform(h);
+    if (w.stopped)
+        goto out;
+    if (c != CURLE_OK) {
+        tsr_debug("watch-ipn-bus: %s", curl_easy_strerror(c));
+        rc = map_curl_error(c);
+        goto out;
+    }
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200)
+        rc = -EPROTO;
+out:
+    free(w.s.p);
+    curl_easy_cleanup(h);
+    return rc;
+}
+
+int localapi_ping(const char *sock)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(sock) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    strcpy(sa.sun_path, sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}

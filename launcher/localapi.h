@@ -1,0 +1,35 @@
+/* HTTP to tailscaled's LocalAPI over its unix socket (libcurl). */
+#ifndef TSRUN_LOCALAPI_H
+#define TSRUN_LOCALAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define LOCALAPI_HOST "local-tailscaled.sock"
+
+struct localapi_resp {
+    long code;  /* HTTP status */
+    char *body; /* NUL-terminated */
+    size_t len;
+};
+
+/* GET path (e.g. "/localapi/v0/status"). 0 with r filled (any HTTP code),
+ * -ECONNREFUSED/-ENOENT when nothing listens, -ETIMEDOUT, -EIO otherwise. */
+int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r);
+
+void localapi_resp_free(struct localapi_resp *r);
+
+/* Called once per complete line of a streaming reply; non-zero stops. */
+typedef int (*localapi_line_fn)(const char *line, size_t len, void *ctx);
+/* Polled about every 100 ms while streaming; true stops. */
+typedef bool (*localapi_stop_fn)(void *ctx);
+
+/* Streams GET /localapi/v0/watch-ipn-bus?mask=MASK until the server closes,
+ * fn/stop ask to stop (returns 0), or an error (-errno). */
+int localapi_watch(const char *sock, unsigned long long mask, localapi_line_fn fn,
+                   localapi_stop_fn stop, void *ctx);
+
+/* Plain connect() to the socket: 0 if something accepts, else -errno. */
+int localapi_ping(const char *sock);
+
+#endif

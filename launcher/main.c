@@ -1,0 +1,429 @@
+/* tsrun: arguments -> command. The only file with main(). */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "daemon.h"
+#include "doctor.h"
+#include "elfinfo.h"
+#include "inject.h"
+#include "localapi.h"
+#include "namemap.h"
+#include "tsrun.h"
+
+extern char **environ;
+
+static const char *mode_name(enum daemon_mode m)
+{
+    return m == DAEMON_MODE_TUN ? "tun" : m == DAEMON_MODE_EXTERNAL ? "external" : "userspace";
+}
+
+static int setup(const struct cli *c, struct daemon *d)
+{
+    memset(d, 0, sizeof *d);
+    d->socket_opt = c->socket ? c->socket : getenv("TSRUN_SOCKET");
+    d->socks5_opt = c->socks5;
+    d->state_dir_opt = c->state_dir;
+    d->socks5_port = c->socks5_port;
+    const char *p = getenv("TSRUN_SOCKS5_PORT");
+    if (!c->socks5_port && p && *p) {
+        d->socks5_port = atoi(p);
+        if (d->socks5_port < 0 || d->socks5_port > 65535) {
+            tsr_error("TSRUN_SOCKS5_PORT: not a port: %s", p);
+            return TSR_EXIT_USAGE;
+        }
+    }
+    d->ephemeral = c->ephemeral;
+    d->accept_routes = c->accept_routes;
+    d->timeout_s = c->timeout_s;
+    return daemon_init(d);
+}
+
+/* TSRUN_ROUTES for the command: "all" with an exit node, peers' routes
+ * with --accept-routes, else nothing (the shim's tailnet ranges). */
+static char *routes_for(const struct daemon *d)
+{
+    if (!d->have_st)
+        return NULL;
+    if (d->st.exit_node_in_use)
+        return strdup("all");
+    if (d->accept_routes)
+        return status_routes(&d->st);
+    return NULL;
+}
+
+static int cmd_run(const struct cli *c)
+{
+    struct daemon d;
+    char shim[PATH_MAX], path[PATH_MAX];
+    char **env = NULL, *routes = NULL;
+    int rc = setup(c, &d);
+    if (rc)
+        return rc;
+    /* Before anything starts: a missing shim is a broken install. */
+    bool have_shim = inject_find_shim(shim, sizeof shim) == 0;
+    rc = daemon_ensure(&d, 0);
+    if (rc)
+        goto out;
+    if (d.mode == DAEMON_MODE_TUN) {
+        tsr_debug("tailscaled runs in TUN mode: the tailnet is routable; running %s unchanged",
+                  c->argv[0]);
+        rc = inject_exec(c->argv, environ);
+        goto out;
+    }
+    if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
+        daemon_write_names(&d);
+    if (!have_shim) {
+        tsr_error("shim not found (%s); build it with `make` or set TSRUN_SHIM", shim);
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    bool proxy_env = false;
+    struct elf_info ei;
+    if (inject_resolve(c->argv[0], path, sizeof path) == 0 && elf_inspect_path(path, &ei) == 0) {
+        if (ei.is_elf && ei.is_static) {
+            proxy_env = !c->no_proxy_env;
+            tsr_warn("%s is statically linked: the shim cannot work there%s", path,
+                     proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://... for "
+                                 "proxy-aware tools"
+                               : "");
+        }
+        if (ei.setuid || ei.setgid || ei.file_caps)
+            tsr_warn("%s is %s: the loader ignores LD_PRELOAD there, its connections are not "
+                     "tunnelled", path, ei.file_caps ? "setcap" : ei.setuid ? "setuid" : "setgid");
+    }
+    routes = routes_for(&d);
+    struct inject_opts o = {
+        .shim = shim,
+        .socks5 = d.socks5,
+        .names = d.have_st && d.mode == DAEMON_MODE_USERSPACE ? d.names_path : NULL,
+        .routes = routes,
+        .proxy_env = proxy_env,
+    };
+    if (inject_build_env(environ, &o, &env) < 0) {
+        tsr_error("cannot build the environment");
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    tsr_debug("exec %s with LD_PRELOAD=%s TSRUN_SOCKS5=%s", c->argv[0], shim, d.socks5);
+    rc = inject_exec(c->argv, env);
+out:
+    inject_free_env(env);
+    free(routes);
+    if (d.have_st)
+        status_free(&d.st);
+    return rc;
+}
+
+static void print_export(const char *key, const char *val)
+{
+    char *q = inject_shell_quote(val);
+    if (q)
+        printf("export %s=%s\n", key, q);
+    free(q);
+}
+
+static int cmd_env(const struct cli *c)
+{
+    struct daemon d;
+    char shim[PATH_MAX], preload[8192];
+    char *routes = NULL;
+    int rc = setup(c, &d);
+    if (rc)
+        return rc;
+    rc = daemon_ensure(&d, 0);
+    if (rc)
+        goto out;
+    if (d.mode == DAEMON_MODE_TUN) {
+        printf("# tailscaled runs in TUN mode: the tailnet is routable, nothing to export\n");
+        goto out;
+    }
+    if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
+        daemon_write_names(&d);
+    if (inject_find_shim(shim, sizeof shim) < 0) {
+        tsr_error("shim not found (%s); build it with `make` or set TSRUN_SHIM", shim);
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    if (inject_preload_chain(getenv("LD_PRELOAD"), shim, preload, sizeof preload) < 0) {
+        tsr_error("LD_PRELOAD too long");
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    print_export("LD_PRELOAD", preload);
+    print_export("TSRUN_SOCKS5", d.socks5);
+    if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
+        print_export("TSRUN_NAMES", d.names_path);
+    routes = routes_for(&d);
+    if (routes && *routes)
+        print_export("TSRUN_ROUTES", routes);
+    if (fflush(stdout) != 0)
+        rc = TSR_EXIT_INTERNAL;
+out:
+    free(routes);
+    if (d.have_st)
+        status_free(&d.st);
+    return rc;
+}
+
+static long map_age(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0)
+        return -1;
+    long age = (long)(time(NULL) - sb.st_mtime);
+    return age < 0 ? 0 : age;
+}
+
+static json_t *ips_json(const struct status_node *n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n->nips; i++)
+        json_array_append_new(a, json_string(n->ips[i]));
+    return a;
+}
+
+static json_t *routes_json(const char *routes)
+{
+    json_t *a = json_array();
+    for (const char *p = routes ? routes : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        json_array_append_new(a, json_stringn(p, n));
+        p += n;
+        if (*p)
+            p++;
+    }
+    return a;
+}
+
+static int status_json(struct daemon *d, bool up, pid_t pid, pid_t sup)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "running", json_boolean(up && !strcmp(d->st.backend_state, "Running")));
+    json_object_set_new(o, "backend_state", json_string(up ? d->st.backend_state : "NotRunning"));
+    json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
+    json_object_set_new(o, "socket", json_string(d->sock));
+    json_object_set_new(o, "socks5", d->socks5[0] ? json_string(d->socks5) : json_null());
+    json_object_set_new(o, "state_dir", json_string(d->state_dir));
+    json_object_set_new(o, "tailscaled_pid", pid > 0 ? json_integer(pid) : json_null());
+    json_object_set_new(o, "supervisor_pid", sup > 0 ? json_integer(sup) : json_null());
+    long age = map_age(d->names_path);
+    json_t *names = json_object();
+    json_object_set_new(names, "path", json_string(d->names_path));
+    json_object_set_new(names, "age_seconds", age >= 0 ? json_integer(age) : json_null());
+    json_object_set_new(o, "names", names);
+    if (up) {
+        json_object_set_new(o, "version", json_string(d->st.version));
+        json_object_set_new(o, "tun", json_boolean(d->st.tun));
+        json_object_set_new(o, "tailnet", json_string(d->st.tailnet));
+        json_object_set_new(o, "suffix", json_string(d->st.suffix));
+        json_object_set_new(o, "auth_url", json_string(d->st.auth_url));
+        json_object_set_new(o, "exit_node_in_use", json_boolean(d->st.exit_node_in_use));
+        json_t *self = json_object();
+        json_object_set_new(self, "name", json_string(d->st.self.dns_name));
+        json_object_set_new(self, "host_name", json_string(d->st.self.host_name));
+        json_object_set_new(self, "ips", ips_json(&d->st.self));
+        json_object_set_new(o, "self", self);
+        json_t *peers = json_array();
+        for (size_t i = 0; i < d->st.npeers; i++) {
+            const struct status_node *n = &d->st.peers[i];
+            json_t *p = json_object();
+            json_object_set_new(p, "name", json_string(n->dns_name));
+            json_object_set_new(p, "host_name", json_string(n->host_name));
+            json_object_set_new(p, "os", json_string(n->os));
+            json_object_set_new(p, "ips", ips_json(n));
+            json_object_set_new(p, "online", json_boolean(n->online));
+            json_object_set_new(p, "exit_node", json_boolean(n->exit_node));
+            json_object_set_new(p, "routes", routes_json(n->routes));
+            json_array_append_new(peers, p);
+        }
+        json_object_set_new(o, "peers", peers);
+        json_t *health = json_array();
+        for (size_t i = 0; i < d->st.nhealth; i++)
+            json_array_append_new(health, json_string(d->st.health[i]));
+        json_object_set_new(o, "health", health);
+    }
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!s)
+        return TSR_EXIT_INTERNAL;
+    printf("%s\n", s);
+    free(s);
+    return 0;
+}
+
+static void print_ips(const struct status_node *n)
+{
+    for (int i = 0; i < n->nips; i++)
+        printf(" %s", n->ips[i]);
+    printf("\n");
+}
+
+static int cmd_status(const struct cli *c)
+{
+    struct daemon d;
+    int rc = setup(c, &d);
+    if (rc)
+        return rc;
+    bool up = daemon_fetch_status(&d, 3000) == 0;
+    if (d.mode == DAEMON_MODE_USERSPACE) {
+        char *text = NULL;
+        if (tsr_read_file(d.socks5_path, &text, NULL) == 0) {
+            size_t n = strcspn(text, " \r\n");
+            if (n < sizeof d.socks5) {
+                memcpy(d.socks5, text, n);
+                d.socks5[n] = '\0';
+            }
+        }
+        free(text);
+    }
+    if (up && d.st.tun)
+        d.mode = DAEMON_MODE_TUN;
+    pid_t pid = daemon_read_pid(d.pid_path), sup = daemon_read_pid(d.sup_pid_path);
+    if (d.mode != DAEMON_MODE_USERSPACE || !daemon_pid_is_tailscaled(pid, d.sock))
+        pid = -1;
+    if (sup > 0 && kill(sup, 0) < 0)
+        sup = -1;
+    if (c->json) {
+        rc = status_json(&d, up, pid, sup);
+    } else if (!up) {
+        printf("state:    not running (no tailscaled answers at %s)\n", d.sock);
+        printf("mode:     %s\n", mode_name(d.mode));
+        printf("start it: tsrun up --background   (or just `tsrun COMMAND`)\n");
+    } else {
+        printf("state:    %s\n", d.st.backend_state);
+        if (*d.st.auth_url)
+            printf("login:    %s\n", d.st.auth_url);
+        printf("self:     %s", *d.st.self.dns_name ? d.st.self.dns_name : "-");
+        print_ips(&d.st.self);
+        if (*d.st.tailnet || *d.st.suffix)
+            printf("tailnet:  %s (%s)\n", *d.st.tailnet ? d.st.tailnet : "-", d.st.suffix);
+        printf("mode:     %s", mode_name(d.mode));
+        if (pid > 0)
+            printf(" (tailscaled pid %ld started by tsrun%s)", (long)pid,
+                   sup > 0 ? ", supervised" : "");
+        printf("\nversion:  %s\n", d.st.version);
+        printf("socket:   %s\n", d.sock);
+        printf("socks5:   %s\n", d.socks5[0] ? d.socks5 : "-");
+        long age = map_age(d.names_path);
+        if (d.mode == DAEMON_MODE_USERSPACE) {
+            if (age >= 0)
+                printf("names:    %s (updated %lds ago)\n", d.names_path, age);
+            else
+                printf("names:    %s (not written yet)\n", d.names_path);
+        }
+        for (size_t i = 0; i < d.st.nhealth; i++)
+            printf("health:   %s\n", d.st.health[i]);
+        printf("peers:    %zu\n", d.st.npeers);
+        for (size_t i = 0; i < d.st.npeers; i++) {
+            const struct status_node *n = &d.st.peers[i];
+            printf("  %-40s %-8s", *n->dns_name ? n->dns_name : n->host_name,
+                   n->online ? "online" : "offline");
+            for (int k = 0; k < n->nips; k++)
+                printf(" %s", n->ips[k]);
+            if (n->routes && *n->routes)
+                printf("  routes %s", n->routes);
+            if (n->exit_node)
+                printf("  (exit node)");
+            printf("\n");
+        }
+    }
+    if (rc == 0 && !(up && !strcmp(d.st.backend_state, "Running")))
+        rc = TSR_EXIT_FAIL;
+    if (d.have_st)
+        status_free(&d.st);
+    return rc;
+}
+
+static int cmd_up(const struct cli *c)
+{
+    struct daemon d;
+    int rc = setup(c, &d);
+    if (rc)
+        return rc;
+    if (d.mode != DAEMON_MODE_USERSPACE) {
+        tsr_error("`up` manages a tailscaled of its own; drop --socket/--socks5/TSRUN_SOCKET");
+        return TSR_EXIT_USAGE;
+    }
+    rc = daemon_find_binaries(&d);
+    if (rc)
+        return rc;
+    if (!c->background)
+        return daemon_supervise(&d, -1);
+    rc = daemon_up_background(&d);
+    if (rc == 0) {
+        char *text = NULL;
+        tsr_read_file(d.socks5_path, &text, NULL);
+        fprintf(stderr, "tsrun: tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)\n",
+                text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path), d.sup_log_path);
+        free(text);
+    }
+    return rc;
+}
+
+static int cmd_down(const struct cli *c)
+{
+    struct daemon d;
+    int rc = setup(c, &d);
+    if (rc)
+        return rc;
+    return daemon_down(&d);
+}
+
+static int cmd_doctor(const struct cli *c)
+{
+    struct daemon d;
+    int rc = setup(c, &d);
+    if (rc)
+        return rc;
+    rc = doctor_run(&d, c->argc, c->argv);
+    if (d.have_st)
+        status_free(&d.st);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    char err[256];
+    const char *dbg = getenv("TSRUN_DEBUG");
+    tsr_verbose = dbg && *dbg && strcmp(dbg, "0") != 0;
+    if (cli_parse(argc, argv, &c, err, sizeof err) < 0) {
+        tsr_error("%s", err);
+        return TSR_EXIT_USAGE;
+    }
+    if (c.verbose)
+        tsr_verbose = 1;
+    if (c.help || c.cmd == CLI_HELP) {
+        fputs(cli_usage(c.help_topic), stdout);
+        return 0;
+    }
+    switch (c.cmd) {
+    case CLI_VERSION:
+        printf("tsrun %s\n", TSRUN_VERSION);
+        return 0;
+    case CLI_RUN:
+        return cmd_run(&c);
+    case CLI_UP:
+        return cmd_up(&c);
+    case CLI_DOWN:
+        return cmd_down(&c);
+    case CLI_STATUS:
+        return cmd_status(&c);
+    case CLI_ENV:
+        return cmd_env(&c);
+    case CLI_DOCTOR:
+        return cmd_doctor(&c);
+    case CLI_HELP:
+        break;
+    }
+    return 0;
+}

@@ -1,0 +1,21 @@
+/* The name map file the shim reads (docs/name-map.md). */
+#ifndef TSRUN_NAMEMAP_H
+#define TSRUN_NAMEMAP_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "status.h"
+
+/* Pure: the whole file text for st, generated at `now`. Nodes without a
+ * DNSName or without addresses are left out; self first, then peers in
+ * st's (sorted) order. *out is malloc'd. 0 or -ENOMEM. */
+int namemap_format(const struct tsr_status *st, time_t now, char **out, size_t *len);
+
+/* Writes the map atomically (temp file + fsync + rename, mode 0644) unless
+ * the file already holds the same nodes (only the "# generated" line would
+ * change): the warm path then costs no fsync. *changed (may be NULL) says
+ * whether the file was rewritten. 0 or -errno. */
+int namemap_write(const char *path, const struct tsr_status *st, time_t now, int *changed);
+
+#endif

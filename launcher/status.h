@@ -1,0 +1,51 @@
+/* LocalAPI /localapi/v0/status JSON -> the few fields tsrun needs. */
+#ifndef TSRUN_STATUS_H
+#define TSRUN_STATUS_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STATUS_MAX_IPS 8
+
+struct status_node {
+    char *dns_name;  /* DNSName lower-cased, trailing dot removed; "" if none */
+    char *host_name; /* HostName (the OS name, not a DNS name) */
+    char *os;
+    char ips[STATUS_MAX_IPS][INET6_ADDRSTRLEN]; /* numeric TailscaleIPs */
+    int nips;
+    bool online;
+    bool exit_node; /* this peer is the exit node in use */
+    char *routes;   /* PrimaryRoutes joined with ','; "" if none */
+};
+
+struct tsr_status {
+    char *version;
+    char *backend_state; /* "Running", "NeedsLogin", ... */
+    char *auth_url;
+    char *suffix; /* CurrentTailnet.MagicDNSSuffix (or the legacy field) */
+    char *tailnet; /* CurrentTailnet.Name */
+    bool tun;
+    bool exit_node_in_use; /* ExitNodeStatus present */
+    char **health;
+    size_t nhealth;
+    struct status_node self;
+    struct status_node *peers; /* sorted by dns_name, then host_name */
+    size_t npeers;
+};
+
+/* Pure. Tolerates null/missing Peer, Self, CurrentTailnet, Health and
+ * TailscaleIPs; rejects text that is not a JSON object or lacks
+ * BackendState. On error fills err (one line) and returns -EINVAL; st is
+ * then empty and safe to status_free(). */
+int status_parse(const char *json, size_t len, struct tsr_status *st, char *err, size_t errlen);
+
+void status_free(struct tsr_status *st);
+
+/* ipn.State number (watch-ipn-bus Notify.State) -> name; "" when unknown. */
+const char *status_state_name(long n);
+
+/* PrimaryRoutes of every peer, comma-joined (malloc'd, "" when none). */
+char *status_routes(const struct tsr_status *st);
+
+#endif
