@@ -537,6 +537,27 @@ static void progress_done(bool shown)
         fprintf(stderr, "\r\033[K");
 }
 
+static const char *auth_key(void)
+{
+    const char *key = getenv("TS_AUTHKEY");
+    if (!key || !*key)
+        key = getenv("TS_AUTH_KEY");
+    return key && *key ? key : NULL;
+}
+
+/* An OAuth client secret needs tags (tailscale up refuses it without
+ * --advertise-tags): say so before starting or calling anything. */
+static int check_key(void)
+{
+    const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
+    if (key && strncmp(key, "tskey-client-", 13) == 0 && !(tags && *tags)) {
+        tsr_error("TS_AUTHKEY is an OAuth client secret (tskey-client-...): tailscale requires "
+                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME]");
+        return TSR_EXIT_LOGIN;
+    }
+    return 0;
+}
+
 /* Runs `tailscale up`, watching its output and the backend state. */
 static int run_login(struct daemon *d, long long deadline)
 {
@@ -547,17 +568,11 @@ static int run_login(struct daemon *d, long long deadline)
     char a_sock[PATH_MAX + 16], a_key[PATH_MAX + 32], a_host[96], a_tags[512], a_timeout[32];
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
-    const char *key = getenv("TS_AUTHKEY");
-    if (!key || !*key)
-        key = getenv("TS_AUTH_KEY");
-    const char *tags = getenv("TSRUN_TAGS");
-    bool have_key = key && *key;
+    const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
+    bool have_key = key != NULL;
 
-    if (have_key && strncmp(key, "tskey-client-", 13) == 0 && !(tags && *tags)) {
-        tsr_error("TS_AUTHKEY is an OAuth client secret (tskey-client-...): tailscale requires "
-                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME]");
+    if (check_key() != 0)
         return TSR_EXIT_LOGIN;
-    }
     hostname_pick(host, sizeof host);
     char *argv[16];
     int ac = 0;
@@ -807,6 +822,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     }
 
     long long deadline = tsr_now_ms() + (long long)d->timeout_s * 1000;
+    if (check_key() != 0)
+        return TSR_EXIT_LOGIN;
     lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd < 0) {
         tsr_error("lock %s: %s", d->lock_path, strerror(errno));
