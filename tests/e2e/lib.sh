@@ -166,10 +166,11 @@ e2e_main() {
             continue
         fi
         # Each test runs in its own session/process group (setsid), so a
-        # timeout or the cleanup after it kills everything it started.
+        # timeout or the cleanup after it kills everything it started; with
+        # SIGINT/SIGQUIT at their defaults (bash ignores them for "&" jobs).
         if [[ -n ${E2E_FILE:-} ]]; then
             # shellcheck disable=SC2016 # expanded by the inner bash
-            setsid bash -c 'source "$REPO/tests/e2e/lib.sh" && source "$E2E_FILE" &&
+            setsid env --default-signal=INT,QUIT bash -c 'source "$REPO/tests/e2e/lib.sh" && source "$E2E_FILE" &&
                 set -Eeuo pipefail && trap _e2e_on_err ERR && "$1"' _ "$fn" </dev/null >"$out" 2>&1 &
         else
             (set -Eeuo pipefail; trap _e2e_on_err ERR; "$fn") </dev/null >"$out" 2>&1 &

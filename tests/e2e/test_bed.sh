@@ -111,6 +111,13 @@ test_nested_bed_no_daemon_and_term() {
     assert_eq "" "$(pgrep -f "$dir" || true)" "processes of the nested bed left"
 }
 
+test_sigint_is_not_ignored_in_tests() {
+    local ign
+    ign=$(awk '/^SigIgn/ {print $2}' /proc/self/status)
+    assert_eq 0 "$(((16#$ign) & 6))" "SIGINT/SIGQUIT ignored (SigIgn=$ign)"
+    assert_eq got "$(bash -c 'trap "echo got; exit 0" INT; kill -INT $$; echo not-trapped')"
+}
+
 test_names_file_from_fixture() {
     assert_eq "tsrun-names 1
 suffix tail1a2b3.ts.net
