@@ -550,3 +550,13 @@ test_cli_needs_machine_auth_and_state_persists() {
     start_ts mauth FAKE_TS_FIXTURE="$fx" -- --statedir="$BED_DIR/ts-mauth"
     assert_contains "$("${ts[@]}" status --json)" '"BackendState": "Running"'
 }
+
+test_tailscaled_shared_socks_http_port() {
+    # Same address for both proxies: one listener split on the first byte (proxymux).
+    start_ts mux -- --state="$(logged_in_state mux)" --socks5-server=127.0.0.1:1099 \
+        --outbound-http-proxy-listen=127.0.0.1:1099 --port=41641 --verbose=1 --no-logs-no-support
+    assert_eq "127.0.0.1:1099" "$TS_SOCKS"
+    assert_contains "$(cat "$TS_LOG")" "HTTP proxy listening on 127.0.0.1:1099"
+    assert_eq "hello from db" "$(curl -sS --socks5-hostname 127.0.0.1:1099 "http://$BED_PEER_SHORT/")"
+    assert_eq "hello from db" "$(curl -sS -p -x http://127.0.0.1:1099 "http://$BED_PEER_FQDN/")"
+}

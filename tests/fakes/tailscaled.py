@@ -236,10 +236,9 @@ class Backend:
     # -- control
     def edit_prefs(self, masked):
         with self.lock:
+            # ipn.MaskedPrefs: a field changes only when its "<Field>Set" is true.
             for k, v in masked.items():
-                if k.endswith("Set") or k not in self.prefs and k not in ("WantRunning",):
-                    continue
-                if masked.get(k + "Set", True):
+                if k in self.prefs and masked.get(k + "Set"):
                     self.prefs[k] = v
             if self.logged_in:
                 self._save_state()
