@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016,SC2046
+# (SC2016: inner shells expand; SC2046: greet_connect4's words are split on purpose.)
 # The bed's own acceptance tests: topology, the peer servers, the three SOCKS5
 # servers, and every real-tailscaled quirk the fake reproduces (exact bytes).
 
@@ -157,9 +158,9 @@ test_dante_git() { check_git "$BED_DANTE"; }
 test_dante_ssh() { check_ssh "$BED_DANTE"; }
 
 test_git_clone_and_push() {
-    cd "$BED_DIR"
+    cd "$BED_DIR" || exit 1
     git -c "http.proxy=socks5h://$BED_SOCKS5" clone -q "http://$BED_PEER_SHORT:$BED_GIT_PORT/git/owner/repo.git" work
-    cd work
+    cd work || exit 1
     assert_eq "$BED_GIT_HEAD" "$(git rev-parse HEAD)"
     assert_eq 2 "$(git rev-list --count HEAD)"
     echo pushed >PUSHED
