@@ -151,20 +151,35 @@ _e2e_tests() {
     shopt -s extdebug
     for fn in $(declare -F | awk '$3 ~ /^test_/ {print $3}'); do
         declare -F "$fn"
-    done | sort -k2,2n | awk '{print $1}'
+    done | sort -k2,2n | awk '{print $1, $2}'
     shopt -u extdebug
+}
+
+# _e2e_timeout LINE: N from a "# timeout: N" line right above the test's
+# definition line, else E2E_TEST_TIMEOUT (default 60).
+_e2e_timeout() {
+    local above=""
+    if [[ -n ${E2E_FILE:-} && -f $E2E_FILE && $1 -gt 1 ]]; then
+        above=$(sed -n "$(($1 - 1))p" "$E2E_FILE")
+    fi
+    if [[ $above =~ ^#\ timeout:\ *([0-9]+) ]]; then
+        echo "${BASH_REMATCH[1]}"
+    else
+        echo "${E2E_TEST_TIMEOUT:-60}"
+    fi
 }
 
 e2e_main() {
     bed_require_ns
     local file=${E2E_FILE:-${BASH_SOURCE[1]:-e2e}}
     file=${file##*/}
-    local fn out rc pass=0 fail=0 t=${E2E_TEST_TIMEOUT:-60}
+    local fn line out rc pass=0 fail=0 t
     out=$(mktemp "${BED_DIR:-/tmp}/e2e-out.XXXXXX")
-    for fn in $(_e2e_tests); do
+    while read -r fn line; do
         if [[ -n ${E2E_FILTER:-} ]] && ! [[ $fn =~ $E2E_FILTER ]]; then
             continue
         fi
+        t=$(_e2e_timeout "$line")
         # Each test runs in its own session/process group (setsid), so a
         # timeout or the cleanup after it kills everything it started; with
         # SIGINT/SIGQUIT at their defaults (bash ignores them for "&" jobs).
@@ -183,6 +198,11 @@ e2e_main() {
         if kill -0 "$tp" 2>/dev/null; then
             timed_out=1
             kill -TERM -- "-$tp" 2>/dev/null
+            for ((i = 0; i < 100; i++)); do
+                kill -0 "$tp" 2>/dev/null || break
+                _e2e_tick
+            done
+            kill -KILL -- "-$tp" 2>/dev/null
         fi
         rc=0
         wait "$tp" || rc=$?
@@ -198,7 +218,7 @@ e2e_main() {
             sed 's/^/    /' "$out"
             bed_logs_tail 10 | sed 's/^/    /'
         fi
-    done
+    done < <(_e2e_tests)
     rm -f "$out"
     echo "# $file: $pass passed, $fail failed"
     ((fail == 0))
