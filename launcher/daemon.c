@@ -8,6 +8,7 @@
  * status call that says Running is enough. */
 #include "daemon.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -77,7 +78,8 @@ int daemon_init(struct daemon *d)
         join(d->log_path, d->state_dir, "tailscaled.log") ||
         join(d->sup_log_path, d->state_dir, "supervisor.log") ||
         join(d->socks5_path, d->state_dir, "socks5") || join(d->names_path, d->state_dir, "names") ||
-        join(d->lock_path, d->state_dir, "lock") || join(d->state_path, d->state_dir, "tailscaled.state")) {
+        join(d->lock_path, d->state_dir, "lock") || join(d->state_path, d->state_dir, "tailscaled.state") ||
+        join(d->ready_path, d->state_dir, "ready")) {
         tsr_error("state directory path too long: %s", d->state_dir);
         return TSR_EXIT_INTERNAL;
     }
@@ -285,8 +287,28 @@ void daemon_log_tail(const char *path, int n)
 
 /* ---------------------------------------------------------------- start */
 
-static void child_exec(const char *bin, char **argv, char **env, int out_fd, int err_pipe)
+/* Every inherited descriptor above 2 gets FD_CLOEXEC, except keep: a
+ * long-lived daemon must not hold the caller's pipes open. */
+static void cloexec_from_3(int keep)
 {
+    DIR *dir = opendir("/proc/self/fd");
+    if (!dir)
+        return;
+    int self = dirfd(dir);
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        int fd = atoi(e->d_name);
+        if (fd > 2 && fd != keep && fd != self)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    closedir(dir);
+}
+
+static void child_exec(const char *bin, char **argv, char **env, int out_fd, int err_pipe, int keep)
+{
+    cloexec_from_3(keep);
+    if (keep >= 0)
+        fcntl(keep, F_SETFD, 0); /* TS_PARENT_DEATH_FD: inherited by tailscaled */
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0 && devnull != 0) {
         dup2(devnull, 0);
@@ -363,9 +385,7 @@ static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
     }
     if (pid == 0) {
         setsid();
-        if (as_child) {
-            fcntl(deathp[0], F_SETFD, 0); /* inherited by tailscaled */
-        } else {
+        if (!as_child) {
             pid_t g = fork();
             if (g != 0) {
                 ssize_t w = write(pidp[1], &g, sizeof g);
@@ -373,7 +393,7 @@ static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
                 _exit(g < 0 ? 1 : 0);
             }
         }
-        child_exec(d->tailscaled, argv, env, log_fd, errp[1]);
+        child_exec(d->tailscaled, argv, env, log_fd, errp[1], as_child ? deathp[0] : -1);
     }
     close(errp[1]);
     errp[1] = -1;
@@ -474,6 +494,7 @@ static void clean_stale(struct daemon *d)
     }
     unlink(d->pid_path);
     unlink(d->socks5_path);
+    unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock); /* a dead daemon's socket file */
 }
@@ -623,7 +644,7 @@ static int run_login(struct daemon *d, long long deadline)
         goto out;
     }
     if (pid == 0) {
-        child_exec(d->tailscale, argv, env, outp[1], 2);
+        child_exec(d->tailscale, argv, env, outp[1], 2, -1);
     }
     close(outp[1]);
     outp[1] = -1;
@@ -757,6 +778,72 @@ static int wait_running(struct daemon *d, long long deadline, bool logged_in)
     return 0;
 }
 
+/* ---------------------------------------------------------------- ready file
+ * IMPORTANT: the warm path's shortcut. Whoever sees the backend Running
+ * (a status call, or the supervisor's IPN bus watch) records it here with
+ * what TSRUN_ROUTES needs. A later `tsrun` trusts it without any LocalAPI
+ * call when the socket accepts and either a live supervisor keeps it
+ * current or it is younger than DAEMON_READY_TTL_S. */
+
+int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node, char *routes,
+                       size_t routeslen)
+{
+    const char *nl = strchr(text, '\n');
+    if (!nl || nl == text || (size_t)(nl - text) >= statelen)
+        return -EINVAL;
+    memcpy(state, text, (size_t)(nl - text));
+    state[nl - text] = '\0';
+    const char *e = strstr(nl, "\nexit_node "), *r = strstr(nl, "\nroutes ");
+    if (!e || !r)
+        return -EINVAL;
+    *exit_node = e[11] == '1';
+    r += 8;
+    size_t n = strcspn(r, "\n");
+    if (n >= routeslen || !r[n])
+        return -EINVAL;
+    memcpy(routes, r, n);
+    routes[n] = '\0';
+    return 0;
+}
+
+static void write_ready(struct daemon *d)
+{
+    if (!d->have_st || d->mode != DAEMON_MODE_USERSPACE)
+        return;
+    char *routes = status_routes(&d->st);
+    char buf[2048];
+    int n = snprintf(buf, sizeof buf, "%s\nexit_node %d\nroutes %s\n", d->st.backend_state,
+                     d->st.exit_node_in_use ? 1 : 0, routes ? routes : "");
+    free(routes);
+    if (n > 0 && (size_t)n < sizeof buf)
+        tsr_write_cache(d->ready_path, buf, (size_t)n, 0644);
+}
+
+static bool ready_fast(struct daemon *d)
+{
+    char *text = NULL, state[32];
+    struct stat sb;
+    bool ok = false;
+    if (tsr_read_file(d->ready_path, &text, NULL) < 0)
+        return false;
+    if (daemon_parse_ready(text, state, sizeof state, &d->ready_exit_node, d->ready_routes,
+                           sizeof d->ready_routes) < 0 ||
+        strcmp(state, "Running") != 0 || stat(d->ready_path, &sb) < 0)
+        goto out;
+    if (time(NULL) - sb.st_mtime > DAEMON_READY_TTL_S) {
+        pid_t sup = daemon_read_pid(d->sup_pid_path);
+        if (sup <= 0 || !pid_is_supervisor(sup))
+            goto out;
+    }
+    if (access(d->names_path, R_OK) < 0 || !read_socks5_file(d) || localapi_ping(d->sock) < 0)
+        goto out;
+    ok = true;
+    d->from_ready = true;
+out:
+    free(text);
+    return ok;
+}
+
 /* ---------------------------------------------------------------- ensure */
 
 static int ensure_external(struct daemon *d)
@@ -814,10 +901,14 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     if (d->mode != DAEMON_MODE_USERSPACE)
         return ensure_external(d);
 
+    /* Warmest path: a fresh ready file, no LocalAPI call at all. */
+    if (!(flags & DAEMON_NEED_STATUS) && ready_fast(d))
+        return 0;
     /* Warm path: one status call, no lock. */
     if (read_socks5_file(d) && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0 && state_is(d, "Running")) {
         if (d->st.tun)
             d->mode = DAEMON_MODE_TUN;
+        write_ready(d);
         return 0;
     }
 
@@ -878,6 +969,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         logged_in = true;
     }
     rc = wait_running(d, deadline, logged_in);
+    if (rc == 0)
+        write_ready(d);
 out:
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */
@@ -930,8 +1023,10 @@ static int on_notify(const char *line, size_t len, void *ctx)
     if (json_is_string(err))
         fprintf(stderr, "tsrun: tailscaled: %s\n", json_string_value(err));
     json_decref(n);
-    if (refresh && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0)
+    if (refresh && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0) {
         daemon_write_names(d);
+        write_ready(d);
+    }
     return stop_requested != 0;
 }
 
@@ -976,7 +1071,7 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     int backoff = BACKOFF_MIN_MS;
     bool first = true;
     while (!stop_requested) {
-        rc = daemon_ensure(d, DAEMON_AS_CHILD);
+        rc = daemon_ensure(d, DAEMON_AS_CHILD | DAEMON_NEED_STATUS);
         if (first && notify_fd >= 0) {
             unsigned char b = (unsigned char)rc;
             ssize_t w = write(notify_fd, &b, 1);
@@ -995,6 +1090,7 @@ int daemon_supervise(struct daemon *d, int notify_fd)
             stamp(msg);
             long long since = tsr_now_ms();
             int wrc = localapi_watch(d->sock, DAEMON_WATCH_MASK, on_notify, watch_should_stop, d);
+            unlink(d->ready_path); /* unverified from here on */
             if (stop_requested)
                 break;
             int ws = 0;
@@ -1037,6 +1133,7 @@ out:
         d->child = -1;
         unlink(d->pid_path);
         unlink(d->socks5_path);
+        unlink(d->ready_path);
         if (lock_fd >= 0)
             close(lock_fd);
     }
@@ -1117,6 +1214,7 @@ int daemon_down(struct daemon *d)
     }
     unlink(d->pid_path);
     unlink(d->socks5_path);
+    unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock);
     if (!stopped)

@@ -10,6 +10,7 @@
 
 #define DAEMON_SYSTEM_SOCKET "/var/run/tailscale/tailscaled.sock"
 #define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
+#define DAEMON_READY_TTL_S 5     /* unsupervised: trust a Running check this long */
 
 enum daemon_mode { DAEMON_MODE_USERSPACE, DAEMON_MODE_TUN, DAEMON_MODE_EXTERNAL };
 
@@ -26,12 +27,15 @@ struct daemon {
     enum daemon_mode mode;
     char state_dir[PATH_MAX], sock[PATH_MAX], pid_path[PATH_MAX], sup_pid_path[PATH_MAX];
     char log_path[PATH_MAX], sup_log_path[PATH_MAX], socks5_path[PATH_MAX], names_path[PATH_MAX];
-    char lock_path[PATH_MAX], state_path[PATH_MAX];
+    char lock_path[PATH_MAX], state_path[PATH_MAX], ready_path[PATH_MAX];
     char tailscaled[PATH_MAX], tailscale[PATH_MAX];
     char socks5[80]; /* "127.0.0.1:PORT", "" when unknown */
 
     struct tsr_status st; /* the last status read */
     bool have_st;
+    bool from_ready;          /* warm path: trusted the ready file, no status */
+    bool ready_exit_node;     /* ... which recorded an exit node in use */
+    char ready_routes[1024];  /* ... and the peers' PrimaryRoutes */
 
     /* supervisor only */
     pid_t child;  /* tailscaled as our direct child */
@@ -53,7 +57,8 @@ int daemon_find_binaries(struct daemon *d);
 /* One LocalAPI status call into d->st. 0 or -errno. */
 int daemon_fetch_status(struct daemon *d, long timeout_ms);
 
-#define DAEMON_AS_CHILD 1u /* supervisor: tailscaled becomes our child */
+#define DAEMON_AS_CHILD 1u    /* supervisor: tailscaled becomes our child */
+#define DAEMON_NEED_STATUS 2u /* always make the status call (fills d->st) */
 
 /* Makes sure tailscaled answers and is Running (starting it under the lock
  * and logging in when needed); d->st and d->socks5 are filled. The warm
@@ -72,6 +77,11 @@ int daemon_up_background(struct daemon *d);
 
 /* `tsrun down`. TSR_EXIT_* code. */
 int daemon_down(struct daemon *d);
+
+/* Pure: parses the ready file ("STATE\nexit_node 0|1\nroutes LIST\n").
+ * 0 and the fields, or -EINVAL. */
+int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node, char *routes,
+                       size_t routeslen);
 
 /* Reads a pid file: the pid, or -errno. */
 pid_t daemon_read_pid(const char *path);

@@ -1,9 +1,15 @@
 /* LocalAPI client. libcurl speaks the HTTP (chunked streams included);
  * CURLOPT_UNIX_SOCKET_PATH points it at tailscaled.sock and the URL's host
- * is the one tailscaled accepts (Host: local-tailscaled.sock). */
+ * is the one tailscaled accepts (Host: local-tailscaled.sock).
+ *
+ * IMPORTANT: libcurl is dlopen()ed on first use, not linked. Loading it and
+ * its ~30 dependencies (GnuTLS, Kerberos, LDAP, OpenSSL with its config)
+ * costs ~6 ms per exec, more than the whole warm path may take; a warm
+ * `tsrun CMD` with a fresh ready file never talks HTTP, so it never pays. */
 #include "localapi.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,16 +22,52 @@
 
 #define LOCALAPI_MAX_BODY (64u << 20)
 
-static int curl_ready;
+static struct {
+    int state; /* 0 not tried, 1 loaded, -1 failed */
+    CURLcode (*global_init)(long);
+    CURL *(*easy_init)(void);
+    CURLcode (*setopt)(CURL *, CURLoption, ...);
+    CURLcode (*perform)(CURL *);
+    CURLcode (*getinfo)(CURL *, CURLINFO, ...);
+    void (*cleanup)(CURL *);
+    const char *(*strerror)(CURLcode);
+} lc;
 
-static void localapi_init(void)
+static int localapi_init(void)
 {
-    /* IMPORTANT: no SSL init -- we only speak plain HTTP over a unix socket,
-     * and OpenSSL's global init would cost the warm path milliseconds. */
-    if (!curl_ready) {
-        curl_global_init(CURL_GLOBAL_NOTHING);
-        curl_ready = 1;
+    static const char *const names[] = {"libcurl.so.4", "libcurl.so", "libcurl-gnutls.so.4"};
+    if (lc.state)
+        return lc.state > 0 ? 0 : -ENOSYS;
+    lc.state = -1;
+    void *h = NULL;
+    for (size_t i = 0; !h && i < sizeof names / sizeof *names; i++)
+        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        tsr_error("libcurl not found (%s); install libcurl4", dlerror());
+        return -ENOSYS;
     }
+    /* dlsym's void * -> function pointer, copied bytewise (ISO C has no cast). */
+    const struct {
+        const char *name;
+        void **slot;
+    } syms[] = {
+        {"curl_global_init", (void **)&lc.global_init}, {"curl_easy_init", (void **)&lc.easy_init},
+        {"curl_easy_setopt", (void **)&lc.setopt},      {"curl_easy_perform", (void **)&lc.perform},
+        {"curl_easy_getinfo", (void **)&lc.getinfo},    {"curl_easy_cleanup", (void **)&lc.cleanup},
+        {"curl_easy_strerror", (void **)&lc.strerror},
+    };
+    for (size_t i = 0; i < sizeof syms / sizeof *syms; i++) {
+        void *f = dlsym(h, syms[i].name);
+        if (!f) {
+            tsr_error("libcurl lacks %s", syms[i].name);
+            return -ENOSYS;
+        }
+        memcpy(syms[i].slot, &f, sizeof f);
+    }
+    /* No SSL init: plain HTTP over a unix socket only. */
+    lc.global_init(CURL_GLOBAL_NOTHING);
+    lc.state = 1;
+    return 0;
 }
 
 struct sink {
@@ -72,17 +114,18 @@ static int map_curl_error(CURLcode c)
 
 static CURL *make_handle(const char *sock, const char *path, char *url, size_t urlsize)
 {
-    localapi_init();
+    if (localapi_init() < 0)
+        return NULL;
     if (tsr_fmt(url, urlsize, "http://" LOCALAPI_HOST "%s", path) < 0)
         return NULL;
-    CURL *h = curl_easy_init();
+    CURL *h = lc.easy_init();
     if (!h)
         return NULL;
-    curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never an http_proxy from env */
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "tsrun/" TSRUN_VERSION);
+    lc.setopt(h, CURLOPT_UNIX_SOCKET_PATH, sock);
+    lc.setopt(h, CURLOPT_URL, url);
+    lc.setopt(h, CURLOPT_NOSIGNAL, 1L);
+    lc.setopt(h, CURLOPT_PROXY, ""); /* never an http_proxy from env */
+    lc.setopt(h, CURLOPT_USERAGENT, "tsrun/" TSRUN_VERSION);
     return h;
 }
 
@@ -94,18 +137,18 @@ int localapi_get(const char *sock, const char *path, long timeout_ms, struct loc
     memset(r, 0, sizeof *r);
     CURL *h = make_handle(sock, path, url, sizeof url);
     if (!h)
-        return -ENOMEM;
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    CURLcode c = curl_easy_perform(h);
+        return lc.state < 0 ? -ENOSYS : -ENOMEM;
+    lc.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    lc.setopt(h, CURLOPT_WRITEDATA, &s);
+    lc.setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    lc.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    CURLcode c = lc.perform(h);
     if (c != CURLE_OK) {
         rc = s.oom ? -ENOMEM : map_curl_error(c);
-        tsr_debug("localapi %s: %s", path, curl_easy_strerror(c));
+        tsr_debug("localapi %s: %s", path, lc.strerror(c));
         goto out;
     }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->code);
+    lc.getinfo(h, CURLINFO_RESPONSE_CODE, &r->code);
     if (!s.p) {
         s.p = strdup("");
         if (!s.p) {
@@ -118,7 +161,7 @@ int localapi_get(const char *sock, const char *path, long timeout_ms, struct loc
     s.p = NULL;
 out:
     free(s.p);
-    curl_easy_cleanup(h);
+    lc.cleanup(h);
     return rc;
 }
 
@@ -178,28 +221,28 @@ int localapi_watch(const char *sock, unsigned long long mask, localapi_line_fn f
     snprintf(path, sizeof path, "/localapi/v0/watch-ipn-bus?mask=%llu", mask);
     CURL *h = make_handle(sock, path, url, sizeof url);
     if (!h)
-        return -ENOMEM;
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &w);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &w);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    CURLcode c = curl_easy_perform(h);
+        return lc.state < 0 ? -ENOSYS : -ENOMEM;
+    lc.setopt(h, CURLOPT_WRITEFUNCTION, on_stream);
+    lc.setopt(h, CURLOPT_WRITEDATA, &w);
+    lc.setopt(h, CURLOPT_NOPROGRESS, 0L);
+    lc.setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    lc.setopt(h, CURLOPT_XFERINFODATA, &w);
+    lc.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    CURLcode c = lc.perform(h);
     if (w.stopped)
         goto out;
     if (c != CURLE_OK) {
-        tsr_debug("watch-ipn-bus: %s", curl_easy_strerror(c));
+        tsr_debug("watch-ipn-bus: %s", lc.strerror(c));
         rc = map_curl_error(c);
         goto out;
     }
     long code = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    lc.getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (code != 200)
         rc = -EPROTO;
 out:
     free(w.s.p);
-    curl_easy_cleanup(h);
+    lc.cleanup(h);
     return rc;
 }
 

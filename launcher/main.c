@@ -51,6 +51,11 @@ static int setup(const struct cli *c, struct daemon *d)
  * with --accept-routes, else nothing (the shim's tailnet ranges). */
 static char *routes_for(const struct daemon *d)
 {
+    if (d->from_ready) {
+        if (d->ready_exit_node)
+            return strdup("all");
+        return d->accept_routes ? strdup(d->ready_routes) : NULL;
+    }
     if (!d->have_st)
         return NULL;
     if (d->st.exit_node_in_use)
@@ -104,7 +109,7 @@ static int cmd_run(const struct cli *c)
     struct inject_opts o = {
         .shim = shim,
         .socks5 = d.socks5,
-        .names = d.have_st && d.mode == DAEMON_MODE_USERSPACE ? d.names_path : NULL,
+        .names = (d.have_st || d.from_ready) && d.mode == DAEMON_MODE_USERSPACE ? d.names_path : NULL,
         .routes = routes,
         .proxy_env = proxy_env,
     };
@@ -160,7 +165,7 @@ static int cmd_env(const struct cli *c)
     }
     print_export("LD_PRELOAD", preload);
     print_export("TSRUN_SOCKS5", d.socks5);
-    if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
+    if ((d.have_st || d.from_ready) && d.mode == DAEMON_MODE_USERSPACE)
         print_export("TSRUN_NAMES", d.names_path);
     routes = routes_for(&d);
     if (routes && *routes)

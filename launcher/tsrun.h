@@ -37,6 +37,8 @@ int tsr_mkdir_p(const char *path, mode_t mode);
 int tsr_read_file(const char *path, char **out, size_t *len);
 /* Temp file in the same dir, fsync, rename. 0 or -errno. */
 int tsr_write_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* Same without fsync: for caches whose loss costs only a status call. */
+int tsr_write_cache(const char *path, const char *data, size_t len, mode_t mode);
 /* snprintf that reports truncation: 0 or -ENAMETOOLONG. */
 int tsr_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -151,7 +151,19 @@ out:
     return rc;
 }
 
+static int write_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync);
+
 int tsr_write_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return write_replace(path, data, len, mode, true);
+}
+
+int tsr_write_cache(const char *path, const char *data, size_t len, mode_t mode)
+{
+    return write_replace(path, data, len, mode, false);
+}
+
+static int write_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync)
 {
     int rc = 0, fd = -1;
     char tmp[4096];
@@ -171,7 +183,7 @@ int tsr_write_atomic(const char *path, const char *data, size_t len, mode_t mode
         }
         off += (size_t)w;
     }
-    if (fsync(fd) < 0) {
+    if (sync && fsync(fd) < 0) {
         rc = -errno;
         goto out;
     }
