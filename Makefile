@@ -42,6 +42,13 @@ UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 PROG_SRC  := $(wildcard tests/progs/*.c)
 PROG_BIN  := $(PROG_SRC:tests/progs/%.c=$(B)/tests/progs/%)
+# musl: the shim and the name-resolution test clients built with musl-gcc
+# (dynamic, /lib/ld-musl-x86_64.so.1), to prove libc's own freeaddrinfo()
+# frees what the shim returns there too.
+MUSL_CC   ?= musl-gcc
+MUSL_PROGS := resolve hostent reverse
+MUSL_BIN  := $(B)/musl/libtsshim.so $(MUSL_PROGS:%=$(B)/musl/progs/%)
+MUSL_FLAGS = -std=c11 $(WARN) $(OPT) -g -D_GNU_SOURCE -DTSRUN_VERSION='"$(VERSION)"'
 BENCH_SRC := $(wildcard bench/*.c)
 
 .PHONY: all test unit e2e demo bench install uninstall clean asan tsan fuzz musl lint dist deps format
@@ -74,6 +81,16 @@ $(B)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread $(SAN_LD)
 
+$(B)/musl/libtsshim.so: $(SHIM_SRC) $(wildcard shim/*.h)
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(MUSL_FLAGS) -fPIC -fvisibility=hidden -shared -o $@ $(SHIM_SRC)
+
+$(B)/musl/progs/%: tests/progs/%.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(MUSL_FLAGS) -o $@ $< -lpthread
+
+musl: $(MUSL_BIN)
+
 $(B)/tsbench: $(BENCH_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LAUNCHER_LIBS) -lpthread -lm
@@ -85,7 +102,7 @@ test: deps
 	@$(MAKE) --no-print-directory all-tests
 	@B=$(B) tests/run
 
-all-tests: all $(UNIT_BIN) $(PROG_BIN)
+all-tests: all $(UNIT_BIN) $(PROG_BIN) $(MUSL_BIN)
 
 unit: all-tests
 	@B=$(B) tests/run unit
