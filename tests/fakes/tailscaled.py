@@ -605,8 +605,11 @@ class Socks5:
         except OSError:
             pass
         stop.set()
-        u.close()
-        for s in conns.values():
+        for s in [u] + list(conns.values()):
+            try:
+                s.shutdown(socket.SHUT_RDWR)  # wakes the threads blocked in recv
+            except OSError:
+                pass
             s.close()
 
 
