@@ -73,6 +73,9 @@ int daemon_init(struct daemon *d)
         tsr_error("state directory %s: %s", d->state_dir, strerror(-rc));
         return TSR_EXIT_INTERNAL;
     }
+    char abs[PATH_MAX];
+    if (d->state_dir[0] != '/' && realpath(d->state_dir, abs))
+        snprintf(d->state_dir, sizeof d->state_dir, "%s", abs); /* daemons run in "/" */
     if (join(d->sock, d->state_dir, "tailscaled.sock") || join(d->pid_path, d->state_dir, "tailscaled.pid") ||
         join(d->sup_pid_path, d->state_dir, "supervisor.pid") ||
         join(d->log_path, d->state_dir, "tailscaled.log") ||
@@ -385,6 +388,8 @@ static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
     }
     if (pid == 0) {
         setsid();
+        if (chdir("/") < 0)
+            _exit(127);
         if (!as_child) {
             pid_t g = fork();
             if (g != 0) {
@@ -585,6 +590,8 @@ static int run_login(struct daemon *d, long long deadline)
     int rc = 0, outp[2] = {-1, -1};
     char **env = NULL;
     pid_t pid = -1;
+    bool shown = false;
+    long long started = tsr_now_ms();
     char keyfile[PATH_MAX + 16] = "", host[HOSTNAME_LABEL_MAX + 1];
     char a_sock[PATH_MAX + 16], a_key[PATH_MAX + 32], a_host[96], a_tags[512], a_timeout[32];
     char out[4096] = "", url[512] = "";
@@ -650,7 +657,7 @@ static int run_login(struct daemon *d, long long deadline)
     outp[1] = -1;
 
     bool eof = false, machine = false, url_shown = false;
-    long long next_status = tsr_now_ms() + 500;
+    long long next_status = started + 500;
     int wstatus = 0;
     for (;;) {
         struct pollfd pfd = {outp[0], POLLIN, 0};
@@ -706,7 +713,13 @@ static int run_login(struct daemon *d, long long deadline)
             rc = TSR_EXIT_LOGIN;
             goto out;
         }
+        if (tsr_now_ms() - started > 2000) {
+            progress("logging in", started);
+            shown = true;
+        }
         if (tsr_now_ms() > deadline) {
+            progress_done(shown);
+            shown = false;
             tsr_error("timed out waiting for login");
             daemon_log_tail(d->log_path, 10);
             rc = TSR_EXIT_TIMEOUT;
@@ -721,10 +734,14 @@ static int run_login(struct daemon *d, long long deadline)
         last = last ? last + 1 : out;
         if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 127 && !*last)
             last = "could not run tailscale";
+        progress_done(shown);
+        shown = false;
         tsr_error("login failed: %s", *last ? last : "tailscale up failed");
         rc = strstr(out, "timeout") ? TSR_EXIT_TIMEOUT : TSR_EXIT_LOGIN;
+        daemon_log_tail(d->log_path, 5);
     }
 out:
+    progress_done(shown);
     if (pid > 0) {
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
@@ -1118,7 +1135,7 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     rc = 0;
 out:
     if (notify_fd >= 0) {
-        unsigned char b = (unsigned char)(rc ? rc : TSR_EXIT_DAEMON);
+        unsigned char b = (unsigned char)rc;
         ssize_t w = write(notify_fd, &b, 1);
         (void)w;
         close(notify_fd);
@@ -1147,6 +1164,9 @@ out:
 int daemon_up_background(struct daemon *d)
 {
     int p[2];
+    pid_t other = daemon_read_pid(d->sup_pid_path);
+    if (other > 0 && pid_is_supervisor(other))
+        return daemon_supervise(d, -1); /* says "already supervised" */
     if (pipe2(p, O_CLOEXEC) < 0) {
         tsr_error("pipe: %s", strerror(errno));
         return TSR_EXIT_INTERNAL;

@@ -363,8 +363,9 @@ static int cmd_up(const struct cli *c)
         return rc;
     if (!c->background)
         return daemon_supervise(&d, -1);
+    pid_t before = daemon_read_pid(d.sup_pid_path);
     rc = daemon_up_background(&d);
-    if (rc == 0) {
+    if (rc == 0 && daemon_read_pid(d.sup_pid_path) != before) {
         char *text = NULL;
         tsr_read_file(d.socks5_path, &text, NULL);
         fprintf(stderr, "tsrun: tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)\n",

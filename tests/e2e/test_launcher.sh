@@ -172,6 +172,42 @@ test_oauth_secret_with_tags() {
     assert_eq "ok" "$("$TSRUN" echo ok)"
 }
 
+test_needs_machine_auth() {
+    ts_setup
+    export FAKE_TS_FIXTURE=$TSRUN_STATE_DIR/fixture.json
+    python3 -c 'import json,sys; fx=json.load(open(sys.argv[1])); fx["ForceNeedsMachineAuth"]=True; json.dump(fx, open(sys.argv[2],"w"))' \
+        "$BED_FIXTURE" "$FAKE_TS_FIXTURE"
+    local err rc=0
+    err=$("$TSRUN" --timeout 20 true 2>&1 >/dev/null) || rc=$?
+    assert_eq 123 "$rc"
+    assert_contains "$err" "approval"
+}
+
+test_accept_routes_and_ephemeral() {
+    ts_setup
+    local out
+    out=$("$TSRUN" --ephemeral --accept-routes sh -c 'echo "$TSRUN_ROUTES"')
+    assert_eq "$BED_SUBNET_ROUTE" "$out" "cold path"
+    out=$("$TSRUN" --accept-routes sh -c 'echo "$TSRUN_ROUTES"')
+    assert_eq "$BED_SUBNET_ROUTE" "$out" "warm path"
+    out=$("$TSRUN" sh -c 'echo "${TSRUN_ROUTES-unset}"')
+    assert_eq "unset" "$out" "without --accept-routes"
+    [[ ! -e $TSRUN_STATE_DIR/tailscaled.state ]] || _e2e_fail "--ephemeral wrote a state file"
+    tr '\0' ' ' <"/proc/$(ts_pid)/cmdline" | grep -q -- "--state=mem:" || _e2e_fail "no --state=mem:"
+}
+
+test_up_twice_and_relative_state_dir() {
+    ts_setup
+    local rel
+    rel=$(realpath --relative-to=. "$TSRUN_STATE_DIR")
+    TSRUN_STATE_DIR=$rel "$TSRUN" up --background
+    local err
+    err=$(TSRUN_STATE_DIR=$rel "$TSRUN" up --background 2>&1)
+    assert_contains "$err" "already supervised"
+    assert_eq 1 "$(ts_daemons | wc -l)"
+    [[ $(readlink "/proc/$(ts_pid)/cwd") == / ]] || _e2e_fail "daemon keeps the caller's cwd"
+}
+
 test_name_map_written_and_refreshed() {
     ts_setup
     export FAKE_TS_FIXTURE=$TSRUN_STATE_DIR/fixture.json
