@@ -167,10 +167,9 @@ pid_t daemon_read_pid(const char *path)
         return rc;
     char *end;
     long v = strtol(text, &end, 10);
+    bool bad = v <= 0 || v > INT_MAX || (*end && *end != '\n');
     free(text);
-    if (v <= 0 || (*end && *end != '\n'))
-        return -EINVAL;
-    return (pid_t)v;
+    return bad ? -EINVAL : (pid_t)v;
 }
 
 static int write_pid(const char *path, pid_t pid)

@@ -6,13 +6,22 @@
 
 #include "cli.h"
 
-#define PARSE(c, ...)                                                                              \
-    ({                                                                                             \
-        char *argv_[] = {"tsrun", __VA_ARGS__, NULL};                                              \
-        char err_[256] = "";                                                                       \
-        int rc_ = cli_parse((int)(sizeof argv_ / sizeof *argv_) - 1, argv_, (c), err_, sizeof err_); \
-        rc_;                                                                                       \
-    })
+/* argv must outlive the parse: c->argv points into it. */
+static char *argv_store[32];
+
+#define PARSE(c, ...) parse_list((c), (char *[]){"tsrun", __VA_ARGS__, NULL})
+
+static int parse_list(struct cli *c, char **list)
+{
+    int n = 0;
+    char err[256] = "";
+    while (list[n] && n < 31) {
+        argv_store[n] = list[n];
+        n++;
+    }
+    argv_store[n] = NULL;
+    return cli_parse(n, argv_store, c, err, sizeof err);
+}
 
 Test(cli, command_with_args)
 {
