@@ -37,6 +37,7 @@ extern char **environ;
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define STABLE_MS 60000LL
+#define NOSTATE_SETTLE_MS 3000LL
 
 int daemon_pick_state_dir(const char *opt, const char *env_dir, uid_t uid, const char *xdg,
                           const char *home, char *out, size_t outlen)
@@ -358,6 +359,10 @@ static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
         goto out;
     }
     if (as_child) {
+        if (d->death_wr >= 0) { /* the previous child's */
+            close(d->death_wr);
+            d->death_wr = -1;
+        }
         if (pipe2(deathp, O_CLOEXEC) < 0) {
             rc = -errno;
             goto out;
@@ -596,7 +601,10 @@ static int run_login(struct daemon *d, long long deadline)
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
-    bool have_key = key != NULL;
+    /* IMPORTANT: a Stopped node is logged in: `up` without a key only sets
+     * WantRunning. With --auth-key it would log in again, and a used
+     * one-off key would then fail. */
+    bool have_key = key != NULL && !state_is(d, "Stopped");
 
     if (check_key() != 0)
         return TSR_EXIT_LOGIN;
@@ -974,6 +982,13 @@ int daemon_ensure(struct daemon *d, unsigned flags)
             rc = TSR_EXIT_DAEMON;
             goto out;
         }
+    }
+    /* NoState is also the first moment of a daemon with a saved login:
+     * give it a moment to say Starting/Running before logging in again. */
+    long long settle = tsr_now_ms() + NOSTATE_SETTLE_MS;
+    while (state_is(d, "NoState") && tsr_now_ms() < settle && tsr_now_ms() < deadline) {
+        tsr_sleep_ms(50);
+        daemon_fetch_status(d, STATUS_TIMEOUT_MS);
     }
     bool logged_in = false;
     if (wants_login(d)) {
