@@ -276,6 +276,22 @@ test_socks_bnd_is_self_address() {
     assert_eq "0500""05000001$SELF4_HEX" "$(field hex "$out" | cut -c1-20)"
 }
 
+test_socks_self_address_reaches_local_loopback() {
+    # netstack hands a dial to the node's own tailnet IP to 127.0.0.1:port on
+    # the node itself, i.e. the client netns here, not the peer's servers.
+    python3 -c 'import socket
+s = socket.create_server(("127.0.0.1", 8077))
+while True:
+    c, _ = s.accept(); c.sendall(b"self-ok\n"); c.close()' &
+    wait_for_port 127.0.0.1 8077
+    local out
+    out=$(rs "$BED_SOCKS5" hex:050100 hex:05010003 "name:$BED_SELF_FQDN" port:8077)
+    assert_eq "0500""05000001$SELF4_HEX" "$(field hex "$out" | cut -c1-20)"
+    assert_contains "$(field hex "$out")" "$(printf 'self-ok\n' | od -An -tx1 | tr -d ' \n')"
+    out=$(rs "$BED_SOCKS5" $(greet_connect4 "$BED_SELF_V4" 8078))
+    assert_eq "0500$FAIL10" "$(field hex "$out")" "nothing on 127.0.0.1:8078"
+}
+
 test_socks_no_half_close() {
     local req=(hex:050100 hex:05010001 "ip4:$BED_PEER_V4" port:80 "text:GET /bytes/50000000 HTTP/1.0\r\n\r\n")
     local out n

@@ -323,6 +323,17 @@ class Dialer:
     def __init__(self, backend, timeout_ms):
         self.b = backend
         self.timeout = timeout_ms / 1000.0
+        self.client_ns_fd = self.peer_ns_fd = None  # set once we setns()
+
+    def client_socket(self, family, kind):
+        """A socket in the client netns (where tailscaled itself runs)."""
+        if self.client_ns_fd is None:
+            return socket.socket(family, kind)
+        setns(self.client_ns_fd)  # per thread; switch straight back
+        try:
+            return socket.socket(family, kind)
+        finally:
+            setns(self.peer_ns_fd)
 
     def _stall(self, deadline, what):
         # An unreachable tailnet address: netstack's SYNs go nowhere until the
@@ -345,12 +356,14 @@ class Dialer:
         return (v4 or n["TailscaleIPs"])[0]
 
     def classify(self, ip):
-        """'netstack' (tailnet dial from self), 'stall' or 'host'."""
+        """'self', 'netstack' (tailnet dial from self), 'stall' or 'host'."""
         with self.b.lock:
             fx, prefs, up = self.b.fx, self.b.prefs, self.b.running()
             n = tailnet.node_for_ip(fx, ip, prefs)
             if n is not None:
-                if up and (n["_self"] or n.get("Online")):
+                if up and n["_self"]:
+                    return "self"
+                if up and n.get("Online"):
                     return "netstack"
                 return "stall"
             owner = tailnet.route_owner(fx, ip, prefs)
@@ -370,6 +383,7 @@ class Dialer:
         return None
 
     def dial(self, host, port, kind=socket.SOCK_STREAM):
+        """-> (socket, BND address for the SOCKS reply)."""
         deadline = time.monotonic() + self.timeout
         ip = self.resolve(host)
         what = "%s:%d" % (ip if ":" not in ip else "[%s]" % ip, port)
@@ -377,6 +391,18 @@ class Dialer:
         if how == "stall":
             self._stall(deadline, what)
         fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        if how == "self":
+            # netstack hands connections to the node's own tailnet address to
+            # 127.0.0.1:port on the node itself (research §3.1): the client netns.
+            s = self.client_socket(socket.AF_INET, kind)
+            s.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                s.connect(("127.0.0.1", port))
+            except OSError as e:
+                s.close()
+                raise DialError("dial tcp %s: connect: %s" % (what, getattr(e, "strerror", None) or e))
+            s.settimeout(None)
+            return s, (ip, s.getsockname()[1])
         s = socket.socket(fam, kind)
         if how == "netstack":
             # Peers see the sandbox's own tailnet address as the source.
@@ -396,7 +422,7 @@ class Dialer:
             s.close()
             raise DialError("dial tcp %s: connect: %s" % (what, e.strerror or e))
         s.settimeout(None)
-        return s
+        return s, s.getsockname()
 
 
 # ---------------------------------------------------------------- relaying
@@ -533,12 +559,12 @@ class Socks5:
 
     def connect(self, c, host, port):
         try:
-            srv = self.dialer.dial(host, port)
+            srv, bnd = self.dialer.dial(host, port)
         except DialError as e:
             log("socks5: client connection failed: %s" % e)
             self.reply(c, 1)
             return
-        self.reply(c, 0, srv.getsockname())
+        self.reply(c, 0, bnd)
         relay(c, srv)
 
     def udp_associate(self, c):
@@ -591,7 +617,7 @@ class Socks5:
                     port = struct.unpack(">H", pkt[off:off + 2])[0]
                     key = (host, port)
                     if key not in conns:
-                        s = self.dialer.dial(host, port, socket.SOCK_DGRAM)
+                        s, _ = self.dialer.dial(host, port, socket.SOCK_DGRAM)
                         conns[key] = s
                         threading.Thread(target=back, args=(key, s, pkt[:off + 2]), daemon=True).start()
                     conns[key].send(pkt[off + 2:])
@@ -631,7 +657,7 @@ def http_proxy(c, dialer):
         if method == "CONNECT":
             host, port = split_hostport(target)
             try:
-                srv = dialer.dial(host, port)
+                srv, _ = dialer.dial(host, port)
             except DialError as e:
                 c.sendall(("HTTP/1.1 500 Internal Server Error\r\nTailscale-Connect-Error: %s\r\n"
                            "Content-Length: 0\r\nConnection: close\r\n\r\n" % e).encode())
@@ -648,7 +674,7 @@ def http_proxy(c, dialer):
                       b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
             return
         try:
-            srv = dialer.dial(u.hostname, u.port or 80)
+            srv, _ = dialer.dial(u.hostname, u.port or 80)
         except DialError as e:
             body = ("%s\n" % e).encode()
             c.sendall(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
@@ -901,6 +927,7 @@ def main(argv):
         client_ns_fd = os.open("/proc/self/ns/net", os.O_RDONLY)
         peer_ns_fd = os.open(ns_path, os.O_RDONLY)
         setns(peer_ns_fd)
+        dialer.client_ns_fd, dialer.peer_ns_fd = client_ns_fd, peer_ns_fd
 
     socks = Socks5(dialer, os.environ.get("FAKE_TS_LEGACY_ERRORS") == "1", client_ns_fd, peer_ns_fd)
 
