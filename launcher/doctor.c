@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#ifdef __GLIBC__
 #include <gnu/libc-version.h>
+#endif
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -155,10 +157,14 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     if (uname(&u) == 0)
         line(&dc, !strcmp(u.sysname, "Linux") ? "OK" : "FAIL", "os: %s %s %s%s", u.sysname,
              u.release, u.machine, !strcmp(u.sysname, "Linux") ? "" : " (tsrun needs Linux)");
-    bool musl = access("/lib/ld-musl-x86_64.so.1", F_OK) == 0 || access("/lib/ld-musl-aarch64.so.1", F_OK) == 0;
-    line(&dc, "OK", "libc: glibc %s (this tsrun)%s", gnu_get_libc_version(),
-         musl ? "; musl also present: programs linked against musl need a musl build of the shim (make musl)"
-              : "");
+#ifdef __GLIBC__
+    line(&dc, "OK", "libc: glibc %s", gnu_get_libc_version());
+#else
+    line(&dc, "OK", "libc: not glibc (musl?)");
+#endif
+    char musl_shim[4096];
+    bool musl_ldso = access("/lib/ld-musl-x86_64.so.1", F_OK) == 0 ||
+                     access("/lib/ld-musl-aarch64.so.1", F_OK) == 0;
 
     char *comm = NULL;
     if (tsr_read_file("/proc/1/comm", &comm, NULL) == 0) {
@@ -206,10 +212,15 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     }
 
     char shim[4096];
-    if (inject_find_shim(shim, sizeof shim) == 0)
+    bool have_shim = inject_find_shim(shim, sizeof shim) == 0;
+    if (have_shim)
         line(&dc, "OK", "shim: %s", shim);
     else
-        line(&dc, "FAIL", "shim: %s missing (run `make` or set TSRUN_SHIM)", shim);
+        line(&dc, "FAIL", "shim: not found, %s (run `make`, or set TSRUN_SHIM)", shim);
+    bool have_musl_shim = have_shim && inject_find_musl_shim(shim, musl_shim, sizeof musl_shim) == 0;
+    if (musl_ldso)
+        line(&dc, have_musl_shim ? "OK" : "WARN", "musl programs: %s", have_musl_shim ? musl_shim :
+             "the musl loader is installed but no musl build of the shim (make musl, or TSRUN_SHIM_MUSL)");
 
     int prc = localapi_ping(d->sock);
     bool running = false;
@@ -253,6 +264,9 @@ int doctor_run(struct daemon *d, int argc, char **argv)
             cmd_priv = ei.setuid || ei.setgid || ei.file_caps;
             if (!ei.is_elf)
                 line(&dc, "OK", "command: %s is not ELF (a script: its interpreter gets the shim)", path);
+            else if (!cmd_static && elf_is_musl(&ei))
+                line(&dc, have_musl_shim ? "OK" : "WARN", "command: %s uses musl (%s): %s", path, ei.interp,
+                     have_musl_shim ? "the musl shim is used" : "needs a musl build of the shim (make musl)");
             else if (cmd_static)
                 line(&dc, "WARN", "command: %s is statically linked: the shim cannot work; tsrun "
                                   "exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it", path);

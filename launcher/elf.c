@@ -65,10 +65,18 @@ int elf_inspect_buf(const unsigned char *buf, size_t len, struct elf_info *out)
     for (size_t i = 0; i < phnum; i++) {
         const unsigned char *ph = buf + phoff + i * phentsize;
         uint32_t type = rd32(ph, le); /* p_type is first in both layouts */
-        if (type == PT_INTERP) {
-            out->is_static = false;
-            break;
+        if (type != PT_INTERP)
+            continue;
+        out->is_static = false;
+        uint64_t off = is64 ? rd64(ph + offsetof(Elf64_Phdr, p_offset), le)
+                            : rd32(ph + offsetof(Elf32_Phdr, p_offset), le);
+        uint64_t sz = is64 ? rd64(ph + offsetof(Elf64_Phdr, p_filesz), le)
+                           : rd32(ph + offsetof(Elf32_Phdr, p_filesz), le);
+        if (off < len && sz > 0 && sz <= len - off && sz < sizeof out->interp) {
+            memcpy(out->interp, buf + off, (size_t)sz);
+            out->interp[sz] = '\0';
         }
+        break;
     }
     return 0;
 }
@@ -109,4 +117,10 @@ out:
     free(buf);
     close(fd);
     return rc;
+}
+
+bool elf_is_musl(const struct elf_info *ei)
+{
+    const char *base = strrchr(ei->interp, '/');
+    return strncmp(base ? base + 1 : ei->interp, "ld-musl-", 8) == 0;
 }

@@ -10,7 +10,11 @@ struct elf_info {
     bool is_static; /* ELF without PT_INTERP: the dynamic loader never runs */
     bool setuid, setgid;
     bool file_caps; /* security.capability xattr present */
+    char interp[128]; /* PT_INTERP path ("" if static or not inside the buffer) */
 };
+
+/* True when interp names musl's loader (ld-musl-*.so.1). */
+bool elf_is_musl(const struct elf_info *ei);
 
 /* Pure: inspects an ELF image held in buf (the program headers must be
  * inside buf). A non-ELF buffer gives is_elf=false and returns 0; a

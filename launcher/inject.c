@@ -59,17 +59,32 @@ int inject_find_shim(char *out, size_t outlen)
     char *slash = strrchr(exe, '/');
     if (slash)
         *slash = '\0';
-    int rc = inject_pick_shim(getenv("TSRUN_SHIM"), exe, readable, out, outlen);
-    if (rc == 0 && out[0] != '/') {
-        char abs[PATH_MAX];
+    const char *env = getenv("TSRUN_SHIM");
+    int rc = inject_pick_shim(env, exe, readable, out, outlen);
+    if (rc == 0) {
+        char abs[PATH_MAX]; /* absolute, without "bin/../lib" */
         if (realpath(out, abs) && strlen(abs) < outlen)
             strcpy(out, abs);
-    } else if (rc == 0) {
-        char abs[PATH_MAX];
-        if (realpath(out, abs) && strlen(abs) < outlen) /* drop "bin/../lib" */
-            strcpy(out, abs);
+    } else if (!(env && *env)) {
+        snprintf(out, outlen, "looked for %s/%s and %s/../lib/tsrun/%s", exe, INJECT_SHIM_NAME, exe,
+                 INJECT_SHIM_NAME);
     }
     return rc;
+}
+
+int inject_find_musl_shim(const char *shim, char *out, size_t outlen)
+{
+    const char *env = getenv("TSRUN_SHIM_MUSL");
+    if (env && *env) {
+        if (tsr_fmt(out, outlen, "%s", env) < 0)
+            return -ENAMETOOLONG;
+        return readable(out) ? 0 : -ENOENT;
+    }
+    const char *slash = strrchr(shim, '/');
+    int dirlen = slash ? (int)(slash - shim) : 1;
+    if (tsr_fmt(out, outlen, "%.*s/musl/" INJECT_SHIM_NAME, dirlen, slash ? shim : ".") < 0)
+        return -ENAMETOOLONG;
+    return readable(out) ? 0 : -ENOENT;
 }
 
 static bool has_key(const char *entry, const char *key)

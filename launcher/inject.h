@@ -27,8 +27,13 @@ int inject_preload_chain(const char *existing, const char *shim, char *out, size
 int inject_pick_shim(const char *env_shim, const char *exe_dir, bool (*exists)(const char *),
                      char *out, size_t outlen);
 
-/* inject_pick_shim() with TSRUN_SHIM, /proc/self/exe and access(R_OK). */
+/* inject_pick_shim() with TSRUN_SHIM, /proc/self/exe and access(R_OK).
+ * On failure out holds a description of where it looked. */
 int inject_find_shim(char *out, size_t outlen);
+
+/* The musl build of the shim for musl programs: TSRUN_SHIM_MUSL, else
+ * "musl/libtsshim.so" next to shim. 0 or -ENOENT. */
+int inject_find_musl_shim(const char *shim, char *out, size_t outlen);
 
 /* Pure: a new malloc'd environment = envp with the TSRUN_* / LD_PRELOAD /
  * proxy variables of o replaced or added. Free with inject_free_env(). */

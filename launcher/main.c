@@ -87,19 +87,34 @@ static int cmd_run(const struct cli *c)
     if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
         daemon_write_names(&d);
     if (!have_shim) {
-        tsr_error("shim not found (%s); build it with `make` or set TSRUN_SHIM", shim);
+        tsr_error("shim libtsshim.so not found (%s); build it with `make` or set TSRUN_SHIM", shim);
         rc = TSR_EXIT_INTERNAL;
         goto out;
     }
-    bool proxy_env = false;
-    struct elf_info ei;
+    bool proxy_env = false, preload = true;
+    struct elf_info ei = {0};
     if (inject_resolve(c->argv[0], path, sizeof path) == 0 && elf_inspect_path(path, &ei) == 0) {
         if (ei.is_elf && ei.is_static) {
+            /* LD_PRELOAD stays: dynamic programs it starts still use it. */
             proxy_env = !c->no_proxy_env;
             tsr_warn("%s is statically linked: the shim cannot work there%s", path,
                      proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://... for "
                                  "proxy-aware tools"
                                : "");
+        }
+        if (ei.is_elf && !ei.is_static && elf_is_musl(&ei)) {
+            /* A glibc-built shim cannot load into a musl process. */
+            char musl[PATH_MAX];
+            if (inject_find_musl_shim(shim, musl, sizeof musl) == 0) {
+                snprintf(shim, sizeof shim, "%s", musl);
+                tsr_debug("%s uses musl: preloading %s", path, shim);
+            } else {
+                preload = false;
+                proxy_env = !c->no_proxy_env;
+                tsr_warn("%s is linked against musl and there is no musl build of the shim (make musl, "
+                         "or TSRUN_SHIM_MUSL)%s", path,
+                         proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
+            }
         }
         if (ei.setuid || ei.setgid || ei.file_caps)
             tsr_warn("%s is %s: the loader ignores LD_PRELOAD there, its connections are not "
@@ -107,7 +122,7 @@ static int cmd_run(const struct cli *c)
     }
     routes = routes_for(&d);
     struct inject_opts o = {
-        .shim = shim,
+        .shim = preload ? shim : NULL,
         .socks5 = d.socks5,
         .names = (d.have_st || d.from_ready) && d.mode == DAEMON_MODE_USERSPACE ? d.names_path : NULL,
         .routes = routes,

@@ -283,6 +283,20 @@ test_static_binary_warning_and_proxy_env() {
     assert_eq "(unset)" "$out"
 }
 
+test_musl_program_without_musl_shim() {
+    ts_setup
+    command -v musl-gcc >/dev/null || { echo "no musl-gcc: skipped"; return 0; }
+    local bin=$BED_DIR/musl-getenv out err
+    printf '%s\n' '#include <stdio.h>' '#include <stdlib.h>' \
+        'int main(void){const char*p=getenv("LD_PRELOAD"),*v=getenv("ALL_PROXY");printf("%s %s\n",p?p:"-",v?v:"-");return 0;}' >"$bin.c"
+    musl-gcc -o "$bin" "$bin.c"
+    export TSRUN_SHIM_MUSL=$BED_DIR/no-such-musl-shim.so
+    out=$("$TSRUN" "$bin" 2>"$BED_DIR/musl.err")
+    err=$(<"$BED_DIR/musl.err")
+    assert_contains "$err" "musl"
+    assert_eq "- socks5h://$(head -n1 "$TSRUN_STATE_DIR/socks5")" "$out" "no glibc shim in a musl process"
+}
+
 test_env_eval_in_bash() {
     ts_setup
     unset TSRUN_SHIM

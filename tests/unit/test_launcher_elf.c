@@ -47,6 +47,28 @@ Test(elf, crafted_dynamic_and_static)
     cr_assert_eq(elf_inspect_buf(buf, len - 10, &ei), -EINVAL);
 }
 
+Test(elf, crafted_interp_path)
+{
+    unsigned char buf[1024];
+    struct elf_info ei;
+    uint32_t dyn[] = {PT_INTERP, PT_LOAD};
+    size_t len = craft(buf, sizeof buf, dyn, 2);
+    Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
+    const char musl[] = "/lib/ld-musl-x86_64.so.1";
+    memcpy(buf + len, musl, sizeof musl);
+    ph[0].p_offset = len;
+    ph[0].p_filesz = sizeof musl;
+    cr_assert_eq(elf_inspect_buf(buf, len + sizeof musl, &ei), 0);
+    cr_assert_str_eq(ei.interp, musl);
+    cr_assert(elf_is_musl(&ei));
+    /* Interpreter string outside the buffer: still dynamic, path unknown. */
+    ph[0].p_offset = 4000;
+    cr_assert_eq(elf_inspect_buf(buf, len + sizeof musl, &ei), 0);
+    cr_assert_not(ei.is_static);
+    cr_assert_str_eq(ei.interp, "");
+    cr_assert_not(elf_is_musl(&ei));
+}
+
 Test(elf, crafted_elf32_big_endian)
 {
     unsigned char buf[512] = {0};
@@ -81,6 +103,8 @@ Test(elf, real_binaries)
     cr_assert_eq(elf_inspect_path("/bin/true", &ei), 0);
     cr_assert(ei.is_elf);
     cr_assert_not(ei.is_static, "/bin/true is dynamically linked");
+    cr_assert(strstr(ei.interp, "ld-linux"), "interp %s", ei.interp);
+    cr_assert_not(elf_is_musl(&ei));
     cr_assert_not(ei.setuid);
     cr_assert_eq(elf_inspect_path("/nonexistent/x", &ei), -ENOENT);
 
@@ -102,6 +126,14 @@ Test(elf, real_binaries)
         cr_assert(ei.setuid);
     } else {
         cr_log_warn("no static toolchain: static binary case skipped");
+    }
+    /* A musl-linked dynamic binary. */
+    snprintf(bin, sizeof bin, "%s/musl", dir);
+    snprintf(cmd, sizeof cmd, "musl-gcc -o %s %s/s.c 2>/dev/null", bin, dir);
+    if (system(cmd) == 0) {
+        cr_assert_eq(elf_inspect_path(bin, &ei), 0);
+        cr_assert_not(ei.is_static);
+        cr_assert(elf_is_musl(&ei), "interp %s", ei.interp);
     }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);

@@ -1,6 +1,7 @@
 /* LD_PRELOAD chaining, environment building, shell quoting, shim lookup. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -159,4 +160,23 @@ Test(inject, resolve)
     cr_assert_eq(inject_resolve("/etc/passwd", out, sizeof out), -EACCES);
     cr_assert_eq(inject_resolve("/nonexistent/x", out, sizeof out), -ENOENT);
     cr_assert_eq(inject_resolve("", out, sizeof out), -ENOENT);
+}
+
+Test(inject, musl_shim_next_to_shim)
+{
+    char dir[] = "/tmp/test-inject.XXXXXX", path[128], out[256], cmd[160];
+    cr_assert_not_null(mkdtemp(dir));
+    unsetenv("TSRUN_SHIM_MUSL");
+    snprintf(path, sizeof path, "%s/libtsshim.so", dir);
+    cr_assert_eq(inject_find_musl_shim(path, out, sizeof out), -ENOENT);
+    snprintf(cmd, sizeof cmd, "mkdir '%s/musl' && touch '%s/musl/libtsshim.so'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(inject_find_musl_shim(path, out, sizeof out), 0);
+    snprintf(path, sizeof path, "%s/musl/libtsshim.so", dir);
+    cr_assert_str_eq(out, path);
+    setenv("TSRUN_SHIM_MUSL", "/nonexistent/m.so", 1);
+    cr_assert_eq(inject_find_musl_shim(path, out, sizeof out), -ENOENT);
+    unsetenv("TSRUN_SHIM_MUSL");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }
