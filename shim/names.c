@@ -617,11 +617,13 @@ int names_hostent(const char *name, const char *alias, int af,
  * mutex needs no reference counting or deferred frees.
  *
  * Fork: no prepare handler (a fork from a signal handler that interrupted a
- * lookup would deadlock in it). Instead the child handler notices a lock
- * that was held at fork time (names_busy), re-initialises it and forces a
- * reload, since the parent thread may have been mid-swap. The map pointer
- * is only ever replaced by a complete map, then the old one is freed, so
- * the child never holds a dangling pointer.
+ * lookup would deadlock in it). Instead the child handler re-initialises
+ * the lock (its holder, if any, does not exist in the child) and, when a
+ * lookup was inside the critical section at fork time (names_busy), forces
+ * a reload, since that thread may have been mid-swap. The map pointer is
+ * only ever replaced by a complete map, then the old one is freed, so the
+ * child never holds a dangling pointer. (An fd of a reload in flight at
+ * fork time stays open in that child; it is O_CLOEXEC.)
  *
  * Staleness: stat() runs at most once per NAMES_RECHECK_MS per process
  * (CLOCK_MONOTONIC_COARSE, a vDSO read), so resolving non-tailnet names costs
@@ -645,8 +647,9 @@ static long long names_due_ms; /* next stat() not before this */
 
 static void names_atfork_child(void)
 {
+    /* The child has one thread: whoever held the lock is gone. */
+    pthread_mutex_init(&names_lock, NULL);
     if (names_busy) {
-        pthread_mutex_init(&names_lock, NULL);
         names_busy = 0;
         names_loaded = false;
         names_due_ms = 0;
