@@ -222,7 +222,7 @@ bool daemon_pid_is_tailscaled(pid_t pid, const char *sock)
 }
 
 /* The supervisor is this very binary running `up`. */
-static bool pid_is_supervisor(pid_t pid)
+bool daemon_pid_is_supervisor(pid_t pid)
 {
     char a[PATH_MAX], b[PATH_MAX], path[64];
     if (!pid_alive(pid))
@@ -232,6 +232,13 @@ static bool pid_is_supervisor(pid_t pid)
     if (n1 <= 0 || n2 <= 0)
         return false;
     a[n1] = b[n2] = '\0';
+    /* A rebuilt or upgraded tsrun leaves the old one " (deleted)". */
+    const char *del = " (deleted)";
+    size_t dl = strlen(del);
+    if ((size_t)n1 > dl && strcmp(a + n1 - dl, del) == 0)
+        a[n1 - dl] = '\0';
+    if ((size_t)n2 > dl && strcmp(b + n2 - dl, del) == 0)
+        b[n2 - dl] = '\0';
     return strcmp(a, b) == 0 && cmdline_has(pid, "up");
 }
 
@@ -856,7 +863,7 @@ static bool ready_fast(struct daemon *d)
         goto out;
     if (time(NULL) - sb.st_mtime > DAEMON_READY_TTL_S) {
         pid_t sup = daemon_read_pid(d->sup_pid_path);
-        if (sup <= 0 || !pid_is_supervisor(sup))
+        if (sup <= 0 || !daemon_pid_is_supervisor(sup))
             goto out;
     }
     if (access(d->names_path, R_OK) < 0 || !read_socks5_file(d) || localapi_ping(d->sock) < 0)
@@ -1083,7 +1090,7 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     int rc = 0, lock_fd = -1;
     char msg[PATH_MAX + 256];
     pid_t other = daemon_read_pid(d->sup_pid_path);
-    if (other > 0 && other != getpid() && pid_is_supervisor(other)) {
+    if (other > 0 && other != getpid() && daemon_pid_is_supervisor(other)) {
         rc = daemon_ensure(d, 0);
         if (rc == 0) {
             daemon_write_names(d);
@@ -1103,6 +1110,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     bool first = true;
     while (!stop_requested) {
         rc = daemon_ensure(d, DAEMON_AS_CHILD | DAEMON_NEED_STATUS);
+        if (rc == 0)
+            daemon_write_names(d); /* before `up --background` returns */
         if (first && notify_fd >= 0) {
             unsigned char b = (unsigned char)rc;
             ssize_t w = write(notify_fd, &b, 1);
@@ -1116,7 +1125,6 @@ int daemon_supervise(struct daemon *d, int notify_fd)
         }
         first = false;
         if (rc == 0) {
-            daemon_write_names(d);
             snprintf(msg, sizeof msg, "tailscaled Running (SOCKS5 %s); watching %s", d->socks5, d->sock);
             stamp(msg);
             long long since = tsr_now_ms();
@@ -1179,7 +1187,7 @@ int daemon_up_background(struct daemon *d)
 {
     int p[2];
     pid_t other = daemon_read_pid(d->sup_pid_path);
-    if (other > 0 && pid_is_supervisor(other))
+    if (other > 0 && daemon_pid_is_supervisor(other))
         return daemon_supervise(d, -1); /* says "already supervised" */
     if (pipe2(p, O_CLOEXEC) < 0) {
         tsr_error("pipe: %s", strerror(errno));
@@ -1234,11 +1242,15 @@ int daemon_down(struct daemon *d)
         return TSR_EXIT_USAGE;
     }
     pid_t sup = daemon_read_pid(d->sup_pid_path);
-    if (sup > 0 && pid_is_supervisor(sup)) {
+    if (sup > 0 && daemon_pid_is_supervisor(sup)) {
         stop_pid(sup, false);
         stopped++;
     }
     unlink(d->sup_pid_path);
+    /* Under the lock: never in the middle of someone's start or login. */
+    int lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd >= 0)
+        flock(lock_fd, LOCK_EX);
     pid_t pid = daemon_read_pid(d->pid_path);
     if (pid > 0 && daemon_pid_is_tailscaled(pid, d->sock)) {
         stop_pid(pid, false);
@@ -1251,6 +1263,8 @@ int daemon_down(struct daemon *d)
     unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock);
+    if (lock_fd >= 0)
+        close(lock_fd);
     if (!stopped)
         fprintf(stderr, "tsrun: nothing to stop (no tailscaled started by tsrun in %s)\n", d->state_dir);
     else

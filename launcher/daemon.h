@@ -89,6 +89,9 @@ pid_t daemon_read_pid(const char *path);
 /* /proc/PID/cmdline holds the argument "--socket=SOCK". */
 bool daemon_pid_is_tailscaled(pid_t pid, const char *sock);
 
+/* /proc/PID/exe is this tsrun binary and it runs `up`. */
+bool daemon_pid_is_supervisor(pid_t pid);
+
 /* Last n lines of path to stderr, indented. */
 void daemon_log_tail(const char *path, int n);
 

@@ -310,7 +310,7 @@ static int cmd_status(const struct cli *c)
     pid_t pid = daemon_read_pid(d.pid_path), sup = daemon_read_pid(d.sup_pid_path);
     if (d.mode != DAEMON_MODE_USERSPACE || !daemon_pid_is_tailscaled(pid, d.sock))
         pid = -1;
-    if (sup > 0 && kill(sup, 0) < 0)
+    if (sup > 0 && !daemon_pid_is_supervisor(sup))
         sup = -1;
     if (c->json) {
         rc = status_json(&d, up, pid, sup);
