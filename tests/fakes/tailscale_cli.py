@@ -127,7 +127,7 @@ def cmd_up(argv):
         raise CLIError("oauth authkeys require --advertise-tags")
     hostname = f.get("hostname")
     if hostname is not None and not DNS_LABEL.match(hostname):
-        raise CLIError('invalid hostname %q: must be a valid DNS label'.replace("%q", '"%s"') % hostname)
+        raise CLIError('invalid hostname "%s": must be a valid DNS label' % hostname)
     timeout = parse_duration(f.get("timeout", "0s"))
 
     prefs = {"WantRunning": True, "CorpDNS": f.get("accept-dns", True),
