@@ -689,7 +689,7 @@ static int run_login(struct daemon *d, long long deadline)
         const char *u = strstr(out, "https://");
         if (u && !url_shown && !strstr(out, "approve your machine")) {
             size_t n = strcspn(u, " \t\r\n");
-            if (u[n] && n < sizeof url) {
+            if (n < sizeof url && u[n]) {
                 memcpy(url, u, n);
                 url[n] = '\0';
                 url_shown = true;

@@ -112,6 +112,7 @@ static void env_add(struct envb *e, const char *key, const char *val)
         }
         e->v = nv;
         e->cap = ncap;
+        e->v[e->n] = NULL; /* terminated even if the strdup below fails */
     }
     char *s;
     if (val) {
