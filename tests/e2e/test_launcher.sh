@@ -70,6 +70,19 @@ test_git_ls_remote() {
     assert_contains "$out" "$BED_GIT_HEAD"
 }
 
+test_daemon_never_gets_the_shim() {
+    ts_setup
+    local other=$BED_DIR/other-preload.so
+    [[ -f $other ]] || cc -shared -fPIC -o "$other" -x c /dev/null
+    LD_PRELOAD=$other TSRUN_NAMES=/x TSRUN_DEBUG=1 "$TSRUN" true 2>/dev/null
+    local envs
+    envs=$(tr '\0' '\n' <"/proc/$(ts_pid)/environ")
+    assert_not_contains "$envs" "LD_PRELOAD="
+    assert_not_contains "$envs" "TSRUN_"
+    assert_contains "$envs" "BED_PEER_NETNS="
+    assert_eq / "$(readlink "/proc/$(ts_pid)/cwd")"
+}
+
 test_warm_reuse() {
     ts_setup
     "$TSRUN" true
