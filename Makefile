@@ -60,7 +60,7 @@ $(B)/libtsshim.so: $(SHIM_PIC)
 	$(CC) -shared -fvisibility=hidden $(SAN_LD) -o $@ $^ -ldl $(LDFLAGS)
 
 $(B)/tsrun: $(B)/obj/launcher/main.o $(LAUNCHER_OBJ)
-	$(CC) $(SAN_LD) -o $@ $^ $(LAUNCHER_LIBS) $(LDFLAGS)
+	$(CC) $(SAN_LD) -o $@ $^ -Wl,--as-needed $(LAUNCHER_LIBS) -ldl $(LDFLAGS)
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
