@@ -884,6 +884,14 @@ def main(argv):
     if rest:
         fatal("tailscaled does not take non-flag arguments: %r" % rest)
     VERBOSE = args["verbose"]
+    # Signals only queue here; the main loop acts on them.  The wakeup fd
+    # matters: a signal may land on any thread, and only the fd wakes main.
+    pending_signals = []
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, _frame: pending_signals.append(signum))
     if not args["socket"]:
         fatal("--socket is required")
     tuns = args["tun"].split(",")
@@ -958,25 +966,25 @@ def main(argv):
         log("HTTP proxy listening on %s" % fmt_addr(http_l.getsockname()))
     log("state: %s" % backend.state)
 
-    def on_term(signum, _frame):
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
-    signal.signal(signal.SIGHUP, lambda s, f: threading.Thread(target=backend.reload, daemon=True).start())
-
     death_fd = os.environ.get("TS_PARENT_DEATH_FD")
+    watch = [wake_r] + ([int(death_fd)] if death_fd else [])
+    def stop_requested():
+        while pending_signals:
+            sig = pending_signals.pop(0)
+            if sig != signal.SIGHUP:
+                log("tailscaled got signal %s; shutting down" % signal.Signals(sig).name)
+                return True
+            threading.Thread(target=backend.reload, daemon=True).start()
+        return False
+
     try:
-        if death_fd:
-            fd = int(death_fd)
-            while True:
-                r, _, _ = select.select([fd], [], [])
-                if r:
-                    log("TS_PARENT_DEATH_FD: parent went away; exiting")
-                    break
-        else:
-            while True:
-                signal.pause()
+        while not stop_requested():
+            r, _, _ = select.select(watch, [], [])
+            if wake_r in r:
+                os.read(wake_r, 512)
+            if death_fd and int(death_fd) in r:
+                log("TS_PARENT_DEATH_FD: parent went away; exiting")
+                break
     finally:
         try:
             os.unlink(args["socket"])
