@@ -41,6 +41,7 @@ start_ts() {
     (($#)) && shift
     TS_SOCK=$BED_DIR/$name.sock TS_LOG=$BED_LOGS/$name.log
     [[ " $* " == *" --state"* ]] || set -- --state=mem: "$@"
+    rm -f "$TS_LOG" # a restart must not find the previous run's ready line
     env "${envs[@]}" tailscaled --tun=userspace-networking --socks5-server=127.0.0.1:0 \
         --socket="$TS_SOCK" "$@" 2>"$TS_LOG" &
     TS_PID=$!
