@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -67,8 +68,7 @@ static int gai_plan(const struct names_entry *e, int family, int flags,
                 continue;
             inet_ntop(AF_INET, e->addr[i].bytes, v4, sizeof v4);
             p->addr[p->n].family = AF_INET6;
-            strcpy(p->addr[p->n].text, "::ffff:");
-            strcat(p->addr[p->n].text, v4);
+            snprintf(p->addr[p->n].text, sizeof p->addr[p->n].text, "::ffff:%s", v4);
             p->n++;
         }
     }

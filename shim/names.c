@@ -371,7 +371,8 @@ static int parse_pass(const char *buf, size_t len, struct names_map *m,
                 *why = "more than 4096 nodes";
                 return -E2BIG;
             }
-            struct names_node scratch, *n = m != NULL ? &m->node[count] : &scratch;
+            struct names_node scratch = {0};
+            struct names_node *n = m != NULL ? &m->node[count] : &scratch;
             int rc = parse_node(&t, n, why);
             if (rc < 0)
                 return rc;

@@ -198,6 +198,7 @@ import os, socket, sys, threading
 def spin(stop):
     while not stop.is_set():
         socket.getaddrinfo("db", 80, socket.AF_INET, socket.SOCK_STREAM)
+socket.getaddrinfo("db", 80)  # finish lazy imports (idna) before threads fork
 stop = threading.Event()
 ts = [threading.Thread(target=spin, args=(stop,)) for _ in range(4)]
 for t in ts: t.start()
