@@ -645,6 +645,7 @@ static struct names_map *names_cur;
 static struct file_id names_id;
 static bool names_loaded;     /* names_cur/names_id reflect one stat() */
 static long long names_due_ms; /* next stat() not before this */
+static char names_host[NAMES_MAX_NAME]; /* first label of gethostname() */
 
 static void names_atfork_child(void)
 {
@@ -769,6 +770,12 @@ static void names_refresh_locked(const char *path)
         return;
     names_due_ms = now + NAMES_RECHECK_MS;
 
+    char host[NAMES_MAX_NAME] = "";
+    if (gethostname(host, sizeof host - 1) == 0)
+        names_short(host, names_host);
+    else
+        names_host[0] = '\0';
+
     struct stat st;
     struct file_id id = {0};
     if (stat(path, &st) == 0)
@@ -805,6 +812,15 @@ static const char *names_path(void)
     return cfg->names_path;
 }
 
+/* name is the single label host (any case), with trailing dots at most. */
+static bool is_host_name(const char *name, const char *host)
+{
+    size_t len = strcspn(name, "."), hl = strlen(host);
+    if (hl == 0 || len != hl || !ieq(name, host, hl))
+        return false;
+    return name[len + strspn(name + len, ".")] == '\0';
+}
+
 enum names_verdict names_lookup(const char *name, struct names_entry *entry)
 {
     if (names_trivially_not_tailnet(name))
@@ -816,6 +832,15 @@ enum names_verdict names_lookup(const char *name, struct names_entry *entry)
     names_lock_acquire();
     names_refresh_locked(path);
     enum names_verdict v = names_map_lookup(names_cur, name, entry);
+    /* IMPORTANT: this machine's own host name stays with libc, as on a real
+     * tailnet node where /etc/hosts answers it before MagicDNS: programs
+     * that resolve gethostname() to bind() or to name themselves would
+     * otherwise get a tailnet address no local interface has. The FQDN
+     * still resolves to the tailnet address. */
+    if (v == NAMES_FOUND && is_host_name(name, names_host)) {
+        v = NAMES_NOT_TAILNET;
+        log_debug("names: %.80s is this machine's host name: left to libc", name);
+    }
     names_lock_release();
     errno = saved;
     return v;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -166,6 +167,20 @@ Test(names_cache, no_fd_left_open)
         sleep_ms(NAMES_RECHECK_MS / 4);
     }
     cr_assert_eq(count_fds(), before);
+}
+
+Test(names_cache, own_host_name_is_left_to_libc)
+{
+    /* A private UTS namespace (root only) to set a host name that is also
+     * a tailnet short name. */
+    if (unshare(CLONE_NEWUTS) < 0)
+        cr_skip_test("unshare(CLONE_NEWUTS): %s", strerror(errno));
+    cr_assert_eq(sethostname("DB", 2), 0);
+    write_map(MAP_A);
+    cr_assert_eq(names_lookup("db", NULL), NAMES_NOT_TAILNET);
+    cr_assert_eq(names_lookup("db.", NULL), NAMES_NOT_TAILNET);
+    cr_assert_eq(names_lookup("db.t.ts.net", NULL), NAMES_FOUND);
+    cr_assert_eq(names_lookup("old", NULL), NAMES_FOUND);
 }
 
 Test(names_cache, disabled_without_names_path)
