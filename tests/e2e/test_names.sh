@@ -335,6 +335,10 @@ status 0" "$out"
 
 test_valgrind_glibc_freeaddrinfo() {
     local args rc out
+    if ldd "$SHIM" | grep -q 'lib[at]san'; then
+        echo "sanitizer build of the shim: valgrind does not apply (ASan checks frees itself)"
+        return 0
+    fi
     for args in "--canon $BED_PEER_SHORT 80" "-6 --canon --split DB. ssh" \
         "--socktype dgram --canon $BED_PEER_FQDN 53" "-6 --v4mapped --all old 80" \
         "nope.$BED_SUFFIX 80"; do
