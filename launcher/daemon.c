@@ -100,6 +100,11 @@ int daemon_init(struct daemon *d)
         snprintf(d->sock, sizeof d->sock, "%s", DAEMON_SYSTEM_SOCKET);
         d->mode = DAEMON_MODE_EXTERNAL;
     }
+    if (d->mode == DAEMON_MODE_EXTERNAL) {
+        /* Its own map and ready file: never mixed with our daemon's. */
+        join(d->names_path, d->state_dir, "names.external");
+        join(d->ready_path, d->state_dir, "ready.external");
+    }
     if (d->socks5_opt && *d->socks5_opt)
         snprintf(d->socks5, sizeof d->socks5, "%s", d->socks5_opt);
     d->child = -1;
@@ -839,12 +844,12 @@ int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exi
 
 static void write_ready(struct daemon *d)
 {
-    if (!d->have_st || d->mode != DAEMON_MODE_USERSPACE)
+    if (!d->have_st || d->mode == DAEMON_MODE_TUN || d->st.tun)
         return;
     char *routes = status_routes(&d->st);
-    char buf[2048];
-    int n = snprintf(buf, sizeof buf, "%s\nexit_node %d\nroutes %s\n", d->st.backend_state,
-                     d->st.exit_node_in_use ? 1 : 0, routes ? routes : "");
+    char buf[2048 + PATH_MAX];
+    int n = snprintf(buf, sizeof buf, "%s\nexit_node %d\nroutes %s\nsocket %s\n", d->st.backend_state,
+                     d->st.exit_node_in_use ? 1 : 0, routes ? routes : "", d->sock);
     free(routes);
     if (n > 0 && (size_t)n < sizeof buf)
         tsr_write_cache(d->ready_path, buf, (size_t)n, 0644);
@@ -861,12 +866,17 @@ static bool ready_fast(struct daemon *d)
                            sizeof d->ready_routes) < 0 ||
         strcmp(state, "Running") != 0 || stat(d->ready_path, &sb) < 0)
         goto out;
+    const char *sock = strstr(text, "\nsocket ");
+    if (!sock || strncmp(sock + 8, d->sock, strlen(d->sock)) != 0 || sock[8 + strlen(d->sock)] != '\n')
+        goto out;
+    bool external = d->mode == DAEMON_MODE_EXTERNAL;
     if (time(NULL) - sb.st_mtime > DAEMON_READY_TTL_S) {
-        pid_t sup = daemon_read_pid(d->sup_pid_path);
+        pid_t sup = external ? -1 : daemon_read_pid(d->sup_pid_path);
         if (sup <= 0 || !daemon_pid_is_supervisor(sup))
             goto out;
     }
-    if (access(d->names_path, R_OK) < 0 || !read_socks5_file(d) || localapi_ping(d->sock) < 0)
+    if (access(d->names_path, R_OK) < 0 || (external ? !d->socks5[0] : !read_socks5_file(d)) ||
+        localapi_ping(d->sock) < 0)
         goto out;
     ok = true;
     d->from_ready = true;
@@ -877,8 +887,10 @@ out:
 
 /* ---------------------------------------------------------------- ensure */
 
-static int ensure_external(struct daemon *d)
+static int ensure_external(struct daemon *d, unsigned flags)
 {
+    if (!(flags & DAEMON_NEED_STATUS) && ready_fast(d))
+        return 0;
     int rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS);
     if (rc < 0) {
         if (d->socks5[0] && !(d->socket_opt && *d->socket_opt)) {
@@ -900,6 +912,7 @@ static int ensure_external(struct daemon *d)
                   d->sock, d->st.backend_state);
         return state_is(d, "NeedsLogin") ? TSR_EXIT_NEEDS_LOGIN : TSR_EXIT_DAEMON;
     }
+    write_ready(d);
     return 0;
 }
 
@@ -930,7 +943,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
 {
     int rc = 0, lock_fd = -1;
     if (d->mode != DAEMON_MODE_USERSPACE)
-        return ensure_external(d);
+        return ensure_external(d, flags);
 
     /* Warmest path: a fresh ready file, no LocalAPI call at all. */
     if (!(flags & DAEMON_NEED_STATUS) && ready_fast(d))

@@ -84,7 +84,7 @@ static int cmd_run(const struct cli *c)
         rc = inject_exec(c->argv, environ);
         goto out;
     }
-    if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
+    if (d.have_st)
         daemon_write_names(&d);
     if (!have_shim) {
         tsr_error("shim libtsshim.so not found (%s); build it with `make` or set TSRUN_SHIM", shim);
@@ -124,7 +124,7 @@ static int cmd_run(const struct cli *c)
     struct inject_opts o = {
         .shim = preload ? shim : NULL,
         .socks5 = d.socks5,
-        .names = (d.have_st || d.from_ready) && d.mode == DAEMON_MODE_USERSPACE ? d.names_path : NULL,
+        .names = d.have_st || d.from_ready ? d.names_path : NULL,
         .routes = routes,
         .proxy_env = proxy_env,
     };
@@ -166,7 +166,7 @@ static int cmd_env(const struct cli *c)
         printf("# tailscaled runs in TUN mode: the tailnet is routable, nothing to export\n");
         goto out;
     }
-    if (d.have_st && d.mode == DAEMON_MODE_USERSPACE)
+    if (d.have_st)
         daemon_write_names(&d);
     if (inject_find_shim(shim, sizeof shim) < 0) {
         tsr_error("shim not found (%s); build it with `make` or set TSRUN_SHIM", shim);
@@ -180,7 +180,7 @@ static int cmd_env(const struct cli *c)
     }
     print_export("LD_PRELOAD", preload);
     print_export("TSRUN_SOCKS5", d.socks5);
-    if ((d.have_st || d.from_ready) && d.mode == DAEMON_MODE_USERSPACE)
+    if (d.have_st || d.from_ready)
         print_export("TSRUN_NAMES", d.names_path);
     routes = routes_for(&d);
     if (routes && *routes)
@@ -334,7 +334,7 @@ static int cmd_status(const struct cli *c)
         printf("socket:   %s\n", d.sock);
         printf("socks5:   %s\n", d.socks5[0] ? d.socks5 : "-");
         long age = map_age(d.names_path);
-        if (d.mode == DAEMON_MODE_USERSPACE) {
+        if (d.mode != DAEMON_MODE_TUN) {
             if (age >= 0)
                 printf("names:    %s (updated %lds ago)\n", d.names_path, age);
             else

@@ -389,9 +389,17 @@ test_external_socket_not_logged_in() {
     tailscale --socket="$dir/ts.sock" up --auth-key=tskey-auth-x >/dev/null 2>&1
     local s5
     s5=$(sed -n 's/.*SOCKS5 listening on //p' "$dir/log")
-    assert_eq "$s5" "$(TSRUN_SOCKET=$dir/ts.sock "$TSRUN" --socks5 "$s5" sh -c 'echo $TSRUN_SOCKS5')"
+    assert_eq "$s5 $TSRUN_STATE_DIR/names.external" \
+        "$(TSRUN_SOCKET=$dir/ts.sock "$TSRUN" --socks5 "$s5" sh -c 'echo $TSRUN_SOCKS5 $TSRUN_NAMES')"
+    assert_contains "$(cat "$TSRUN_STATE_DIR/names.external")" "node $BED_PEER_FQDN peer online"
+    # Warm: the ready cache, then still right after the daemon goes away.
+    assert_eq ok "$(TSRUN_SOCKET=$dir/ts.sock "$TSRUN" --socks5 "$s5" echo ok)"
     assert_eq 0 "$(ts_daemons | wc -l)" "no own daemon in external mode"
     kill "$epid"
+    _e2e_poll 5 _dead "$epid" || _e2e_fail "external daemon did not stop"
+    local rc2=0
+    TSRUN_SOCKET=$dir/ts.sock "$TSRUN" --socks5 "$s5" true 2>/dev/null || rc2=$?
+    assert_eq 121 "$rc2" "a dead external daemon is noticed"
 }
 
 test_help_and_version() {
