@@ -340,6 +340,13 @@ static int parse_pass(const char *buf, size_t len, struct names_map *m,
         size_t ll = nl != NULL ? (size_t)(nl - (buf + pos)) : len - pos;
         ++*lineno;
         if (ended) {
+            size_t sp = 0;
+            while (sp < ll && (buf[pos + sp] == ' ' || buf[pos + sp] == '\t'))
+                sp++;
+            if (sp == ll) { /* blank lines may follow */
+                pos += ll + (nl != NULL);
+                continue;
+            }
             *why = "data after the end line";
             return -EINVAL;
         }

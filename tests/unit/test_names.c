@@ -137,6 +137,14 @@ Test(names_parse, data_after_end)
     cr_assert_eq(parse_rc(t, strlen(t)), -EINVAL);
     t = "tsrun-names 1\nend 0\nend 0\n";
     cr_assert_eq(parse_rc(t, strlen(t)), -EINVAL);
+    t = "tsrun-names 1\nend 0\n# comment\n";
+    cr_assert_eq(parse_rc(t, strlen(t)), -EINVAL);
+    t = "tsrun-names 1\nend 0\n\n \t\n";
+    cr_assert_eq(parse_rc(t, strlen(t)), 0, "blank lines after end are fine");
+    char exact[32];
+    memcpy(exact, "tsrun-names 1\nend 0\n   ", 23); /* no NUL after the spaces */
+    memset(exact + 23, 'x', sizeof exact - 23);
+    cr_assert_eq(parse_rc(exact, 23), 0);
 }
 
 Test(names_parse, comments_blank_lines_unknown_keywords)
