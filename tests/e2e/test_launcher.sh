@@ -402,6 +402,26 @@ test_external_socket_not_logged_in() {
     assert_eq 121 "$rc2" "a dead external daemon is noticed"
 }
 
+test_missing_tailscale_binaries() {
+    ts_setup
+    local err rc=0
+    err=$(PATH=/usr/bin:/bin "$TSRUN" true 2>&1) || rc=$?
+    assert_eq 120 "$rc"
+    assert_contains "$err" "https://tailscale.com/install.sh"
+    assert_contains "$err" "pkgs.tailscale.com"
+}
+
+test_daemon_that_dies_at_start() {
+    ts_setup
+    local fake=$BED_DIR/dying-tailscaled err rc=0
+    printf '#!/bin/sh\necho "boom: cannot start" >&2\nexit 1\n' >"$fake"
+    chmod +x "$fake"
+    err=$(TSRUN_TAILSCALED=$fake "$TSRUN" true 2>&1) || rc=$?
+    assert_eq 121 "$rc"
+    assert_contains "$err" "exited during startup"
+    assert_contains "$err" "boom: cannot start" "log tail shown"
+}
+
 test_help_and_version() {
     assert_contains "$("$TSRUN" --help)" "usage: tsrun"
     assert_contains "$("$TSRUN" up --help)" "--background"
