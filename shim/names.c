@@ -323,16 +323,33 @@ static void insert_addr(struct names_map *m, uint32_t idx, unsigned ai)
     m->addr_slot[i] = ((idx + 1) << 3) | ai;
 }
 
+/* What one pass over the file found. */
+struct parse_result {
+    unsigned nodes;     /* node lines, the count "end N" must match */
+    unsigned stored;    /* well-formed node lines, kept */
+    unsigned skipped;   /* malformed node lines, skipped */
+    unsigned skip_line; /* the first skipped one, for the debug line */
+    const char *skip_why;
+};
+
 /* One pass over the file. With m == NULL it validates and counts; with m it
- * fills m->node[] and m->suffix. Returns 0 or -errno with *why and *lineno. */
+ * fills m->node[] and m->suffix. Returns 0 or -errno with *why and *lineno.
+ *
+ * IMPORTANT: structural damage (header, "end N", line length, NUL bytes, the
+ * suffix) invalidates the whole file: it means a truncated or foreign file.
+ * A malformed node line (bad name, role, state or address, more than 8
+ * addresses) only skips that node: it still counts toward "end N", so
+ * truncation is still caught, and one odd peer cannot take every tailnet
+ * name away. */
 static int parse_pass(const char *buf, size_t len, struct names_map *m,
-                      unsigned *nodes, const char **why, unsigned *lineno)
+                      struct parse_result *r, const char **why, unsigned *lineno)
 {
     char line[NAMES_MAX_LINE + 1];
     bool have_suffix = false, ended = false;
     size_t pos = 0;
-    unsigned count = 0;
     struct tokens t;
+
+    memset(r, 0, sizeof *r);
 
     *lineno = 0;
     while (pos < len) {
@@ -374,16 +391,25 @@ static int parse_pass(const char *buf, size_t len, struct names_map *m,
         if (t.n == 0)
             continue;
         if (strcmp(t.tok[0], "node") == 0) {
-            if (count >= NAMES_MAX_NODES) {
+            if (r->nodes >= NAMES_MAX_NODES) {
                 *why = "more than 4096 nodes";
                 return -E2BIG;
             }
-            struct names_node scratch = {0};
-            struct names_node *n = m != NULL ? &m->node[count] : &scratch;
-            int rc = parse_node(&t, n, why);
-            if (rc < 0)
-                return rc;
-            count++;
+            r->nodes++;
+            /* Parsed aside: a line that turns out malformed must not touch
+             * m->node[], which has room for the well-formed ones only. */
+            struct names_node n = {0};
+            const char *bad = NULL;
+            if (parse_node(&t, &n, &bad) < 0) {
+                if (r->skipped++ == 0) {
+                    r->skip_line = *lineno;
+                    r->skip_why = bad;
+                }
+                continue;
+            }
+            if (m != NULL)
+                m->node[r->stored] = n;
+            r->stored++;
         } else if (strcmp(t.tok[0], "suffix") == 0) {
             if (have_suffix) {
                 *why = "more than one suffix line";
@@ -407,7 +433,7 @@ static int parse_pass(const char *buf, size_t len, struct names_map *m,
                 *why = "malformed end line";
                 return -EINVAL;
             }
-            if (want != count) {
+            if (want != r->nodes) {
                 *why = "end count differs from the node lines (truncated?)";
                 return -EINVAL;
             }
@@ -423,7 +449,6 @@ static int parse_pass(const char *buf, size_t len, struct names_map *m,
         *why = "no end line (truncated)";
         return -EINVAL;
     }
-    *nodes = count;
     return 0;
 }
 
@@ -431,7 +456,8 @@ int names_parse(const char *buf, size_t len, struct names_map **out, char *err,
                 size_t errlen)
 {
     const char *why = NULL;
-    unsigned count = 0, lineno = 0;
+    unsigned lineno = 0, count;
+    struct parse_result r;
     int rc;
 
     *out = NULL;
@@ -441,9 +467,10 @@ int names_parse(const char *buf, size_t len, struct names_map **out, char *err,
     }
     if (buf == NULL)
         len = 0;
-    rc = parse_pass(buf, len, NULL, &count, &why, &lineno);
+    rc = parse_pass(buf, len, NULL, &r, &why, &lineno);
     if (rc < 0)
         goto fail;
+    count = r.stored;
 
     uint32_t nslots = pow2_at_least(4 * count);                  /* <= 2 keys/node */
     uint32_t aslots = pow2_at_least(2 * NAMES_MAX_ADDRS * count); /* <= 8 keys/node */
@@ -458,12 +485,18 @@ int names_parse(const char *buf, size_t len, struct names_map **out, char *err,
     m->addr_slot = m->name_slot + nslots;
     m->name_mask = nslots - 1;
     m->addr_mask = aslots - 1;
-    rc = parse_pass(buf, len, m, &count, &why, &lineno);
-    if (rc < 0) { /* cannot happen: the same bytes parsed once already */
+    rc = parse_pass(buf, len, m, &r, &why, &lineno);
+    if (rc < 0 || r.stored != count) { /* cannot happen: same bytes, same pass */
         free(m);
+        rc = -EINVAL;
         goto fail;
     }
     m->count = count;
+    if (r.skipped > 0)
+        snprintf(err, errlen, "skipped %u malformed node line(s); first: line %u: %s",
+                 r.skipped, r.skip_line, r.skip_why);
+    else if (errlen > 0)
+        err[0] = '\0';
     for (uint32_t i = 0; i < count; i++) {
         insert_name(m, i, false);
         insert_name(m, i, true);
@@ -803,8 +836,8 @@ static void names_refresh_locked(const char *path)
     names_loaded = true;
     names_map_free(old);
     if (map != NULL)
-        log_debug("names: loaded %s: %u nodes, suffix \"%s\"", path, map->count,
-                  map->suffix);
+        log_debug("names: loaded %s: %u nodes, suffix \"%s\"%s%s", path, map->count,
+                  map->suffix, err[0] != '\0' ? "; " : "", err);
     else
         log_debug("names: %s: %s; no tailnet names from it (*.ts.net stays "
                   "off DNS)", path, err);

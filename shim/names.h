@@ -88,9 +88,11 @@ int names_hostent(const char *name, const char *alias, int af,
 struct names_map; /* immutable once parsed */
 
 /* Parses a whole map file. Returns 0 and *out (free with names_map_free), or
- * -EINVAL (garbage, wrong header, truncated: no or wrong "end N", bad line),
- * -E2BIG (over NAMES_MAX_FILE / NAMES_MAX_NODES / NAMES_MAX_LINE) or -ENOMEM,
- * with a one-line reason in err. */
+ * -EINVAL (garbage, wrong header, truncated: no or wrong "end N", a bad
+ * suffix line), -E2BIG (over NAMES_MAX_FILE / NAMES_MAX_NODES /
+ * NAMES_MAX_LINE) or -ENOMEM, with a one-line reason in err. A malformed
+ * node line is skipped (it still counts toward "end N"); on success err
+ * says how many were skipped, or is "". */
 int names_parse(const char *buf, size_t len, struct names_map **out,
                 char *err, size_t errlen);
 void names_map_free(struct names_map *map);

@@ -261,17 +261,53 @@ Test(names_parse, ipv6_only_node_and_many_addrs)
     names_map_free(m);
 }
 
-Test(names_parse, more_than_eight_addrs)
+Test(names_parse, more_than_eight_addrs_skips_that_node)
 {
     const char *t = "tsrun-names 1\n"
                     "node nine.x.ts.net peer online 100.64.0.1 100.64.0.2 100.64.0.3 "
                     "100.64.0.4 100.64.0.5 100.64.0.6 100.64.0.7 100.64.0.8 100.64.0.9\n"
-                    "end 1\n";
-    cr_assert_eq(parse_rc(t, strlen(t)), -EINVAL);
-    cr_assert(strstr(err, "more than 8") != NULL, "%s", err);
+                    "node ok.x.ts.net peer online 100.64.1.1\n"
+                    "end 2\n";
+    struct names_map *m = parse_ok(t);
+    cr_assert(strstr(err, "skipped 1 malformed node line(s); first: line 2: node line has "
+                          "more than 8 addresses") != NULL, "%s", err);
+    cr_assert_eq(names_map_count(m), 1);
+    cr_assert_eq(names_map_lookup(m, "nine", NULL), NAMES_NOT_TAILNET);
+    cr_assert_eq(names_map_lookup(m, "nine.x.ts.net", NULL), NAMES_MISSING);
+    cr_assert_eq(names_map_lookup(m, "ok", NULL), NAMES_FOUND);
+    uint8_t a[16];
+    v4("100.64.0.1", a);
+    cr_assert_not(names_map_lookup_addr(m, AF_INET, a, NULL));
+    names_map_free(m);
+    /* The skipped line still counts: "end 1" is a wrong count. */
+    const char *u = "tsrun-names 1\n"
+                    "node nine.x.ts.net peer online 100.64.0.1 100.64.0.2 100.64.0.3 "
+                    "100.64.0.4 100.64.0.5 100.64.0.6 100.64.0.7 100.64.0.8 100.64.0.9\n"
+                    "end 0\n";
+    cr_assert_eq(parse_rc(u, strlen(u)), -EINVAL);
 }
 
-Test(names_parse, bad_node_lines)
+Test(names_parse, malformed_node_lines_after_the_good_ones)
+{
+    /* Found by fuzzing: skipped lines after the last kept one. */
+    struct names_map *m = parse_ok("tsrun-names 1\n"
+                                   "node a.x.ts.net peer online 100.64.0.1\n"
+                                   "node b.x.ts.net peer online 100.64.0.300\n"
+                                   "node c.x.ts.net peer sleeping 100.64.0.3\n"
+                                   "end 3\n");
+    cr_assert_eq(names_map_count(m), 1);
+    cr_assert(strstr(err, "skipped 2 malformed") != NULL, "%s", err);
+    names_map_free(m);
+}
+
+Test(names_parse, good_file_reports_nothing_skipped)
+{
+    struct names_map *m = parse_ok(GOOD);
+    cr_assert_str_eq(err, "");
+    names_map_free(m);
+}
+
+Test(names_parse, bad_node_lines_are_skipped)
 {
     const char *bad[] = {
         "node db.x.ts.net peer online\n",                /* no address */
@@ -284,17 +320,38 @@ Test(names_parse, bad_node_lines)
         "node .db.x.ts.net peer online 100.64.0.1\n",    /* empty label */
         "node db/x peer online 100.64.0.1\n",            /* bad char */
         "node db.x.ts.net\n",                            /* short line */
-        "suffix\n",                                      /* no suffix */
-        "suffix a..b\n",                                 /* bad suffix */
-        "suffix a.ts.net b.ts.net\n",                    /* two words */
+        "node db.x.ts.net peer online 100.64.0.1 ::ffff:zz\n", /* one bad of two */
     };
     char t[512];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int n = snprintf(t, sizeof t, "tsrun-names 1\n%send 1\n", bad[i]);
+        /* The bad line is skipped, the good one after it kept. */
+        int n = snprintf(t, sizeof t,
+                         "tsrun-names 1\n%snode web.x.ts.net peer online 100.64.0.7\nend 2\n",
+                         bad[i]);
+        struct names_map *m = NULL;
+        cr_assert_eq(names_parse(t, (size_t)n, &m, err, sizeof err), 0, "%s: %s", bad[i], err);
+        cr_assert(strstr(err, "skipped 1 malformed node line(s); first: line 2: ") != NULL,
+                  "%s: %s", bad[i], err);
+        cr_assert_eq(names_map_count(m), 1, "%s", bad[i]);
+        cr_assert_eq(names_map_lookup(m, "db", NULL), NAMES_NOT_TAILNET, "%s", bad[i]);
+        cr_assert_eq(names_map_lookup(m, "web", NULL), NAMES_FOUND, "%s", bad[i]);
+        names_map_free(m);
+    }
+}
+
+Test(names_parse, bad_suffix_lines_invalidate)
+{
+    const char *bad[] = {
+        "suffix\n",                   /* no suffix */
+        "suffix a..b\n",              /* bad suffix */
+        "suffix a.ts.net b.ts.net\n", /* two words */
+        "suffix a.ts.net\nsuffix b.ts.net\n",
+    };
+    char t[512];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = snprintf(t, sizeof t, "tsrun-names 1\n%send 0\n", bad[i]);
         cr_assert_eq(parse_rc(t, (size_t)n), -EINVAL, "accepted: %s", bad[i]);
     }
-    const char *two = "tsrun-names 1\nsuffix a.ts.net\nsuffix b.ts.net\nend 0\n";
-    cr_assert_eq(parse_rc(two, strlen(two)), -EINVAL);
 }
 
 Test(names_parse, long_label_and_name)
@@ -307,7 +364,9 @@ Test(names_parse, long_label_and_name)
     memset(name, 'a', 64);
     strcpy(name + 64, ".x.ts.net");
     n = snprintf(t, sizeof t, "tsrun-names 1\nnode %s peer online 100.64.0.1\nend 1\n", name);
-    cr_assert_eq(parse_rc(t, (size_t)n), -EINVAL);
+    struct names_map *m = parse_ok(t);
+    cr_assert_eq(names_map_count(m), 0, "64-byte label skipped");
+    names_map_free(m);
     /* 254 bytes: over the DNS limit. */
     name[0] = '\0';
     while (strlen(name) < 254 - 8)
@@ -315,7 +374,18 @@ Test(names_parse, long_label_and_name)
     strcat(name, "x.ts.net");
     name[254] = '\0';
     n = snprintf(t, sizeof t, "tsrun-names 1\nnode %s peer online 100.64.0.1\nend 1\n", name);
-    cr_assert_eq(parse_rc(t, (size_t)n), -EINVAL);
+    m = parse_ok(t);
+    cr_assert_eq(names_map_count(m), 0, "254-byte name skipped");
+    names_map_free(m);
+    /* 253 bytes: fine. */
+    name[253] = '\0';
+    if (name[252] == '.')
+        name[252] = 'a';
+    n = snprintf(t, sizeof t, "tsrun-names 1\nnode %s peer online 100.64.0.1\nend 1\n", name);
+    m = parse_ok(t);
+    cr_assert_eq(names_map_count(m), 1, "253-byte name kept");
+    cr_assert_eq(names_map_lookup(m, name, NULL), NAMES_FOUND);
+    names_map_free(m);
 }
 
 Test(names_parse, garbage)
