@@ -1,9 +1,9 @@
-#define _GNU_SOURCE
 #include "libc.h"
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 /* IMPORTANT: symbols are bound on first use, never in a constructor: a
  * constructor runs in every process the shim is preloaded into, and must not

@@ -1,0 +1,235 @@
+#include "tunnel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libc.h"
+#include "log.h"
+
+int tunnel_reply_errno(const struct socks5_reply *reply, long long elapsed_ms)
+{
+    if (reply->error != SOCKS5_ERR_REPLY)
+        return reply->error == SOCKS5_OK ? 0 : ECONNREFUSED;
+    switch (reply->rep) {
+    case SOCKS5_REP_GENERAL_FAILURE:
+        /* tailscaled answers every dial failure with 0x01: a refused port
+         * answers at once, an offline or filtered peer after its 5 s cap. */
+        return elapsed_ms >= TUNNEL_SLOW_FAILURE_MS ? ETIMEDOUT : ECONNREFUSED;
+    case SOCKS5_REP_NOT_ALLOWED: return EACCES;
+    case SOCKS5_REP_NETWORK_UNREACHABLE: return ENETUNREACH;
+    case SOCKS5_REP_HOST_UNREACHABLE: return EHOSTUNREACH;
+    case SOCKS5_REP_CONNECTION_REFUSED: return ECONNREFUSED;
+    case SOCKS5_REP_TTL_EXPIRED: return ETIMEDOUT;
+    case SOCKS5_REP_COMMAND_NOT_SUPPORTED: return EOPNOTSUPP;
+    case SOCKS5_REP_ADDRESS_NOT_SUPPORTED: return EAFNOSUPPORT;
+    default: return ECONNREFUSED;
+    }
+}
+
+int tunnel_proxy_addr(const struct config *cfg, int family, int v6only,
+                      struct sockaddr_storage *out, socklen_t *len)
+{
+    memset(out, 0, sizeof *out);
+    if (family == AF_INET) {
+        if (!cfg->socks5_is_v4)
+            return -EAFNOSUPPORT;
+        struct sockaddr_in *in = (struct sockaddr_in *)out;
+        in->sin_family = AF_INET;
+        in->sin_port = cfg->socks5.sin6_port;
+        memcpy(&in->sin_addr, &cfg->socks5.sin6_addr.s6_addr[12], 4);
+        *len = sizeof *in;
+        return 0;
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+    *in6 = cfg->socks5;
+    if (cfg->socks5_is_v4 && v6only) {
+        /* A v6-only socket cannot use ::ffff:127.0.0.1; the only IPv6 twin
+         * of an IPv4 proxy we can guess is loopback's. */
+        if (cfg->socks5.sin6_addr.s6_addr[12] != 127)
+            return -EAFNOSUPPORT;
+        memset(&in6->sin6_addr, 0, sizeof in6->sin6_addr);
+        in6->sin6_addr.s6_addr[15] = 1;
+    }
+    *len = sizeof *in6;
+    return 0;
+}
+
+/* Waits for events on fd until the deadline; 0, or -ETIMEDOUT / -errno. */
+static int wait_for(int fd, short events, long long deadline)
+{
+    for (;;) {
+        long long left = deadline - log_now_ms();
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd p = {.fd = fd, .events = events};
+        int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (rc > 0)
+            return 0; /* readable/writable, or an error the next call reports */
+        if (rc < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+/* Connects to the proxy within the deadline without touching O_NONBLOCK. */
+static int connect_proxy(int fd, const struct sockaddr *proxy, socklen_t len,
+                         bool blocking, long long deadline)
+{
+    struct timeval saved, bound;
+    socklen_t tvlen = sizeof saved;
+    bool restore = false;
+
+    if (blocking && getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &saved, &tvlen) == 0) {
+        /* A blocking connect honours SO_SNDTIMEO: bound it by our deadline,
+         * then put the application's value back. */
+        long long left = deadline - log_now_ms();
+        if (left < 1)
+            left = 1; /* 0 would mean "no timeout" */
+        bound.tv_sec = left / 1000;
+        bound.tv_usec = (left % 1000) * 1000;
+        restore = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound) == 0;
+    }
+    int rc = libc_connect(fd, proxy, len);
+    int err = rc == 0 ? 0 : errno;
+    if (restore)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &saved, sizeof saved);
+
+    if (err == 0 || err == EISCONN)
+        return 0;
+    if (err != EINPROGRESS && err != EINTR && err != EALREADY && err != EAGAIN)
+        return -err;
+    /* In progress (non-blocking, interrupted, or SO_SNDTIMEO expired): the
+     * kernel keeps connecting; wait for the outcome. */
+    int w = wait_for(fd, POLLOUT, deadline);
+    if (w < 0)
+        return w;
+    int soerr = 0;
+    socklen_t elen = sizeof soerr;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &elen) < 0)
+        return -errno;
+    return -soerr;
+}
+
+static int send_all(int fd, const uint8_t *buf, size_t len, long long deadline)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t n = libc_sendto(fd, buf + off, len - off,
+                                MSG_NOSIGNAL | MSG_DONTWAIT, NULL, 0);
+        if (n >= 0) {
+            off += (size_t)n;
+            continue;
+        }
+        /* EINPROGRESS: TCP_FASTOPEN_CONNECT deferred the SYN to this send. */
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINPROGRESS) {
+            int w = wait_for(fd, POLLOUT, deadline);
+            if (w < 0)
+                return w;
+        } else if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+/* Reads exactly the reply: never a byte beyond it, which belongs to the app. */
+static int read_reply(int fd, struct socks5_reply *reply, long long deadline)
+{
+    uint8_t buf[SOCKS5_REPLY_MAX];
+    size_t have = 0, need;
+
+    while ((need = socks5_parse_reply(buf, have, reply)) != 0) {
+        ssize_t n = recv(fd, buf + have, need - have, MSG_DONTWAIT);
+        if (n > 0) {
+            have += (size_t)n;
+        } else if (n == 0) {
+            return -ECONNRESET; /* EOF before a complete reply */
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            int w = wait_for(fd, POLLIN, deadline);
+            if (w < 0)
+                return w;
+        } else if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    return 0;
+}
+
+static void hint_proxy_down(const struct config *cfg)
+{
+    static atomic_bool hinted;
+    char proxy[80];
+    if (cfg->quiet || atomic_exchange(&hinted, true))
+        return;
+    log_line("no SOCKS5 proxy answers at %s: is tailscaled running? "
+             "Start it with `tsrun up` (set TSRUN_QUIET=1 to hide this hint)",
+             log_sockaddr((const struct sockaddr *)&cfg->socks5,
+                          sizeof cfg->socks5, proxy, sizeof proxy));
+}
+
+/* Puts a socket whose tunnel failed back into the unconnected state, as a
+ * failed kernel connect leaves it, so the app may retry or close it. */
+static void disconnect(int fd)
+{
+    struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+    libc_connect(fd, &unspec, sizeof unspec);
+}
+
+int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
+                   const struct config *cfg)
+{
+    long long start = log_now_ms();
+    long long deadline = start + cfg->connect_timeout_ms;
+    struct sockaddr_storage proxy;
+    socklen_t proxylen;
+    int v6only = 0;
+    socklen_t optlen = sizeof v6only;
+    int rc;
+
+    if (family == AF_INET6)
+        getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen);
+    rc = tunnel_proxy_addr(cfg, family, v6only, &proxy, &proxylen);
+    if (rc < 0) {
+        log_line("cannot reach SOCKS5 proxy from this %s socket: set TSRUN_SOCKS5 "
+                 "to an address of the same family",
+                 family == AF_INET ? "IPv4" : "IPv6-only");
+        return rc;
+    }
+
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0)
+        return -errno;
+    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen,
+                       (flags & O_NONBLOCK) == 0, deadline);
+    if (rc < 0) {
+        if (rc == -ECONNREFUSED)
+            hint_proxy_down(cfg);
+        disconnect(fd);
+        return rc;
+    }
+
+    uint8_t request[SOCKS5_REQUEST_MAX];
+    size_t reqlen = socks5_encode_connect(request, dest16, port);
+    struct socks5_reply reply;
+    rc = send_all(fd, request, reqlen, deadline);
+    if (rc == 0)
+        rc = read_reply(fd, &reply, deadline);
+    if (rc == 0 && reply.error != SOCKS5_OK) {
+        if (reply.error == SOCKS5_ERR_REPLY)
+            log_debug("fd=%d proxy replied 0x%02x (%s)", fd, reply.rep,
+                      socks5_rep_name(reply.rep));
+        else
+            log_debug("fd=%d bad proxy reply: %s", fd, socks5_error_name(reply.error));
+        rc = -tunnel_reply_errno(&reply, log_now_ms() - start);
+    } else if (rc == -ECONNRESET || rc == -EPIPE) {
+        log_debug("fd=%d proxy closed the connection during the handshake", fd);
+        rc = -ECONNREFUSED;
+    }
+    if (rc < 0)
+        disconnect(fd);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* Drives the SOCKS5 handshake on the application's own socket. This is the
+ * only file in the shim that does network I/O. */
+#ifndef TSSHIM_TUNNEL_H
+#define TSSHIM_TUNNEL_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "socks5.h"
+
+/* A 0x01 reply this late is tailscaled's 5 s dial timeout, not a refusal. */
+#define TUNNEL_SLOW_FAILURE_MS 4500
+
+/* Connects fd (a TCP socket of the app, blocking or not) to the proxy and
+ * asks it for dest16:port. Returns 0 when the fd carries the tunnel, else
+ * -errno; on failure the socket is disconnected again, as after a failed
+ * kernel connect. Never changes the fd's flags; bounded by the configured
+ * timeout; retries on EINTR. */
+int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
+                   const struct config *cfg);
+
+/* The errno that tells the truth about a complete reply (pure). */
+int tunnel_reply_errno(const struct socks5_reply *reply, long long elapsed_ms);
+
+/* The proxy address to use from a socket of this family, or -errno
+ * (EAFNOSUPPORT: an IPv4 socket cannot reach an IPv6-only proxy). */
+int tunnel_proxy_addr(const struct config *cfg, int family, int v6only,
+                      struct sockaddr_storage *out, socklen_t *len);
+
+#endif
