@@ -18,7 +18,7 @@
 
 static const char *const config_keys[] = {
     "TSRUN_SOCKS5", "TSRUN_ROUTES", "TSRUN_CONNECT_TIMEOUT_MS",
-    "TSRUN_DEBUG",  "TSRUN_QUIET",  "TSRUN_NAMES",
+    "TSRUN_DEBUG",  "TSRUN_QUIET",  "TSRUN_NAMES", "TSRUN_SOCKS5_PIPELINE",
 };
 
 int config_parse_socks5(const char *s, struct sockaddr_in6 *out, bool *is_v4)
@@ -92,6 +92,23 @@ static void set_defaults(struct config *cfg)
     config_parse_socks5(CONFIG_DEFAULT_SOCKS5, &cfg->socks5, &is_v4);
     cfg->socks5_is_v4 = is_v4;
     cfg->connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
+    /* tailscaled reads the greeting and the request with io.ReadFull, so
+     * both can go in one write; some servers (microsocks) drop the excess. */
+    cfg->pipeline = true;
+}
+
+const char *config_socks5_text(const struct config *cfg, char *buf, size_t size)
+{
+    char ip[INET6_ADDRSTRLEN];
+    unsigned port = ntohs(cfg->socks5.sin6_port);
+    if (cfg->socks5_is_v4) {
+        inet_ntop(AF_INET, &cfg->socks5.sin6_addr.s6_addr[12], ip, sizeof ip);
+        snprintf(buf, size, "%s:%u", ip, port);
+    } else {
+        inet_ntop(AF_INET6, &cfg->socks5.sin6_addr, ip, sizeof ip);
+        snprintf(buf, size, "[%s]:%u", ip, port);
+    }
+    return buf;
 }
 
 int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
@@ -129,6 +146,13 @@ int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
             return -EINVAL;
         }
         cfg->quiet = flag == 1;
+    }
+    if ((v = lookup("TSRUN_SOCKS5_PIPELINE", ctx)) != NULL && *v != '\0') {
+        if (parse_int(v, 0, 1, &flag) < 0) {
+            snprintf(err, errlen, "TSRUN_SOCKS5_PIPELINE=%.40s: expected 0 or 1", v);
+            return -EINVAL;
+        }
+        cfg->pipeline = flag == 1;
     }
     if ((v = lookup("TSRUN_NAMES", ctx)) != NULL) {
         if (strlen(v) >= sizeof cfg->names_path) {

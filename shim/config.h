@@ -27,6 +27,7 @@ struct config {
     int connect_timeout_ms;       /* TSRUN_CONNECT_TIMEOUT_MS */
     int debug;                    /* TSRUN_DEBUG */
     bool quiet;                   /* TSRUN_QUIET: no hint lines */
+    bool pipeline;                /* TSRUN_SOCKS5_PIPELINE: greeting + CONNECT in one write */
     char names_path[PATH_MAX];    /* TSRUN_NAMES; "" = no name map */
 };
 
@@ -35,7 +36,7 @@ typedef const char *(*config_lookup_fn)(const char *key, void *ctx);
 
 /* Pure: fills cfg from a lookup function with keys "TSRUN_SOCKS5",
  * "TSRUN_ROUTES", "TSRUN_CONNECT_TIMEOUT_MS", "TSRUN_DEBUG", "TSRUN_QUIET",
- * "TSRUN_NAMES". Returns 0, or -EINVAL with a one-line reason in err. */
+ * "TSRUN_NAMES", "TSRUN_SOCKS5_PIPELINE". Returns 0, or -EINVAL with a one-line reason in err. */
 int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
                  char *err, size_t errlen);
 
@@ -43,9 +44,13 @@ int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
 int config_parse_socks5(const char *s, struct sockaddr_in6 *out, bool *is_v4);
 
 /* Parses the root config file's text ("key = value", '#' comments; keys are
- * socks5, routes, names, connect_timeout_ms, debug, quiet). Pure. */
+ * socks5, routes, names, connect_timeout_ms, debug, quiet, socks5_pipeline).
+ * Pure. */
 int config_parse_file_text(const char *text, struct config *cfg, char *err,
                            size_t errlen);
+
+/* "127.0.0.1:1055" or "[::1]:1055", for messages. */
+const char *config_socks5_text(const struct config *cfg, char *buf, size_t size);
 
 /* The process-wide configuration; never NULL. Thread- and fork-safe. */
 const struct config *config_get(void);

@@ -82,8 +82,7 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
         char p[80];
         log_line("%s fd=%d %s -> tunnel via %s: %s (%lld ms)", what, fd,
                  log_sockaddr(dest, len, d, sizeof d),
-                 log_sockaddr((const struct sockaddr *)&cfg->socks5,
-                              sizeof cfg->socks5, p, sizeof p),
+                 config_socks5_text(cfg, p, sizeof p),
                  rc == 0 ? "ok" : strerror(-rc), log_now_ms() - start);
     }
     return rc;

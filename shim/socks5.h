@@ -24,6 +24,8 @@
 #define SOCKS5_REP_COMMAND_NOT_SUPPORTED 0x07
 #define SOCKS5_REP_ADDRESS_NOT_SUPPORTED 0x08
 
+/* The no-auth greeting: VER NMETHODS METHOD. */
+#define SOCKS5_GREETING_LEN 3
 /* Greeting (3 bytes) + CONNECT with an IPv6 address (22 bytes). */
 #define SOCKS5_REQUEST_MAX 25
 /* Method reply (2) + CONNECT reply with the longest domain (4 + 1 + 255 + 2). */

@@ -136,16 +136,22 @@ static int send_all(int fd, const uint8_t *buf, size_t len, long long deadline)
     return 0;
 }
 
-/* Reads exactly the reply: never a byte beyond it, which belongs to the app. */
-static int read_reply(int fd, struct socks5_reply *reply, long long deadline)
+/* Reads the replies into buf, never a byte beyond them (those belong to the
+ * app), until they are complete (returns 0) or `pause` bytes have arrived
+ * with more to come (returns 1), or -errno. */
+static int read_reply(int fd, uint8_t buf[SOCKS5_REPLY_MAX], size_t *have,
+                      size_t pause, struct socks5_reply *reply,
+                      long long deadline)
 {
-    uint8_t buf[SOCKS5_REPLY_MAX];
-    size_t have = 0, need;
-
-    while ((need = socks5_parse_reply(buf, have, reply)) != 0) {
-        ssize_t n = recv(fd, buf + have, need - have, MSG_DONTWAIT);
+    size_t need;
+    while ((need = socks5_parse_reply(buf, *have, reply)) != 0) {
+        if (*have >= pause)
+            return 1;
+        if (need > pause)
+            need = pause;
+        ssize_t n = recv(fd, buf + *have, need - *have, MSG_DONTWAIT);
         if (n > 0) {
-            have += (size_t)n;
+            *have += (size_t)n;
         } else if (n == 0) {
             return -ECONNRESET; /* EOF before a complete reply */
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -159,6 +165,36 @@ static int read_reply(int fd, struct socks5_reply *reply, long long deadline)
     return 0;
 }
 
+/* Sends greeting and CONNECT and reads both replies. Pipelined: one write,
+ * one round trip. Otherwise greeting, method reply, then CONNECT. */
+static int handshake(int fd, const uint8_t dest16[16], uint16_t port,
+                     const struct config *cfg, struct socks5_reply *reply,
+                     long long deadline)
+{
+    uint8_t request[SOCKS5_REQUEST_MAX], buf[SOCKS5_REPLY_MAX];
+    size_t reqlen = socks5_encode_connect(request, dest16, port);
+    size_t greeting = SOCKS5_GREETING_LEN, have = 0;
+    int rc;
+
+    if (cfg->pipeline)
+        greeting = reqlen;
+    rc = send_all(fd, request, greeting, deadline);
+    if (rc == 0 && !cfg->pipeline) {
+        rc = read_reply(fd, buf, &have, 2, reply, deadline);
+        if (rc == 1)
+            rc = send_all(fd, request + greeting, reqlen - greeting, deadline);
+        else if (rc == 0)
+            return 0; /* the method reply alone decided: a failure */
+    }
+    if (rc == 0)
+        rc = read_reply(fd, buf, &have, SOCKS5_REPLY_MAX, reply, deadline);
+    if (rc == -ETIMEDOUT && cfg->pipeline && have == 2) {
+        log_line("the SOCKS5 proxy answered the greeting but not the CONNECT sent "
+                 "with it; if it is not tailscaled, set TSRUN_SOCKS5_PIPELINE=0");
+    }
+    return rc;
+}
+
 static void hint_proxy_down(const struct config *cfg)
 {
     static atomic_bool hinted;
@@ -167,8 +203,7 @@ static void hint_proxy_down(const struct config *cfg)
         return;
     log_line("no SOCKS5 proxy answers at %s: is tailscaled running? "
              "Start it with `tsrun up` (set TSRUN_QUIET=1 to hide this hint)",
-             log_sockaddr((const struct sockaddr *)&cfg->socks5,
-                          sizeof cfg->socks5, proxy, sizeof proxy));
+             config_socks5_text(cfg, proxy, sizeof proxy));
 }
 
 /* Puts a socket whose tunnel failed back into the unconnected state, as a
@@ -212,12 +247,8 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
         return rc;
     }
 
-    uint8_t request[SOCKS5_REQUEST_MAX];
-    size_t reqlen = socks5_encode_connect(request, dest16, port);
     struct socks5_reply reply;
-    rc = send_all(fd, request, reqlen, deadline);
-    if (rc == 0)
-        rc = read_reply(fd, &reply, deadline);
+    rc = handshake(fd, dest16, port, cfg, &reply, deadline);
     if (rc == 0 && reply.error != SOCKS5_OK) {
         if (reply.error == SOCKS5_ERR_REPLY)
             log_debug("fd=%d proxy replied 0x%02x (%s)", fd, reply.rep,
