@@ -35,7 +35,15 @@ TSSHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     return -1;
 }
 
-TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
+/* glibc declares sendmmsg()'s flags int, musl unsigned int. */
+#ifdef __GLIBC__
+typedef int sendmmsg_flags_t;
+#else
+typedef unsigned int sendmmsg_flags_t;
+#endif
+
+TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
+                           sendmmsg_flags_t flags)
 {
     /* Send the messages before the first tailnet one; refuse from there on,
      * the way a partial sendmmsg() reports how many went out. */
