@@ -306,6 +306,7 @@ except OSError as e:
 
 test_musl_getaddrinfo_freeaddrinfo() {
     local out
+    [[ -f $MUSL/libtsshim.so ]] || _e2e_fail "no musl shim: $MUSL/libtsshim.so (make musl)"
     [[ $(readelf -l "$MUSL/progs/resolve") == *"/lib/ld-musl-x86_64.so.1"* ]] ||
         _e2e_fail "$MUSL/progs/resolve is not a dynamic musl program"
     out=$(musl_shim "$MUSL/progs/resolve" --canon "$BED_PEER_SHORT" 80)
@@ -372,7 +373,7 @@ _leak_battery() {
         shim "$PROGS/resolve" --canon "$n" 80 >/dev/null || true
         shim "$PROGS/hostent" "$n" >/dev/null || true
         shim "$PROGS/hostent" -6 --r 1024 "$n" >/dev/null || true
-        if [[ -x $MUSL/progs/resolve ]]; then
+        if [[ -x $MUSL/progs/resolve && -f $MUSL/libtsshim.so ]]; then
             musl_shim "$MUSL/progs/resolve" --canon "$n" 80 >/dev/null || true
         fi
     done
