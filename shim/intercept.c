@@ -11,6 +11,10 @@
 #include "route.h"
 #include "tunnel.h"
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
 bool intercept_wants(const struct sockaddr *dest, socklen_t len)
 {
     uint8_t a[16];
@@ -22,30 +26,36 @@ bool intercept_wants(const struct sockaddr *dest, socklen_t len)
     return cfg->enabled && route_addr16_is_tunnelled(a, &cfg->routes);
 }
 
-int intercept_refuse_datagram(const char *what, int fd,
-                              const struct sockaddr *dest, socklen_t len)
+enum socket_kind { KIND_TCP, KIND_STREAM_OTHER, KIND_OTHER };
+
+/* What the socket is: TCP (or MPTCP, which falls back to TCP), another stream
+ * protocol (SCTP), or anything else; -errno when fd is not a socket. */
+static int socket_kind(int fd, int *domain)
+{
+    int type = 0, proto = 0;
+    socklen_t tl = sizeof type, dl = sizeof *domain, pl = sizeof proto;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, domain, &dl) < 0)
+        return -errno;
+    if (type != SOCK_STREAM)
+        return KIND_OTHER;
+    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) < 0)
+        return -errno;
+    return proto == IPPROTO_TCP || proto == IPPROTO_MPTCP ? KIND_TCP : KIND_STREAM_OTHER;
+}
+
+static int refuse(const char *what, int fd, const struct sockaddr *dest,
+                  socklen_t len)
 {
     char d[80];
-    log_debug("%s fd=%d %s -> refused: UDP and raw sockets are not tunnelled "
-              "(ENETUNREACH)",
-              what, fd, log_sockaddr(dest, len, d, sizeof d));
+    log_debug("%s fd=%d %s -> refused: only TCP is tunnelled (ENETUNREACH)", what,
+              fd, log_sockaddr(dest, len, d, sizeof d));
     return -ENETUNREACH;
 }
 
-/* SOCK_STREAM over TCP (or MPTCP, which falls back to TCP) only. */
-static bool is_tcp_stream(int fd)
-{
-    int type = 0, proto = 0;
-    socklen_t tl = sizeof type, pl = sizeof proto;
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 || type != SOCK_STREAM)
-        return false;
-    if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) < 0)
-        return true; /* kernels before 2.6.32: a stream is TCP */
-    return proto == IPPROTO_TCP || proto == 262 /* IPPROTO_MPTCP */;
-}
-
-int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
-                      socklen_t len)
+/* Tunnels a TCP socket whose domain matches dest. */
+static int tunnel(const char *what, int fd, const struct sockaddr *dest,
+                  socklen_t len)
 {
     const struct config *cfg = config_get();
     char d[80];
@@ -53,21 +63,11 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
     uint16_t port = 0;
 
     route_addr16(dest, len, a, &port);
-    if (!is_tcp_stream(fd)) {
-        int type = 0;
-        socklen_t tl = sizeof type;
-        if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
-            return -errno; /* EBADF, ENOTSOCK: what the kernel would say */
-        return intercept_refuse_datagram(what, fd, dest, len);
-    }
-
     /* The name map knows which peers are offline: tailscaled would make us
      * wait its full 5 s dial timeout only to answer 0x01. */
-    int family = dest->sa_family;
-    const void *raw = family == AF_INET
-                          ? (const void *)&((const struct sockaddr_in *)dest)->sin_addr
-                          : (const void *)&((const struct sockaddr_in6 *)dest)->sin6_addr;
-    if (names_addr_state(family, raw) == NAMES_OFFLINE) {
+    static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+    bool v4 = memcmp(a, v4_mapped, sizeof v4_mapped) == 0;
+    if (names_addr_state(v4 ? AF_INET : AF_INET6, v4 ? a + 12 : a) == NAMES_OFFLINE) {
         log_debug("%s fd=%d %s -> refused: peer is offline in the name map "
                   "(EHOSTUNREACH)",
                   what, fd, log_sockaddr(dest, len, d, sizeof d));
@@ -75,7 +75,7 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
     }
 
     long long start = log_now_ms();
-    int rc = tunnel_connect(fd, family, a, port, cfg);
+    int rc = tunnel_connect(fd, dest->sa_family, a, port, cfg);
     if (rc == 0)
         fdtab_remember(fd, dest, len);
     if (log_debug_enabled()) {
@@ -86,4 +86,36 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
                  rc == 0 ? "ok" : strerror(-rc), log_now_ms() - start);
     }
     return rc;
+}
+
+int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
+                      socklen_t len)
+{
+    int domain = 0, kind = socket_kind(fd, &domain);
+    if (kind < 0)
+        return kind; /* EBADF, ENOTSOCK: what the kernel would say */
+    if (kind != KIND_TCP)
+        return refuse(what, fd, dest, len);
+    if (domain != dest->sa_family)
+        return -EAFNOSUPPORT; /* as the kernel answers a family mismatch */
+    return tunnel(what, fd, dest, len);
+}
+
+int intercept_send(const char *what, int fd, const struct sockaddr *dest,
+                   socklen_t len, int flags)
+{
+    int domain = 0, kind = socket_kind(fd, &domain);
+    if (kind < 0)
+        return kind;
+    if (kind == KIND_OTHER)
+        return refuse(what, fd, dest, len);
+    /* A connected stream ignores the address unless MSG_FASTOPEN asks for a
+     * connect; SCTP and friends are refused as in connect(). */
+    if ((flags & MSG_FASTOPEN) == 0)
+        return 1;
+    if (kind != KIND_TCP)
+        return refuse(what, fd, dest, len);
+    if (domain != dest->sa_family)
+        return -EAFNOSUPPORT;
+    return tunnel(what, fd, dest, len);
 }
