@@ -51,7 +51,7 @@ MUSL_BIN  := $(B)/musl/libtsshim.so $(MUSL_PROGS:%=$(B)/musl/progs/%)
 MUSL_FLAGS = -std=c11 $(WARN) $(OPT) -g -D_GNU_SOURCE -DTSRUN_VERSION='"$(VERSION)"'
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all test unit e2e demo bench install uninstall clean asan tsan fuzz musl lint dist deps format
+.PHONY: all test unit e2e demo bench install uninstall clean asan tsan fuzz fuzz-bins musl lint dist deps format
 .DELETE_ON_ERROR:
 
 all: $(B)/libtsshim.so $(B)/tsrun
@@ -115,6 +115,25 @@ demo: deps all $(PROG_BIN)
 
 bench: deps all $(PROG_BIN) $(B)/tsbench
 	@B=$(B) bench/run
+
+# Fuzzing (libFuzzer + ASan/UBSan, clang): each fuzz/fuzz_T.c links the
+# shim's and the launcher's pure code; `make fuzz` runs every target for
+# FUZZ_SECONDS on a scratch copy of fuzz/corpus/T and fails on any crash.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := socks5 names config status
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
+
+$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $(SHIM_OBJ) $(LAUNCHER_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Ishim -Ilauncher -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+	    $(LAUNCHER_LIBS) -ldl -lpthread $(SAN_LD)
+
+fuzz-bins: $(FUZZ_BIN) $(SHIM_OBJ) $(LAUNCHER_OBJ)
+
+fuzz:
+	@$(MAKE) --no-print-directory B=build/fuzz CC=clang SAN=fuzzer-no-link,address,undefined \
+	    CFLAGS='-O1 -g -fno-sanitize-recover=all' fuzz-bins
+	@B=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
 
 # Sanitizer builds live in their own build directories.
 asan:
