@@ -15,7 +15,20 @@ B=${B:-build}
 SHIM=$REPO/$B/libtsshim.so
 TSRUN=$REPO/$B/tsrun
 PROGS=$REPO/$B/tests/progs
-export REPO B SHIM TSRUN PROGS
+# SHIM_PRELOAD: the LD_PRELOAD value that loads the shim into any program.
+# A sanitizer build (make asan) links libasan, whose runtime must come first
+# in LD_PRELOAD of an uninstrumented program; foreign programs' own leaks
+# are not ours to report.
+SHIM_PRELOAD=$SHIM
+if [[ -f $SHIM ]]; then
+    _e2e_rt=$(ldd "$SHIM" 2>/dev/null | awk '$1 ~ /^libasan\.so/ {print $3; exit}')
+    if [[ -n $_e2e_rt ]]; then
+        SHIM_PRELOAD=$_e2e_rt:$SHIM
+        export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=0}
+    fi
+    unset _e2e_rt
+fi
+export REPO B SHIM SHIM_PRELOAD TSRUN PROGS
 
 # ---------------------------------------------------------------- assertions
 
