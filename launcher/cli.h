@@ -9,17 +9,17 @@ enum cli_cmd { CLI_RUN, CLI_UP, CLI_DOWN, CLI_STATUS, CLI_ENV, CLI_DOCTOR, CLI_H
 
 struct cli {
     enum cli_cmd cmd;
-    const char *socket;   /* --socket PATH */
-    const char *socks5;   /* --socks5 ADDR */
+    const char *socket; /* --socket PATH */
+    const char *socks5; /* --socks5 ADDR */
     const char *state_dir;
-    int socks5_port;      /* --socks5-port N (0: any) */
-    int timeout_s;        /* --timeout SECONDS (default 60) */
+    int socks5_port; /* --socks5-port N (0: any) */
+    int timeout_s;   /* --timeout SECONDS (default 60) */
     bool ephemeral, accept_routes, no_proxy_env, verbose;
-    bool background;      /* up --background */
-    bool json;            /* status --json */
-    bool help;            /* --help after a subcommand */
+    bool background;        /* up --background */
+    bool json;              /* status --json */
+    bool help;              /* --help after a subcommand */
     const char *help_topic; /* subcommand name for help */
-    char **argv;          /* COMMAND [ARGS...] (run, doctor) */
+    char **argv;            /* COMMAND [ARGS...] (run, doctor) */
     int argc;
 };
 

@@ -77,12 +77,14 @@ int daemon_init(struct daemon *d)
     char abs[PATH_MAX];
     if (d->state_dir[0] != '/' && realpath(d->state_dir, abs))
         snprintf(d->state_dir, sizeof d->state_dir, "%s", abs); /* daemons run in "/" */
-    if (join(d->sock, d->state_dir, "tailscaled.sock") || join(d->pid_path, d->state_dir, "tailscaled.pid") ||
+    if (join(d->sock, d->state_dir, "tailscaled.sock") ||
+        join(d->pid_path, d->state_dir, "tailscaled.pid") ||
         join(d->sup_pid_path, d->state_dir, "supervisor.pid") ||
         join(d->log_path, d->state_dir, "tailscaled.log") ||
         join(d->sup_log_path, d->state_dir, "supervisor.log") ||
-        join(d->socks5_path, d->state_dir, "socks5") || join(d->names_path, d->state_dir, "names") ||
-        join(d->lock_path, d->state_dir, "lock") || join(d->state_path, d->state_dir, "tailscaled.state") ||
+        join(d->socks5_path, d->state_dir, "socks5") ||
+        join(d->names_path, d->state_dir, "names") || join(d->lock_path, d->state_dir, "lock") ||
+        join(d->state_path, d->state_dir, "tailscaled.state") ||
         join(d->ready_path, d->state_dir, "ready")) {
         tsr_error("state directory path too long: %s", d->state_dir);
         return TSR_EXIT_INTERNAL;
@@ -636,7 +638,8 @@ static int run_login(struct daemon *d, long long deadline)
         }
         char kbuf[4096];
         int kn = snprintf(kbuf, sizeof kbuf, "%s\n", key);
-        if (kn < 0 || (size_t)kn >= sizeof kbuf || tsr_write_atomic(keyfile, kbuf, (size_t)kn, 0600) < 0) {
+        if (kn < 0 || (size_t)kn >= sizeof kbuf ||
+            tsr_write_atomic(keyfile, kbuf, (size_t)kn, 0600) < 0) {
             tsr_error("cannot write the auth key file in %s", d->state_dir);
             keyfile[0] = '\0';
             return TSR_EXIT_INTERNAL;
@@ -657,7 +660,8 @@ static int run_login(struct daemon *d, long long deadline)
     snprintf(a_timeout, sizeof a_timeout, "--timeout=%llds", left > 1 ? left : 1);
     argv[ac++] = a_timeout;
     argv[ac] = NULL;
-    tsr_debug("logging in: %s up --hostname=%s%s", d->tailscale, host, have_key ? " (auth key)" : "");
+    tsr_debug("logging in: %s up --hostname=%s%s", d->tailscale, host,
+              have_key ? " (auth key)" : "");
 
     env = inject_clean_env(environ);
     if (!env || pipe2(outp, O_CLOEXEC) < 0) {
@@ -821,8 +825,8 @@ static int wait_running(struct daemon *d, long long deadline, bool logged_in)
  * call when the socket accepts and either a live supervisor keeps it
  * current or it is younger than DAEMON_READY_TTL_S. */
 
-int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node, char *routes,
-                       size_t routeslen)
+int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node,
+                       char *routes, size_t routeslen)
 {
     const char *nl = strchr(text, '\n');
     if (!nl || nl == text || (size_t)(nl - text) >= statelen)
@@ -848,8 +852,9 @@ static void write_ready(struct daemon *d)
         return;
     char *routes = status_routes(&d->st);
     char buf[2048 + PATH_MAX];
-    int n = snprintf(buf, sizeof buf, "%s\nexit_node %d\nroutes %s\nsocket %s\n", d->st.backend_state,
-                     d->st.exit_node_in_use ? 1 : 0, routes ? routes : "", d->sock);
+    int n =
+        snprintf(buf, sizeof buf, "%s\nexit_node %d\nroutes %s\nsocket %s\n", d->st.backend_state,
+                 d->st.exit_node_in_use ? 1 : 0, routes ? routes : "", d->sock);
     free(routes);
     if (n > 0 && (size_t)n < sizeof buf)
         tsr_write_cache(d->ready_path, buf, (size_t)n, 0644);
@@ -867,7 +872,8 @@ static bool ready_fast(struct daemon *d)
         strcmp(state, "Running") != 0 || stat(d->ready_path, &sb) < 0)
         goto out;
     const char *sock = strstr(text, "\nsocket ");
-    if (!sock || strncmp(sock + 8, d->sock, strlen(d->sock)) != 0 || sock[8 + strlen(d->sock)] != '\n')
+    if (!sock || strncmp(sock + 8, d->sock, strlen(d->sock)) != 0 ||
+        sock[8 + strlen(d->sock)] != '\n')
         goto out;
     bool external = d->mode == DAEMON_MODE_EXTERNAL;
     if (time(NULL) - sb.st_mtime > DAEMON_READY_TTL_S) {
@@ -903,13 +909,15 @@ static int ensure_external(struct daemon *d, unsigned flags)
     if (d->st.tun) {
         d->mode = DAEMON_MODE_TUN;
     } else if (!d->socks5[0]) {
-        tsr_error("tailscaled at %s runs in userspace mode: give its SOCKS5 address with --socks5 ADDR",
-                  d->sock);
+        tsr_error(
+            "tailscaled at %s runs in userspace mode: give its SOCKS5 address with --socks5 ADDR",
+            d->sock);
         return TSR_EXIT_USAGE;
     }
     if (!state_is(d, "Running")) {
-        tsr_error("tailscaled at %s is %s, not Running (tsrun does not log in a daemon it did not start)",
-                  d->sock, d->st.backend_state);
+        tsr_error(
+            "tailscaled at %s is %s, not Running (tsrun does not log in a daemon it did not start)",
+            d->sock, d->st.backend_state);
         return state_is(d, "NeedsLogin") ? TSR_EXIT_NEEDS_LOGIN : TSR_EXIT_DAEMON;
     }
     write_ready(d);
@@ -949,7 +957,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     if (!(flags & DAEMON_NEED_STATUS) && ready_fast(d))
         return 0;
     /* Warm path: one status call, no lock. */
-    if (read_socks5_file(d) && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0 && state_is(d, "Running")) {
+    if (read_socks5_file(d) && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0 &&
+        state_is(d, "Running")) {
         if (d->st.tun)
             d->mode = DAEMON_MODE_TUN;
         write_ready(d);
@@ -977,7 +986,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     if (up && !read_socks5_file(d)) {
         /* Answering but the address file is gone: take it from the log. */
         if (!socks5_from_log(d->log_path, d->socks5, sizeof d->socks5)) {
-            tsr_warn("tailscaled answers at %s but its SOCKS5 address is unknown; restarting it", d->sock);
+            tsr_warn("tailscaled answers at %s but its SOCKS5 address is unknown; restarting it",
+                     d->sock);
             up = false;
         }
     }
@@ -1069,7 +1079,8 @@ static int on_notify(const char *line, size_t len, void *ctx)
     bool refresh = json_object_get(n, "NetMap") || json_object_get(n, "PeersChanged") ||
                    json_object_get(n, "PeersRemoved") || state;
     if (json_is_integer(state))
-        fprintf(stderr, "tsrun: backend state %s\n", status_state_name((long)json_integer_value(state)));
+        fprintf(stderr, "tsrun: backend state %s\n",
+                status_state_name((long)json_integer_value(state)));
     json_t *err = json_object_get(n, "ErrMessage");
     if (json_is_string(err))
         fprintf(stderr, "tsrun: tailscaled: %s\n", json_string_value(err));
@@ -1107,7 +1118,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
         rc = daemon_ensure(d, 0);
         if (rc == 0) {
             daemon_write_names(d);
-            fprintf(stderr, "tsrun: already supervised by pid %ld; tailscaled is Running\n", (long)other);
+            fprintf(stderr, "tsrun: already supervised by pid %ld; tailscaled is Running\n",
+                    (long)other);
         }
         goto out;
     }
@@ -1138,7 +1150,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
         }
         first = false;
         if (rc == 0) {
-            snprintf(msg, sizeof msg, "tailscaled Running (SOCKS5 %s); watching %s", d->socks5, d->sock);
+            snprintf(msg, sizeof msg, "tailscaled Running (SOCKS5 %s); watching %s", d->socks5,
+                     d->sock);
             stamp(msg);
             long long since = tsr_now_ms();
             int wrc = localapi_watch(d->sock, DAEMON_WATCH_MASK, on_notify, watch_should_stop, d);
@@ -1279,7 +1292,8 @@ int daemon_down(struct daemon *d)
     if (lock_fd >= 0)
         close(lock_fd);
     if (!stopped)
-        fprintf(stderr, "tsrun: nothing to stop (no tailscaled started by tsrun in %s)\n", d->state_dir);
+        fprintf(stderr, "tsrun: nothing to stop (no tailscaled started by tsrun in %s)\n",
+                d->state_dir);
     else
         fprintf(stderr, "tsrun: stopped\n");
     return 0;

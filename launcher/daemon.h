@@ -10,7 +10,7 @@
 
 #define DAEMON_SYSTEM_SOCKET "/var/run/tailscale/tailscaled.sock"
 #define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
-#define DAEMON_READY_TTL_S 5     /* unsupervised: trust a Running check this long */
+#define DAEMON_READY_TTL_S 5    /* unsupervised: trust a Running check this long */
 
 enum daemon_mode { DAEMON_MODE_USERSPACE, DAEMON_MODE_TUN, DAEMON_MODE_EXTERNAL };
 
@@ -33,9 +33,9 @@ struct daemon {
 
     struct tsr_status st; /* the last status read */
     bool have_st;
-    bool from_ready;          /* warm path: trusted the ready file, no status */
-    bool ready_exit_node;     /* ... which recorded an exit node in use */
-    char ready_routes[1024];  /* ... and the peers' PrimaryRoutes */
+    bool from_ready;         /* warm path: trusted the ready file, no status */
+    bool ready_exit_node;    /* ... which recorded an exit node in use */
+    char ready_routes[1024]; /* ... and the peers' PrimaryRoutes */
 
     /* supervisor only */
     pid_t child;  /* tailscaled as our direct child */
@@ -80,8 +80,8 @@ int daemon_down(struct daemon *d);
 
 /* Pure: parses the ready file ("STATE\nexit_node 0|1\nroutes LIST\n").
  * 0 and the fields, or -EINVAL. */
-int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node, char *routes,
-                       size_t routeslen);
+int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node,
+                       char *routes, size_t routeslen);
 
 /* Reads a pid file: the pid, or -errno. */
 pid_t daemon_read_pid(const char *path);

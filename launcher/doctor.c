@@ -190,8 +190,8 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     bool netadmin = false;
     if (tsr_read_file("/proc/self/status", &st, NULL) == 0 && doctor_parse_capeff(st, &cap) == 0) {
         netadmin = (cap >> CAP_NET_ADMIN_BIT) & 1;
-        line(&dc, netadmin ? "OK" : "WARN", "CapEff: %016llx, CAP_NET_ADMIN %s", (unsigned long long)cap,
-             netadmin ? "yes" : "no (no TUN mode: use tsrun)");
+        line(&dc, netadmin ? "OK" : "WARN", "CapEff: %016llx, CAP_NET_ADMIN %s",
+             (unsigned long long)cap, netadmin ? "yes" : "no (no TUN mode: use tsrun)");
         int nnp = doctor_parse_nonewprivs(st);
         line(&dc, nnp > 0 ? "WARN" : "OK", "NoNewPrivs: %d%s", nnp,
              nnp > 0 ? " (setuid programs cannot gain privileges here)" : "");
@@ -207,7 +207,8 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         line(&dc, "OK", "tailscaled: %s", d->tailscaled);
     } else {
         line(&dc, d->mode == DAEMON_MODE_USERSPACE ? "FAIL" : "WARN",
-             "tailscale/tailscaled: not found; install: curl -fsSL https://tailscale.com/install.sh | sh "
+             "tailscale/tailscaled: not found; install: curl -fsSL "
+             "https://tailscale.com/install.sh | sh "
              "(or the static tarball from https://pkgs.tailscale.com/stable/)");
     }
 
@@ -217,10 +218,13 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         line(&dc, "OK", "shim: %s", shim);
     else
         line(&dc, "FAIL", "shim: not found, %s (run `make`, or set TSRUN_SHIM)", shim);
-    bool have_musl_shim = have_shim && inject_find_musl_shim(shim, musl_shim, sizeof musl_shim) == 0;
+    bool have_musl_shim =
+        have_shim && inject_find_musl_shim(shim, musl_shim, sizeof musl_shim) == 0;
     if (musl_ldso)
-        line(&dc, have_musl_shim ? "OK" : "WARN", "musl programs: %s", have_musl_shim ? musl_shim :
-             "the musl loader is installed but no musl build of the shim (make musl, or TSRUN_SHIM_MUSL)");
+        line(&dc, have_musl_shim ? "OK" : "WARN", "musl programs: %s",
+             have_musl_shim ? musl_shim
+                            : "the musl loader is installed but no musl build of the shim (make "
+                              "musl, or TSRUN_SHIM_MUSL)");
 
     int prc = localapi_ping(d->sock);
     bool running = false;
@@ -243,10 +247,14 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     }
     if (addr) {
         int r = socks5_probe(addr);
-        line(&dc, r == 0 ? "OK" : "FAIL", "socks5: %s %s", addr,
-             r == 0 ? "answers 05 00 (no auth)" : "does not answer a SOCKS5 greeting (restart: tsrun down; tsrun up --background)");
+        line(
+            &dc, r == 0 ? "OK" : "FAIL", "socks5: %s %s", addr,
+            r == 0
+                ? "answers 05 00 (no auth)"
+                : "does not answer a SOCKS5 greeting (restart: tsrun down; tsrun up --background)");
     } else if (running) {
-        line(&dc, "WARN", "socks5: address unknown (give --socks5 ADDR for an external tailscaled)");
+        line(&dc, "WARN",
+             "socks5: address unknown (give --socks5 ADDR for an external tailscaled)");
     }
     free(s5);
 
@@ -263,25 +271,33 @@ int doctor_run(struct daemon *d, int argc, char **argv)
             cmd_static = ei.is_elf && ei.is_static;
             cmd_priv = ei.setuid || ei.setgid || ei.file_caps;
             if (!ei.is_elf)
-                line(&dc, "OK", "command: %s is not ELF (a script: its interpreter gets the shim)", path);
+                line(&dc, "OK", "command: %s is not ELF (a script: its interpreter gets the shim)",
+                     path);
             else if (!cmd_static && elf_is_musl(&ei))
-                line(&dc, have_musl_shim ? "OK" : "WARN", "command: %s uses musl (%s): %s", path, ei.interp,
-                     have_musl_shim ? "the musl shim is used" : "needs a musl build of the shim (make musl)");
+                line(&dc, have_musl_shim ? "OK" : "WARN", "command: %s uses musl (%s): %s", path,
+                     ei.interp,
+                     have_musl_shim ? "the musl shim is used"
+                                    : "needs a musl build of the shim (make musl)");
             else if (cmd_static)
-                line(&dc, "WARN", "command: %s is statically linked: the shim cannot work; tsrun "
-                                  "exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it", path);
+                line(&dc, "WARN",
+                     "command: %s is statically linked: the shim cannot work; tsrun "
+                     "exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it",
+                     path);
             else
                 line(&dc, "OK", "command: %s is dynamically linked: the shim works", path);
             if (cmd_priv)
-                line(&dc, "WARN", "command: %s is setuid/setgid/setcap: LD_PRELOAD is ignored there", path);
+                line(&dc, "WARN",
+                     "command: %s is setuid/setgid/setcap: LD_PRELOAD is ignored there", path);
         }
     }
 
     const char *rec;
     if (d->mode == DAEMON_MODE_TUN || (running && d->st.tun))
-        rec = "tailscaled runs in TUN mode: programs reach the tailnet directly; tsrun runs them unchanged";
+        rec = "tailscaled runs in TUN mode: programs reach the tailnet directly; tsrun runs them "
+              "unchanged";
     else if (netadmin && tfd >= 0)
-        rec = "TUN mode is possible here (tailscaled without --tun=userspace-networking) and needs no shim; "
+        rec = "TUN mode is possible here (tailscaled without --tun=userspace-networking) and needs "
+              "no shim; "
               "otherwise `tsrun COMMAND`";
     else if (cmd_static || cmd_priv)
         rec = "this COMMAND cannot take the shim: use its proxy settings (socks5h://) or TUN mode";

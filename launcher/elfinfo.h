@@ -9,7 +9,7 @@ struct elf_info {
     bool is_elf;    /* starts with \x7fELF and has valid program headers */
     bool is_static; /* ELF without PT_INTERP: the dynamic loader never runs */
     bool setuid, setgid;
-    bool file_caps; /* security.capability xattr present */
+    bool file_caps;   /* security.capability xattr present */
     char interp[128]; /* PT_INTERP path ("" if static or not inside the buffer) */
 };
 

@@ -130,8 +130,8 @@ static void env_add(struct envb *e, const char *key, const char *val)
     e->v[e->n] = NULL;
 }
 
-static const char *const proxy_vars[] = {"ALL_PROXY",  "HTTPS_PROXY", "HTTP_PROXY",
-                                         "all_proxy",  "https_proxy", "http_proxy"};
+static const char *const proxy_vars[] = {"ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY",
+                                         "all_proxy", "https_proxy", "http_proxy"};
 
 int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out)
 {

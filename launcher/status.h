@@ -23,7 +23,7 @@ struct tsr_status {
     char *version;
     char *backend_state; /* "Running", "NeedsLogin", ... */
     char *auth_url;
-    char *suffix; /* CurrentTailnet.MagicDNSSuffix (or the legacy field) */
+    char *suffix;  /* CurrentTailnet.MagicDNSSuffix (or the legacy field) */
     char *tailnet; /* CurrentTailnet.Name */
     bool tun;
     bool exit_node_in_use; /* ExitNodeStatus present */

@@ -39,8 +39,12 @@ Test(cli, command_with_args)
 Test(cli, options_before_command_and_command_options_untouched)
 {
     struct cli c;
-    char *argv[] = {"tsrun", "--accept-routes", "--timeout=5", "--socks5-port", "1055", "-v",
-                    "curl", "-s", "--socks5", "x", NULL};
+    char *argv[] = {"tsrun",       "--accept-routes",
+                    "--timeout=5", "--socks5-port",
+                    "1055",        "-v",
+                    "curl",        "-s",
+                    "--socks5",    "x",
+                    NULL};
     char err[256];
     cr_assert_eq(cli_parse(10, argv, &c, err, sizeof err), 0, "%s", err);
     cr_assert(c.accept_routes);
@@ -110,8 +114,8 @@ Test(cli, help_and_version)
 Test(cli, socket_socks5_state_dir)
 {
     struct cli c;
-    cr_assert_eq(PARSE(&c, "--socket", "/run/ts.sock", "--socks5=127.0.0.1:1055", "--state-dir", "/tmp/s",
-                       "true"),
+    cr_assert_eq(PARSE(&c, "--socket", "/run/ts.sock", "--socks5=127.0.0.1:1055", "--state-dir",
+                       "/tmp/s", "true"),
                  0);
     cr_assert_str_eq(c.socket, "/run/ts.sock");
     cr_assert_str_eq(c.socks5, "127.0.0.1:1055");

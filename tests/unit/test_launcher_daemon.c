@@ -19,9 +19,11 @@ Test(daemon, state_dir)
     cr_assert_str_eq(out, "/env");
     cr_assert_eq(daemon_pick_state_dir(NULL, "", 0, "/x", "/h", out, sizeof out), 0);
     cr_assert_str_eq(out, "/var/lib/tsrun");
-    cr_assert_eq(daemon_pick_state_dir(NULL, NULL, 1000, "/home/u/.st", "/home/u", out, sizeof out), 0);
+    cr_assert_eq(daemon_pick_state_dir(NULL, NULL, 1000, "/home/u/.st", "/home/u", out, sizeof out),
+                 0);
     cr_assert_str_eq(out, "/home/u/.st/tsrun");
-    cr_assert_eq(daemon_pick_state_dir(NULL, NULL, 1000, "relative", "/home/u", out, sizeof out), 0);
+    cr_assert_eq(daemon_pick_state_dir(NULL, NULL, 1000, "relative", "/home/u", out, sizeof out),
+                 0);
     cr_assert_str_eq(out, "/home/u/.local/state/tsrun", "XDG paths must be absolute");
     cr_assert_eq(daemon_pick_state_dir(NULL, NULL, 1000, NULL, NULL, out, sizeof out), -ENOENT);
 }
@@ -111,23 +113,25 @@ Test(daemon, ready_file)
 {
     char state[32], routes[64];
     bool exit_node = true;
-    cr_assert_eq(daemon_parse_ready("Running\nexit_node 0\nroutes 10.20.0.0/16,10.30.0.0/24\n", state,
-                                    sizeof state, &exit_node, routes, sizeof routes),
+    cr_assert_eq(daemon_parse_ready("Running\nexit_node 0\nroutes 10.20.0.0/16,10.30.0.0/24\n",
+                                    state, sizeof state, &exit_node, routes, sizeof routes),
                  0);
     cr_assert_str_eq(state, "Running");
     cr_assert_not(exit_node);
     cr_assert_str_eq(routes, "10.20.0.0/16,10.30.0.0/24");
-    cr_assert_eq(daemon_parse_ready("NeedsLogin\nexit_node 1\nroutes \n", state, sizeof state, &exit_node,
-                                    routes, sizeof routes),
+    cr_assert_eq(daemon_parse_ready("NeedsLogin\nexit_node 1\nroutes \n", state, sizeof state,
+                                    &exit_node, routes, sizeof routes),
                  0);
     cr_assert_str_eq(state, "NeedsLogin");
     cr_assert(exit_node);
     cr_assert_str_eq(routes, "");
     /* Truncated or foreign files are not trusted. */
-    cr_assert_eq(daemon_parse_ready("Running\nexit_node 0\nroutes 10.", state, sizeof state, &exit_node,
-                                    routes, sizeof routes),
+    cr_assert_eq(daemon_parse_ready("Running\nexit_node 0\nroutes 10.", state, sizeof state,
+                                    &exit_node, routes, sizeof routes),
                  -EINVAL);
-    cr_assert_eq(daemon_parse_ready("Running\n", state, sizeof state, &exit_node, routes, sizeof routes),
+    cr_assert_eq(
+        daemon_parse_ready("Running\n", state, sizeof state, &exit_node, routes, sizeof routes),
+        -EINVAL);
+    cr_assert_eq(daemon_parse_ready("", state, sizeof state, &exit_node, routes, sizeof routes),
                  -EINVAL);
-    cr_assert_eq(daemon_parse_ready("", state, sizeof state, &exit_node, routes, sizeof routes), -EINVAL);
 }

@@ -49,8 +49,13 @@ Test(inject, preload_chain)
 
 Test(inject, build_env)
 {
-    char *envp[] = {"PATH=/usr/bin", "LD_PRELOAD=/x/other.so", "TSRUN_SOCKS5=1.2.3.4:9",
-                    "TSRUN_DEBUG=1", "HOME=/root", "ALL_PROXY=http://old", NULL};
+    char *envp[] = {"PATH=/usr/bin",
+                    "LD_PRELOAD=/x/other.so",
+                    "TSRUN_SOCKS5=1.2.3.4:9",
+                    "TSRUN_DEBUG=1",
+                    "HOME=/root",
+                    "ALL_PROXY=http://old",
+                    NULL};
     struct inject_opts o = {.shim = "/b/libtsshim.so",
                             .socks5 = "127.0.0.1:41641",
                             .names = "/s/names",
@@ -74,7 +79,8 @@ Test(inject, build_env_static_proxy_vars)
     struct inject_opts o = {.shim = "/b/s.so", .socks5 = "127.0.0.1:1055", .proxy_env = true};
     char **env = NULL;
     cr_assert_eq(inject_build_env(envp, &o, &env), 0);
-    const char *vars[] = {"ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY", "all_proxy", "https_proxy", "http_proxy"};
+    const char *vars[] = {"ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY",
+                          "all_proxy", "https_proxy", "http_proxy"};
     for (size_t i = 0; i < 6; i++)
         cr_assert_str_eq(env_get(env, vars[i]), "socks5h://127.0.0.1:1055", "%s", vars[i]);
     cr_assert_str_eq(env_get(env, "LD_PRELOAD"), "/b/s.so");
@@ -95,8 +101,13 @@ Test(inject, build_env_empty)
 
 Test(inject, clean_env_for_tailscaled)
 {
-    char *envp[] = {"LD_PRELOAD=/b/s.so", "TSRUN_SOCKS5=x", "TSRUN_NAMES=y", "PATH=/bin", "TS_AUTHKEY=k",
-                    "BED_PEER_NETNS=/proc/1/ns/net", NULL};
+    char *envp[] = {"LD_PRELOAD=/b/s.so",
+                    "TSRUN_SOCKS5=x",
+                    "TSRUN_NAMES=y",
+                    "PATH=/bin",
+                    "TS_AUTHKEY=k",
+                    "BED_PEER_NETNS=/proc/1/ns/net",
+                    NULL};
     char **env = inject_clean_env(envp);
     cr_assert_not_null(env);
     cr_assert_null(env_get(env, "LD_PRELOAD"));
@@ -142,7 +153,8 @@ Test(inject, pick_shim)
     cr_assert_eq(inject_pick_shim("", "/usr/local/bin", fake_exists, out, sizeof out), 0);
     cr_assert_str_eq(out, "/usr/local/bin/../lib/tsrun/libtsshim.so");
     present = "/custom/s.so";
-    cr_assert_eq(inject_pick_shim("/custom/s.so", "/usr/local/bin", fake_exists, out, sizeof out), 0);
+    cr_assert_eq(inject_pick_shim("/custom/s.so", "/usr/local/bin", fake_exists, out, sizeof out),
+                 0);
     cr_assert_str_eq(out, "/custom/s.so");
     cr_assert_eq(inject_pick_shim("/missing.so", "/custom", fake_exists, out, sizeof out), -ENOENT,
                  "TSRUN_SHIM wins even when missing: no silent fallback");

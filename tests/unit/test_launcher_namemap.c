@@ -16,20 +16,22 @@ static const char fixture[] =
     "\"Self\":{\"DNSName\":\"sandbox-1.tail1a2b3.ts.net.\",\"Online\":true,"
     "\"TailscaleIPs\":[\"100.101.7.42\",\"fd7a:115c:a1e0::6f01:72a\"]},"
     "\"Peer\":{"
-    "\"nodekey:2\":{\"DNSName\":\"old.tail1a2b3.ts.net.\",\"TailscaleIPs\":[\"100.77.1.2\"],\"Online\":false},"
+    "\"nodekey:2\":{\"DNSName\":\"old.tail1a2b3.ts.net.\",\"TailscaleIPs\":[\"100.77.1.2\"],"
+    "\"Online\":false},"
     "\"nodekey:1\":{\"DNSName\":\"DB.tail1a2b3.ts.net.\",\"Online\":true,"
     "\"TailscaleIPs\":[\"100.88.12.5\",\"fd7a:115c:a1e0::d401:c05\"]},"
     "\"nodekey:3\":{\"DNSName\":\"\",\"HostName\":\"nameless\",\"TailscaleIPs\":[\"100.70.0.1\"]},"
     "\"nodekey:4\":{\"DNSName\":\"noips.tail1a2b3.ts.net.\",\"TailscaleIPs\":null}}}";
 
-static const char expected[] = "tsrun-names 1\n"
-                               "# generated 2026-11-23T20:00:00Z from tailscaled 1.102.3\n"
-                               "suffix tail1a2b3.ts.net\n"
-                               "node sandbox-1.tail1a2b3.ts.net self online 100.101.7.42 "
-                               "fd7a:115c:a1e0::6f01:72a\n"
-                               "node db.tail1a2b3.ts.net peer online 100.88.12.5 fd7a:115c:a1e0::d401:c05\n"
-                               "node old.tail1a2b3.ts.net peer offline 100.77.1.2\n"
-                               "end 3\n";
+static const char expected[] =
+    "tsrun-names 1\n"
+    "# generated 2026-11-23T20:00:00Z from tailscaled 1.102.3\n"
+    "suffix tail1a2b3.ts.net\n"
+    "node sandbox-1.tail1a2b3.ts.net self online 100.101.7.42 "
+    "fd7a:115c:a1e0::6f01:72a\n"
+    "node db.tail1a2b3.ts.net peer online 100.88.12.5 fd7a:115c:a1e0::d401:c05\n"
+    "node old.tail1a2b3.ts.net peer offline 100.77.1.2\n"
+    "end 3\n";
 
 #define T0 1795464000 /* 2026-11-23T20:00:00Z */
 
@@ -59,7 +61,8 @@ Test(namemap, empty_status)
     char err[64], *text;
     cr_assert_eq(status_parse(j, strlen(j), &st, err, sizeof err), 0);
     cr_assert_eq(namemap_format(&st, T0, &text, NULL), 0);
-    cr_assert_str_eq(text, "tsrun-names 1\n# generated 2026-11-23T20:00:00Z from tailscaled unknown\nend 0\n");
+    cr_assert_str_eq(
+        text, "tsrun-names 1\n# generated 2026-11-23T20:00:00Z from tailscaled unknown\nend 0\n");
     free(text);
     status_free(&st);
 }

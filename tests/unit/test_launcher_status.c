@@ -24,12 +24,15 @@ static const char running[] =
     "\"MagicDNSEnabled\": true},\n"
     "  \"CertDomains\": null, \"ExtraRecords\": null,\n"
     "  \"Peer\": {\n"
-    "    \"nodekey:9a0b\": {\"HostName\": \"db\", \"DNSName\": \"db.tail1a2b3.ts.net.\", \"OS\": \"linux\",\n"
+    "    \"nodekey:9a0b\": {\"HostName\": \"db\", \"DNSName\": \"db.tail1a2b3.ts.net.\", \"OS\": "
+    "\"linux\",\n"
     "      \"TailscaleIPs\": [\"100.88.12.5\", \"fd7a:115c:a1e0::d401:c05\"],\n"
-    "      \"AllowedIPs\": [\"100.88.12.5/32\", \"10.20.0.0/16\"], \"PrimaryRoutes\": [\"10.20.0.0/16\", "
+    "      \"AllowedIPs\": [\"100.88.12.5/32\", \"10.20.0.0/16\"], \"PrimaryRoutes\": "
+    "[\"10.20.0.0/16\", "
     "\"10.30.0.0/24\"],\n"
     "      \"Online\": true, \"ExitNode\": false, \"LastSeen\": \"0001-01-01T00:00:00Z\"},\n"
-    "    \"nodekey:5e6f\": {\"HostName\": \"OLD-PC\", \"DNSName\": \"old.tail1a2b3.ts.net.\", \"OS\": \"windows\",\n"
+    "    \"nodekey:5e6f\": {\"HostName\": \"OLD-PC\", \"DNSName\": \"old.tail1a2b3.ts.net.\", "
+    "\"OS\": \"windows\",\n"
     "      \"TailscaleIPs\": [\"100.77.1.2\"], \"Online\": false},\n"
     "    \"nodekey:1234\": {\"HostName\": \"app\", \"DNSName\": \"app.tail1a2b3.ts.net.\",\n"
     "      \"TailscaleIPs\": [\"100.70.0.9\", \"not-an-ip\"], \"Online\": true}\n"
@@ -71,10 +74,11 @@ Test(status, running_fixture)
 
 Test(status, needs_login_null_peer_no_tailnet)
 {
-    const char *j = "{\"Version\":\"1.102.3\",\"BackendState\":\"NeedsLogin\","
-                    "\"AuthURL\":\"https://login.tailscale.com/a/abc\",\"TailscaleIPs\":null,"
-                    "\"Self\":{\"ID\":\"\",\"HostName\":\"sandbox\",\"DNSName\":\"\",\"TailscaleIPs\":null,"
-                    "\"Online\":false},\"Health\":null,\"MagicDNSSuffix\":\"\",\"Peer\":null,\"User\":null}";
+    const char *j =
+        "{\"Version\":\"1.102.3\",\"BackendState\":\"NeedsLogin\","
+        "\"AuthURL\":\"https://login.tailscale.com/a/abc\",\"TailscaleIPs\":null,"
+        "\"Self\":{\"ID\":\"\",\"HostName\":\"sandbox\",\"DNSName\":\"\",\"TailscaleIPs\":null,"
+        "\"Online\":false},\"Health\":null,\"MagicDNSSuffix\":\"\",\"Peer\":null,\"User\":null}";
     struct tsr_status st;
     char err[256] = "";
     cr_assert_eq(status_parse(j, strlen(j), &st, err, sizeof err), 0, "%s", err);
@@ -102,7 +106,8 @@ Test(status, no_self_at_all)
 
 Test(status, legacy_suffix_when_no_current_tailnet)
 {
-    const char *j = "{\"BackendState\":\"Starting\",\"MagicDNSSuffix\":\"Tail9.TS.net.\",\"Peer\":{}}";
+    const char *j =
+        "{\"BackendState\":\"Starting\",\"MagicDNSSuffix\":\"Tail9.TS.net.\",\"Peer\":{}}";
     struct tsr_status st;
     char err[256];
     cr_assert_eq(status_parse(j, strlen(j), &st, err, sizeof err), 0);
@@ -112,10 +117,11 @@ Test(status, legacy_suffix_when_no_current_tailnet)
 
 Test(status, tun_and_exit_node)
 {
-    const char *j = "{\"BackendState\":\"Running\",\"TUN\":true,"
-                    "\"ExitNodeStatus\":{\"ID\":\"nX\",\"Online\":true,\"TailscaleIPs\":[\"100.64.0.1/32\"]},"
-                    "\"Peer\":{\"k\":{\"DNSName\":\"exit.t.ts.net.\",\"TailscaleIPs\":[\"100.64.0.1\"],"
-                    "\"ExitNode\":true,\"Online\":true}}}";
+    const char *j =
+        "{\"BackendState\":\"Running\",\"TUN\":true,"
+        "\"ExitNodeStatus\":{\"ID\":\"nX\",\"Online\":true,\"TailscaleIPs\":[\"100.64.0.1/32\"]},"
+        "\"Peer\":{\"k\":{\"DNSName\":\"exit.t.ts.net.\",\"TailscaleIPs\":[\"100.64.0.1\"],"
+        "\"ExitNode\":true,\"Online\":true}}}";
     struct tsr_status st;
     char err[256];
     cr_assert_eq(status_parse(j, strlen(j), &st, err, sizeof err), 0);
@@ -127,9 +133,10 @@ Test(status, tun_and_exit_node)
 
 Test(status, ipv6_only_and_ip_cap)
 {
-    const char *j = "{\"BackendState\":\"Running\",\"Peer\":{\"k\":{\"DNSName\":\"v6.t.ts.net.\","
-                    "\"TailscaleIPs\":[\"FD7A:115C:A1E0:EFE3::1\",\"100.64.0.1\",\"100.64.0.2\",\"100.64.0.3\","
-                    "\"100.64.0.4\",\"100.64.0.5\",\"100.64.0.6\",\"100.64.0.7\",\"100.64.0.8\"]}}}";
+    const char *j =
+        "{\"BackendState\":\"Running\",\"Peer\":{\"k\":{\"DNSName\":\"v6.t.ts.net.\","
+        "\"TailscaleIPs\":[\"FD7A:115C:A1E0:EFE3::1\",\"100.64.0.1\",\"100.64.0.2\",\"100.64.0.3\","
+        "\"100.64.0.4\",\"100.64.0.5\",\"100.64.0.6\",\"100.64.0.7\",\"100.64.0.8\"]}}}";
     struct tsr_status st;
     char err[256];
     cr_assert_eq(status_parse(j, strlen(j), &st, err, sizeof err), 0);
