@@ -242,8 +242,15 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen,
                        (flags & O_NONBLOCK) == 0, deadline);
     if (rc < 0) {
-        if (rc == -ECONNREFUSED)
+        bool twin = family == AF_INET6 && v6only && cfg->socks5_is_v4;
+        if (rc == -ECONNREFUSED && twin) {
+            char p[80];
+            log_line("IPV6_V6ONLY socket: the SOCKS5 proxy %s has no IPv6 twin at [::1] "
+                     "(connection refused); listen there too or use an IPv4 socket",
+                     config_socks5_text(cfg, p, sizeof p));
+        } else if (rc == -ECONNREFUSED) {
             hint_proxy_down(cfg);
+        }
         disconnect(fd);
         return rc;
     }
