@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# Concurrency (issue 6): tests/progs/stress.c -- threads doing tunnelled and
+# loopback connects and tailnet getaddrinfo while the name map is replaced
+# (write + rename) in a loop, with a fork() in the middle. Runs with the
+# build under test (plain, ASan or, via `make tsan`, TSan) and, for a plain
+# build, under valgrind memcheck.
+
+# sanitized FILE: the binary carries a sanitizer runtime (or links one).
+sanitized() {
+    grep -qaE '__(asan|tsan)_init' "$1" || ldd "$1" 2>/dev/null | grep -qE 'lib[at]san'
+}
+
+# stress_run [stress options]: the stress program with the shim preloaded
+# on a private copy of the bed's name map.
+stress_run() {
+    local names=$BED_DIR/stress-names.$BASHPID
+    cp "$BED_NAMES" "$names"
+    env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$BED_SOCKS5" TSRUN_NAMES="$names" TSRUN_QUIET=1 \
+        ${STRESS_WRAP:-} "$PROGS/stress" "$@" "$names" "$BED_PEER_FQDN" "$BED_PEER_V4" "$BED_ECHO_PORT"
+}
+
+# timeout: 240
+test_stress_threads_names_rewrite_fork() {
+    local out
+    out=$(TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} stress_run -t 8 -n 25 2>&1)
+    echo "$out"
+    assert_contains "$out" "0 failures (fork child ok)"
+    assert_not_contains "$out" "WARNING: ThreadSanitizer"
+    assert_not_contains "$out" "ERROR: AddressSanitizer"
+    assert_not_contains "$out" "runtime error:"
+}
+
+# timeout: 240
+test_stress_under_valgrind_memcheck() {
+    if sanitized "$SHIM" || sanitized "$PROGS/stress"; then
+        echo "sanitizer build: valgrind does not apply"
+        return 0
+    fi
+    local out
+    out=$(STRESS_WRAP="valgrind -q --error-exitcode=1 --trace-children=no" stress_run -t 4 -n 5 2>&1)
+    echo "$out"
+    assert_contains "$out" "0 failures (fork child ok)"
+}
