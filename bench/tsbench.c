@@ -519,21 +519,49 @@ static double spawn_batch(char *const argv[], char **env, int n)
     return (now_s() - t0) * 1e6 / i;
 }
 
-static void exec_overhead(int n, int batches)
+/* The same environment with LD_PRELOAD=so (NULL: none). */
+static char **env_preload(const char *so)
+{
+    static char buf[4][PATH_MAX + 16];
+    static int nb;
+    char **e = child_env(NULL, 1, false);
+    if (so) {
+        int k = 0;
+        while (e[k])
+            k++;
+        char *b = buf[nb++ & 3];
+        snprintf(b, PATH_MAX + 16, "LD_PRELOAD=%s", so);
+        e[k] = b; /* child_env leaves room */
+        e[k + 1] = NULL;
+    }
+    return e;
+}
+
+/* /bin/true without a preload, with the shim, and for scale with an empty
+ * .so (the floor of any LD_PRELOAD) and with proxychains' library. The
+ * order rotates every batch. */
+static void exec_overhead(int n, int batches, const char *empty_so, const char *pc_so)
 {
     char *argv[] = {"/bin/true", NULL};
-    char **plain = child_env(NULL, 1, false), **pre = child_env("127.0.0.1:1055", 1, false);
-    spawn_batch(argv, plain, 20); /* warm the page cache */
-    spawn_batch(argv, pre, 20);
+    const char *names[4] = {"plain", "preload", "empty-so", "proxychains-so"};
+    const char *sos[4] = {NULL, shim_so, empty_so, pc_so};
+    char **envs4[4];
+    int nm = 0;
+    for (int m = 0; m < 4; m++) {
+        if (m >= 2 && (!sos[m] || access(sos[m], R_OK)))
+            break;
+        envs4[nm++] = env_preload(sos[m]);
+        spawn_batch(argv, envs4[m], 20); /* warm the page cache */
+    }
     for (int b = 0; b < batches && time_left(5); b++)
-        for (int m = 0; m < 2; m++) {
-            bool use = (b & 1) ^ m;
-            double v = spawn_batch(argv, use ? pre : plain, n / batches);
+        for (int j = 0; j < nm; j++) {
+            int m = (b + j) % nm;
+            double v = spawn_batch(argv, envs4[m], n / batches);
             if (!isnan(v))
-                add(ser("exec", use ? "preload" : "plain", "per_exec", "us"), v);
+                add(ser("exec", names[m], "per_exec", "us"), v);
         }
-    free(plain);
-    free(pre);
+    for (int m = 0; m < nm; m++)
+        free(envs4[m]);
 }
 
 /* `tsrun --socks5 GW true` against the bed's warm (external, userspace)
@@ -611,8 +639,11 @@ static const char *ref_native(const char *p) { return strstr(p, "tun") ? "native
 
 static void table_bulk(struct path *ps, int np, uint64_t bytes)
 {
-    fprintf(md, "\n### Bulk download (%llu MiB per transfer, MB/s = 10^6 B/s, higher is better)\n\n",
-            (unsigned long long)(bytes >> 20));
+    if (bytes)
+        fprintf(md, "\n### Bulk download (%llu MiB per transfer, MB/s = 10^6 B/s, higher is better)\n\n",
+                (unsigned long long)(bytes >> 20));
+    else
+        fprintf(md, "\n### Bulk download (GET of --url, MB/s = 10^6 B/s, higher is better)\n\n");
     fprintf(md, "| path | median MB/s | p25–p75 | n | × direct (or tun) | × native (same path) |\n");
     fprintf(md, "|---|---:|---|---:|---:|---:|\n");
     for (int i = 0; i < np; i++) {
@@ -685,6 +716,9 @@ static void overhead_row(const char *label, const char *wl, const char *a, const
     struct series *x = find(wl, a, metric), *y = find(wl, b, metric);
     char m1[32], m2[32], s1[80], s2[80], l1[32], h1[32], l2[32], h2[32];
     double lo, hi, o = overhead(wl, a, b, metric, &lo, &hi);
+    struct series *ra = find(wl, a, "resolved");
+    if (ra && med(ra) < 0.5)
+        o = NAN; /* fails without the shim: no overhead to speak of */
     cell(m1, sizeof m1, med(x));
     cell(m2, sizeof m2, med(y));
     cell(l1, sizeof l1, qt(x, 0));
@@ -694,7 +728,7 @@ static void overhead_row(const char *label, const char *wl, const char *a, const
     snprintf(s1, sizeof s1, "%s–%s", l1, h1);
     snprintf(s2, sizeof s2, "%s–%s", l2, h2);
     if (isnan(o))
-        fprintf(md, "| %s | %s %s | | %s %s | | n/a | |\n", label, m1, unit, m2, unit);
+        fprintf(md, "| %s | %s %s | %s | %s %s | %s | n/a | |\n", label, m1, unit, s1, m2, unit, s2);
     else
         fprintf(md, "| %s | %s %s | %s | %s %s | %s | %+.1f %% | %+.1f…%+.1f %% |\n", label, m1, unit, s1, m2,
                 unit, s2, o * 100, lo * 100, hi * 100);
@@ -739,6 +773,10 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, bo
         fprintf(md, "|---|---:|---|---:|---|---:|---|\n");
         overhead_row("socket+connect()+close(), 127.0.0.1 listener", "connect", "plain", "preload", "per_op", "ns");
         overhead_row("posix_spawn+wait of /bin/true", "exec", "plain", "preload", "per_exec", "µs");
+        overhead_row("… for scale: an empty preloaded .so (any LD_PRELOAD's floor)", "exec", "plain", "empty-so",
+                     "per_exec", "µs");
+        overhead_row("… for scale: proxychains' libproxychains.so.4 preloaded", "exec", "plain", "proxychains-so",
+                     "per_exec", "µs");
         const char *gl[] = {"gai tailnet", "gai hosts", "gai localhost"};
         const char *gt[] = {"getaddrinfo(tailnet name, db.tail1a2b3.ts.net)",
                             "getaddrinfo(/etc/hosts name)", "getaddrinfo(localhost)"};
@@ -926,9 +964,9 @@ int main(int argc, char **argv)
         /* Priority order: the shim's own cost, then per-connection latency,
          * then bulk (the tunnel's reps are the slowest and come last). */
         fprintf(stderr, "tsbench: connect overhead\n");
-        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), 10);
+        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), 20);
         fprintf(stderr, "tsbench: exec overhead\n");
-        exec_overhead(atoi(envs("TSB_EXEC_N", "1000")), 10);
+        exec_overhead(atoi(envs("TSB_EXEC_N", "1000")), 10, getenv("TSB_EMPTY_SO"), getenv("TSB_PROXYCHAINS_SO"));
         fprintf(stderr, "tsbench: getaddrinfo\n");
         const char *names[3] = {envs("TSB_TAILNET_NAME", "db.tail1a2b3.ts.net"),
                                 envs("TSB_HOSTS_NAME", "bench-hosts.example"), "localhost"};
