@@ -17,6 +17,7 @@
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
+#include "preload.h"
 #include "tsrun.h"
 
 extern char **environ;
@@ -424,8 +425,18 @@ int main(int argc, char **argv)
     if (c.verbose)
         tsr_verbose = 1;
     if (c.help || c.cmd == CLI_HELP) {
+        if (preload_command(c.help_topic)) {
+            fputs(preload_usage, stdout);
+            return 0;
+        }
         fputs(cli_usage(c.help_topic), stdout);
+        if (!c.help_topic)
+            fputs(preload_usage_overview, stdout);
         return 0;
+    }
+    /* install-preload / uninstall-preload (not after `--`: a program). */
+    if (c.cmd == CLI_RUN && preload_command(c.argv[0]) && strcmp(c.argv[-1], "--") != 0) {
+        return preload_main(&c, setup);
     }
     switch (c.cmd) {
     case CLI_VERSION:

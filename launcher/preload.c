@@ -1,0 +1,735 @@
+/* Global mode: the shim in /etc/ld.so.preload, configured by the root-owned
+ * /etc/tsrun/tsrun.conf. The list edit and the config text are pure
+ * functions (text in, text out); I/O is confined to preload_main(). */
+#include "preload.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "localapi.h"
+#include "status.h"
+#include "tsrun.h"
+
+const char preload_usage[] =
+    "usage: tsrun [OPTIONS] install-preload [--root DIR] [--socks5 ADDR] [--names PATH]\n"
+    "                                       [--routes LIST] [--shim PATH]\n"
+    "       tsrun [OPTIONS] uninstall-preload [--root DIR]\n"
+    "\n"
+    "Global mode (root only): install-preload adds the shim's absolute path to\n"
+    "/etc/ld.so.preload, so every dynamically linked program reaches the tailnet\n"
+    "without `tsrun COMMAND`, and writes /etc/tsrun/tsrun.conf (root, 0644): the\n"
+    "SOCKS5 address, the name map and the routes the shim uses when no TSRUN_*\n"
+    "variable is set (the only config honoured in setuid programs). Other\n"
+    "entries of /etc/ld.so.preload and their order are kept; both files are\n"
+    "replaced atomically; running it twice changes nothing.\n"
+    "uninstall-preload removes the entry (and the file when tsrun created it\n"
+    "and nothing else is left) and the config.\n"
+    "\n"
+    "Values come from the running tsrun (its SOCKS5 port, name map, routes with\n"
+    "--accept-routes or an exit node), else 127.0.0.1:1055: start tailscaled with\n"
+    "a fixed port, `tsrun --socks5-port 1055 up --background`, so the address\n"
+    "survives restarts. In TUN mode nothing is installed (nothing is needed).\n"
+    "\n"
+    "  --root DIR      operate on DIR/etc/... instead of /etc (env TSRUN_SYSROOT)\n"
+    "  --socks5 ADDR   SOCKS5 address to write (IP:PORT or [IPv6]:PORT)\n"
+    "  --names PATH    name map path to write (default: the state dir's map)\n"
+    "  --routes LIST   TSRUN_ROUTES value to write (CIDR list or \"all\")\n"
+    "  --shim PATH     the shim to list (default: the one `tsrun COMMAND` uses)\n";
+
+const char preload_usage_overview[] =
+    "\n"
+    "global mode (root):\n"
+    "  install-preload     shim in /etc/ld.so.preload + /etc/tsrun/tsrun.conf\n"
+    "  uninstall-preload   undo it (see `tsrun install-preload --help`)\n";
+
+/* ------------------------------------------------------------ pure helpers */
+
+/* glibc's ld.so splits /etc/ld.so.preload on " \t\n:" after blanking '#'
+ * comments up to the end of the line (elf/rtld.c). */
+static bool is_sep(char c)
+{
+    return c == ' ' || c == '\t' || c == ':';
+}
+
+static bool token_is(const char *tok, size_t n, const char *s)
+{
+    return s && strlen(s) == n && memcmp(tok, s, n) == 0;
+}
+
+/* Any ".../libtsshim.so" (or a bare one) is an entry of ours. */
+static bool token_ours(const char *tok, size_t n)
+{
+    size_t k = strlen(INJECT_SHIM_NAME);
+    return n >= k && memcmp(tok + n - k, INJECT_SHIM_NAME, k) == 0 && (n == k || tok[n - k - 1] == '/');
+}
+
+struct buf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (b->len + n + 1 > cap)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void puts_(struct buf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static int finish(struct buf *b, char **out)
+{
+    if (!b->oom && !b->p)
+        put(b, "", 0);
+    if (b->oom) {
+        free(b->p);
+        return -ENOMEM;
+    }
+    *out = b->p;
+    return 0;
+}
+
+/* Copies text with our entries dropped (except keep, when not NULL).
+ * Lines without such an entry are copied byte for byte; in a line that had
+ * one, the remaining entries are joined by single spaces. */
+static int filter(const char *text, const char *keep, struct buf *b)
+{
+    const char *p = text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
+        const char *hash = memchr(p, '#', linelen);
+        size_t codelen = hash ? (size_t)(hash - p) : linelen;
+        bool drop_any = false;
+        for (size_t i = 0; i < codelen;) {
+            while (i < codelen && is_sep(p[i]))
+                i++;
+            size_t s = i;
+            while (i < codelen && !is_sep(p[i]))
+                i++;
+            if (i > s && token_ours(p + s, i - s) && !token_is(p + s, i - s, keep))
+                drop_any = true;
+        }
+        if (!drop_any) {
+            put(b, p, linelen + (eol ? 1 : 0));
+        } else {
+            bool first = true;
+            for (size_t i = 0; i < codelen;) {
+                while (i < codelen && is_sep(p[i]))
+                    i++;
+                size_t s = i;
+                while (i < codelen && !is_sep(p[i]))
+                    i++;
+                if (i == s || (token_ours(p + s, i - s) && !token_is(p + s, i - s, keep)))
+                    continue;
+                if (!first)
+                    put(b, " ", 1);
+                put(b, p + s, i - s);
+                first = false;
+            }
+            if (hash) {
+                if (!first)
+                    put(b, " ", 1);
+                put(b, hash, linelen - codelen);
+                first = false;
+            }
+            if (!first && eol)
+                put(b, "\n", 1); /* a line left empty goes entirely */
+        }
+        p += linelen + (eol ? 1 : 0);
+    }
+    return b->oom ? -ENOMEM : 0;
+}
+
+bool preload_list_has(const char *text, const char *shim)
+{
+    for (const char *p = text ? text : ""; *p;) {
+        size_t linelen = strcspn(p, "\n");
+        const char *hash = memchr(p, '#', linelen);
+        size_t codelen = hash ? (size_t)(hash - p) : linelen;
+        for (size_t i = 0; i < codelen;) {
+            while (i < codelen && is_sep(p[i]))
+                i++;
+            size_t s = i;
+            while (i < codelen && !is_sep(p[i]))
+                i++;
+            if (i > s && token_is(p + s, i - s, shim))
+                return true;
+        }
+        p += linelen + (p[linelen] == '\n');
+    }
+    return false;
+}
+
+static bool path_listable(const char *shim)
+{
+    return shim && shim[0] == '/' && strcspn(shim, " \t\n:#") == strlen(shim);
+}
+
+int preload_list_add(const char *text, const char *shim, char **out)
+{
+    struct buf b = {0};
+    if (!path_listable(shim))
+        return -EINVAL;
+    if (!text) {
+        puts_(&b, PRELOAD_MARKER "\n");
+        puts_(&b, shim);
+        puts_(&b, "\n");
+        return finish(&b, out) < 0 ? -ENOMEM : 1;
+    }
+    if (filter(text, shim, &b) < 0) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    if (!preload_list_has(b.p ? b.p : "", shim)) {
+        if (b.len > 0 && b.p[b.len - 1] != '\n')
+            put(&b, "\n", 1);
+        puts_(&b, shim);
+        put(&b, "\n", 1);
+    }
+    if (finish(&b, out) < 0)
+        return -ENOMEM;
+    return strcmp(*out, text) != 0;
+}
+
+/* Only the marker line and blanks left? */
+static bool only_marker(const char *text)
+{
+    bool marker = false;
+    for (const char *p = text; *p;) {
+        size_t n = strcspn(p, "\n");
+        size_t s = 0;
+        while (s < n && (p[s] == ' ' || p[s] == '\t' || p[s] == '\r'))
+            s++;
+        size_t e = n;
+        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t' || p[e - 1] == '\r'))
+            e--;
+        if (e > s) {
+            if (e - s == strlen(PRELOAD_MARKER) && !memcmp(p + s, PRELOAD_MARKER, e - s))
+                marker = true;
+            else
+                return false;
+        }
+        p += n + (p[n] == '\n');
+    }
+    return marker;
+}
+
+int preload_list_remove(const char *text, const char *shim, char **out, bool *remove_file)
+{
+    struct buf b = {0};
+    (void)shim; /* matched by name: every libtsshim.so entry is ours */
+    *remove_file = false;
+    if (filter(text ? text : "", NULL, &b) < 0 || finish(&b, out) < 0) {
+        free(b.p);
+        return -ENOMEM;
+    }
+    *remove_file = text && only_marker(*out);
+    return text && strcmp(*out, text) != 0;
+}
+
+bool preload_socks5_valid(const char *s)
+{
+    char host[INET6_ADDRSTRLEN + 1];
+    const char *port;
+    unsigned char addr[16];
+    if (!s || !*s)
+        return false;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
+            return false;
+        memcpy(host, s + 1, (size_t)(close - s - 1));
+        host[close - s - 1] = '\0';
+        if (inet_pton(AF_INET6, host, addr) != 1)
+            return false;
+        port = close + 2;
+    } else {
+        const char *colon = strchr(s, ':');
+        if (!colon || (size_t)(colon - s) >= sizeof host)
+            return false;
+        memcpy(host, s, (size_t)(colon - s));
+        host[colon - s] = '\0';
+        if (inet_pton(AF_INET, host, addr) != 1)
+            return false;
+        port = colon + 1;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(port, &end, 10);
+    return *port >= '0' && *port <= '9' && !errno && !*end && v >= 1 && v <= 65535;
+}
+
+int preload_conf_text(const struct preload_conf *c, char **out)
+{
+    struct buf b = {0};
+    if (!preload_socks5_valid(c->socks5))
+        return -EINVAL;
+    if ((c->names && (c->names[0] != '/' || strchr(c->names, '\n'))) ||
+        (c->routes && strpbrk(c->routes, "\n#")))
+        return -EINVAL;
+    puts_(&b, "# Written by `tsrun install-preload` for the shim listed in /etc/ld.so.preload.\n"
+              "# The shim reads it when no TSRUN_* variable is set, and in setuid programs;\n"
+              "# it must stay root-owned and not group/world-writable. Keys: socks5, routes,\n"
+              "# names, connect_timeout_ms, debug, quiet, socks5_pipeline (see tsrun(1)).\n");
+    puts_(&b, "socks5 = ");
+    puts_(&b, c->socks5);
+    puts_(&b, "\n");
+    if (c->names && *c->names) {
+        puts_(&b, "names = ");
+        puts_(&b, c->names);
+        puts_(&b, "\n");
+    }
+    if (c->routes && *c->routes) {
+        puts_(&b, "routes = ");
+        puts_(&b, c->routes);
+        puts_(&b, "\n");
+    }
+    return finish(&b, out);
+}
+
+int preload_command(const char *word)
+{
+    if (!word)
+        return 0;
+    if (!strcmp(word, "install-preload"))
+        return 1;
+    if (!strcmp(word, "uninstall-preload"))
+        return 2;
+    return 0;
+}
+
+/* ------------------------------------------------------------ I/O */
+
+struct popts {
+    const char *root, *socks5, *names, *routes, *shim;
+    bool help;
+};
+
+static int parse_opts(int argc, char **argv, struct popts *o, bool install)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], **dst = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            o->help = true;
+            return 0;
+        }
+        static const char *const names[] = {"--root", "--socks5", "--names", "--routes", "--shim"};
+        const char **slots[] = {&o->root, &o->socks5, &o->names, &o->routes, &o->shim};
+        const char *v = NULL;
+        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+            size_t n = strlen(names[k]);
+            if (strncmp(a, names[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
+                continue;
+            if (!install && k > 0)
+                break;
+            dst = slots[k];
+            v = a[n] == '=' ? a + n + 1 : i + 1 < argc ? argv[++i] : NULL;
+            break;
+        }
+        if (!dst) {
+            tsr_error("%s: unexpected argument %s (see tsrun %s --help)", argv[0], a, argv[0]);
+            return TSR_EXIT_USAGE;
+        }
+        if (!v || !*v) {
+            tsr_error("%s wants a value", a);
+            return TSR_EXIT_USAGE;
+        }
+        *dst = v;
+    }
+    return 0;
+}
+
+/* IMPORTANT: a library in /etc/ld.so.preload runs inside every setuid
+ * program. If anyone but root could replace it (or a directory above it),
+ * installing it would hand them root. And if other users cannot read it, ld.so
+ * prints an error in every one of their processes. Refuse both. */
+static int check_shim(const char *shim, char *why, size_t whylen)
+{
+    struct stat sb;
+    char path[PATH_MAX];
+    if (stat(shim, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(why, whylen, "%s: not a regular file", shim);
+        return -ENOENT;
+    }
+    if (sb.st_uid != 0 || (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+        snprintf(why, whylen, "%s: must be owned by root and not group/world-writable", shim);
+        return -EPERM;
+    }
+    if (!(sb.st_mode & S_IROTH)) {
+        snprintf(why, whylen, "%s: must be world-readable (chmod 0644)", shim);
+        return -EACCES;
+    }
+    snprintf(path, sizeof path, "%s", shim);
+    for (char *slash = strrchr(path, '/'); slash; slash = strrchr(path, '/')) {
+        *slash = '\0';
+        const char *dir = path[0] ? path : "/";
+        if (stat(dir, &sb) < 0)
+            return -errno;
+        if (sb.st_uid != 0 || ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !(sb.st_mode & S_ISVTX))) {
+            snprintf(why, whylen, "directory %s: must be owned by root and not group/world-writable",
+                     dir);
+            return -EPERM;
+        }
+        if (!(sb.st_mode & S_IXOTH)) {
+            snprintf(why, whylen, "directory %s: other users cannot reach the shim (chmod o+x)", dir);
+            return -EACCES;
+        }
+        if (!path[0])
+            break;
+    }
+    return 0;
+}
+
+/* Temp file next to path, fchmod (the umask must not decide), fsync,
+ * rename, fsync the directory. 0 or -errno. */
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+    char tmp[PATH_MAX], dir[PATH_MAX];
+    int rc = 0, fd;
+    if (tsr_fmt(tmp, sizeof tmp, "%s.tsrun-tmp.%ld", path, (long)getpid()) < 0)
+        return -ENAMETOOLONG;
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            rc = -errno;
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (close(fd) < 0) {
+        fd = -1;
+        rc = -errno;
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    if (rc < 0)
+        unlink(tmp);
+    return rc;
+}
+
+static int read_opt_file(const char *path, char **text)
+{
+    *text = NULL;
+    int rc = tsr_read_file(path, text, NULL);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+/* The port the running tailscaled was told: ":0" means it picked one. */
+static bool port_is_random(const struct daemon *d)
+{
+    char *cmd = NULL;
+    size_t len = 0;
+    char path[64];
+    bool random = false;
+    pid_t pid = daemon_read_pid(d->pid_path);
+    if (pid <= 0)
+        return false;
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)pid);
+    if (tsr_read_file(path, &cmd, &len) < 0)
+        return false;
+    for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
+        const char *a = cmd + i;
+        if (!strncmp(a, "--socks5-server=", 16) && strlen(a) > 2 && !strcmp(a + strlen(a) - 2, ":0"))
+            random = true;
+    }
+    free(cmd);
+    return random;
+}
+
+/* Can a non-root user read path (every directory searchable, file o+r)? */
+static bool others_can_read(const char *path)
+{
+    char p[PATH_MAX];
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !(sb.st_mode & S_IROTH))
+        return false;
+    snprintf(p, sizeof p, "%s", path);
+    for (char *slash = strrchr(p, '/'); slash && slash != p; slash = strrchr(p, '/')) {
+        *slash = '\0';
+        if (stat(p, &sb) == 0 && !(sb.st_mode & S_IXOTH))
+            return false;
+    }
+    return true;
+}
+
+static int install(const struct popts *o, struct daemon *d, const char *list, const char *confdir,
+                   const char *conf)
+{
+    char shim[PATH_MAX], real[PATH_MAX], why[PATH_MAX + 128], socks5[96];
+    char *routes = NULL, *old = NULL, *text = NULL, *conftext = NULL;
+    int rc;
+
+    /* The shim: absolute, existing, safe to put into every process. */
+    if (o->shim) {
+        snprintf(shim, sizeof shim, "%s", o->shim);
+    } else if (inject_find_shim(shim, sizeof shim) < 0) {
+        tsr_error("shim libtsshim.so not found (%s); build it with `make`, or give --shim PATH", shim);
+        return TSR_EXIT_INTERNAL;
+    }
+    if (!realpath(shim, real)) {
+        tsr_error("shim %s: %s", shim, strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    if (check_shim(real, why, sizeof why) < 0) {
+        tsr_error("refusing to preload the shim into every process: %s", why);
+        return TSR_EXIT_INTERNAL;
+    }
+    if (!path_listable(real)) {
+        tsr_error("shim path %s contains a character /etc/ld.so.preload cannot hold (space, ':', '#')",
+                  real);
+        return TSR_EXIT_INTERNAL;
+    }
+
+    /* What the running tsrun knows (never starts anything). */
+    bool up = access(d->sock, F_OK) == 0 && daemon_fetch_status(d, 3000) == 0;
+    if (up && d->st.tun) {
+        fprintf(stderr, "tsrun: tailscaled runs in TUN mode: every program already reaches the "
+                        "tailnet; nothing to install\n");
+        rc = 0;
+        goto out;
+    }
+
+    const char *src = "--socks5";
+    if (o->socks5) {
+        snprintf(socks5, sizeof socks5, "%s", o->socks5);
+    } else if (d->socks5[0]) {
+        snprintf(socks5, sizeof socks5, "%s", d->socks5);
+    } else if (d->socks5_port > 0) {
+        snprintf(socks5, sizeof socks5, "127.0.0.1:%d", d->socks5_port);
+        src = "--socks5-port";
+    } else {
+        char *s = NULL;
+        socks5[0] = '\0';
+        if (d->mode == DAEMON_MODE_USERSPACE && tsr_read_file(d->socks5_path, &s, NULL) == 0) {
+            s[strcspn(s, " \r\n")] = '\0';
+            snprintf(socks5, sizeof socks5, "%s", s);
+            src = "state";
+        }
+        free(s);
+        if (!socks5[0]) {
+            snprintf(socks5, sizeof socks5, "%s", PRELOAD_DEFAULT_SOCKS5);
+            src = "default";
+        }
+    }
+    if (!preload_socks5_valid(socks5)) {
+        tsr_error("SOCKS5 address %s: expected IP:PORT or [IPv6]:PORT", socks5);
+        rc = TSR_EXIT_USAGE;
+        goto out;
+    }
+    if (!strcmp(src, "state") && port_is_random(d))
+        tsr_warn("SOCKS5 %s was picked at random by the running tailscaled and changes when it "
+                 "restarts; restart it with a fixed port (tsrun down; tsrun --socks5-port 1055 up "
+                 "--background) and run install-preload again", socks5);
+    if (!strcmp(src, "default"))
+        fprintf(stderr, "tsrun: no running tsrun found: using SOCKS5 %s; start tailscaled with "
+                        "`tsrun --socks5-port %s up --background`\n",
+                socks5, strrchr(socks5, ':') + 1);
+
+    const char *names = o->names ? o->names : d->names_path;
+    if (!o->names) {
+        /* The state dir is 0700; the map (0644) must be readable by every
+         * user's processes. o+x lets them open it by name without listing
+         * the directory; the secrets in it are 0600 files. */
+        struct stat sb;
+        if (stat(d->state_dir, &sb) == 0 && !(sb.st_mode & S_IXOTH) &&
+            chmod(d->state_dir, (sb.st_mode & 07777) | S_IXGRP | S_IXOTH) == 0)
+            fprintf(stderr, "tsrun: %s made searchable (o+x) so every user's programs can read "
+                            "the name map\n", d->state_dir);
+    }
+    if (names[0] != '/') {
+        tsr_error("--names %s: must be an absolute path", names);
+        rc = TSR_EXIT_USAGE;
+        goto out;
+    }
+    if (!others_can_read(names))
+        tsr_warn("%s is not readable by other users: their programs will not resolve tailnet names",
+                 names);
+
+    if (o->routes) {
+        routes = strdup(o->routes);
+    } else if (up && d->st.exit_node_in_use) {
+        routes = strdup("all");
+    } else if (up && d->accept_routes) {
+        routes = status_routes(&d->st);
+    }
+
+    struct preload_conf pc = {.socks5 = socks5, .names = names, .routes = routes};
+    if (preload_conf_text(&pc, &conftext) < 0) {
+        tsr_error("cannot write %s: bad value (socks5 %s, names %s)", conf, socks5, names);
+        rc = TSR_EXIT_USAGE;
+        goto out;
+    }
+
+    /* The config first, so the shim finds it as soon as ld.so loads it. */
+    rc = tsr_mkdir_p(confdir, 0755);
+    if (rc == 0)
+        rc = chmod(confdir, 0755) < 0 ? -errno : 0;
+    if (rc == 0) {
+        char *cur = NULL;
+        read_opt_file(conf, &cur);
+        bool same = cur && !strcmp(cur, conftext);
+        free(cur);
+        rc = same ? 0 : write_file(conf, conftext, 0644);
+        if (rc == 0)
+            fprintf(stderr, "tsrun: %s: %s (socks5 %s, names %s%s%s)\n", conf,
+                    same ? "unchanged" : "written", socks5, names, routes && *routes ? ", routes " : "",
+                    routes && *routes ? routes : "");
+    }
+    if (rc < 0) {
+        tsr_error("%s: %s", conf, strerror(-rc));
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+
+    rc = read_opt_file(list, &old);
+    if (rc == 0)
+        rc = preload_list_add(old, real, &text);
+    if (rc == 1)
+        rc = write_file(list, text, 0644);
+    if (rc < 0) {
+        tsr_error("%s: %s", list, strerror(-rc));
+        rc = TSR_EXIT_INTERNAL;
+        goto out;
+    }
+    fprintf(stderr, "tsrun: %s: %s %s\n", list, old && !strcmp(old, text) ? "already lists" : "added",
+            real);
+    rc = 0;
+out:
+    free(routes);
+    free(old);
+    free(text);
+    free(conftext);
+    return rc;
+}
+
+static int uninstall(const char *list, const char *confdir, const char *conf)
+{
+    char shim[PATH_MAX];
+    char *old = NULL, *text = NULL;
+    bool remove_file = false;
+    int rc = read_opt_file(list, &old);
+    if (inject_find_shim(shim, sizeof shim) < 0)
+        shim[0] = '\0';
+    if (rc == 0 && old)
+        rc = preload_list_remove(old, shim, &text, &remove_file);
+    if (rc >= 0 && old) {
+        if (remove_file)
+            rc = unlink(list) < 0 ? -errno : 1;
+        else if (rc == 1)
+            rc = write_file(list, text, 0644);
+        if (rc >= 0)
+            fprintf(stderr, "tsrun: %s: %s\n", list,
+                    remove_file ? "removed (tsrun created it)" : strcmp(old, text) ? "shim entry removed"
+                                                                                  : "no shim entry");
+    }
+    free(old);
+    free(text);
+    if (rc < 0) {
+        tsr_error("%s: %s", list, strerror(-rc));
+        return TSR_EXIT_INTERNAL;
+    }
+    if (unlink(conf) == 0)
+        fprintf(stderr, "tsrun: %s: removed\n", conf);
+    else if (errno != ENOENT) {
+        tsr_error("%s: %s", conf, strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    rmdir(confdir); /* only when empty */
+    return 0;
+}
+
+int preload_main(const struct cli *c, preload_setup_fn setup)
+{
+    struct popts o = {0};
+    bool inst = preload_command(c->argv[0]) == 1;
+    char list[PATH_MAX], confdir[PATH_MAX], conf[PATH_MAX];
+    int rc = parse_opts(c->argc, c->argv, &o, inst);
+    if (rc)
+        return rc;
+    if (o.help) {
+        fputs(preload_usage, stdout);
+        return 0;
+    }
+    if (!o.root) {
+        const char *env = getenv("TSRUN_SYSROOT");
+        o.root = env && *env ? env : "";
+    }
+    if (!o.socks5 && c->socks5)
+        o.socks5 = c->socks5;
+    if (o.root[0] && o.root[0] != '/') {
+        tsr_error("--root %s: must be an absolute path", o.root);
+        return TSR_EXIT_USAGE;
+    }
+    if (geteuid() != 0) {
+        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", c->argv[0], o.root,
+                  PRELOAD_LIST, o.root, PRELOAD_CONF, c->argv[0]);
+        return TSR_EXIT_FAIL;
+    }
+    const char *r = strcmp(o.root, "/") ? o.root : "";
+    if (tsr_fmt(list, sizeof list, "%s%s", r, PRELOAD_LIST) < 0 ||
+        tsr_fmt(confdir, sizeof confdir, "%s%s", r, PRELOAD_CONF_DIR) < 0 ||
+        tsr_fmt(conf, sizeof conf, "%s%s", r, PRELOAD_CONF) < 0) {
+        tsr_error("--root: path too long");
+        return TSR_EXIT_USAGE;
+    }
+    if (!inst)
+        return uninstall(list, confdir, conf);
+    struct daemon d;
+    rc = setup(c, &d);
+    if (rc == 0)
+        rc = install(&o, &d, list, confdir, conf);
+    if (d.have_st)
+        status_free(&d.st);
+    return rc;
+}
