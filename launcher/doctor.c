@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "elfinfo.h"
 #include "inject.h"
 #include "localapi.h"
+#include "preload.h"
 #include "tsrun.h"
 
 #define CAP_NET_ADMIN_BIT 12
@@ -256,6 +258,10 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         line(&dc, "WARN",
              "socks5: address unknown (give --socks5 ADDR for an external tailscaled)");
     }
+    char addr_buf[96] = "";
+    if (addr)
+        snprintf(addr_buf, sizeof addr_buf, "%s", addr);
+    addr = addr_buf[0] ? addr_buf : NULL;
     free(s5);
 
     bool cmd_static = false, cmd_priv = false;
@@ -291,10 +297,53 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         }
     }
 
+    /* Global mode: /etc/ld.so.preload + /etc/tsrun/tsrun.conf. */
+    bool global = false;
+    char *list = NULL, *conf = NULL, *rest = NULL;
+    if (tsr_read_file(PRELOAD_LIST, &list, NULL) == 0) {
+        bool rf, ours = preload_list_remove(list, shim, &rest, &rf) == 1;
+        global = have_shim && preload_list_has(list, shim);
+        if (ours && !global)
+            line(&dc, "WARN", "global preload: %s lists a libtsshim.so that is not %s (stale? run "
+                              "`tsrun install-preload` again)", PRELOAD_LIST, have_shim ? shim : "found");
+    }
+    if (global) {
+        const char *cs = PRELOAD_DEFAULT_SOCKS5; /* the shim's default without the key */
+        bool have_conf = tsr_read_file(PRELOAD_CONF, &conf, NULL) == 0;
+        for (char *p = conf; p && *p; p += strcspn(p, "\n"), p += *p == '\n') {
+            p += strspn(p, " \t");
+            if (!strncmp(p, "socks5", 6) && p[6 + strspn(p + 6, " \t")] == '=') {
+                cs = p + 6 + strspn(p + 6, " \t") + 1;
+                cs += strspn(cs, " \t");
+            }
+        }
+        size_t csn = strcspn(cs, " \t\r\n#");
+        struct stat csb;
+        if (!have_conf)
+            line(&dc, "WARN", "global preload: %s lists the shim but %s is missing (the shim uses "
+                              "127.0.0.1:1055 and no name map; run `tsrun install-preload`)",
+                 PRELOAD_LIST, PRELOAD_CONF);
+        else if (stat(PRELOAD_CONF, &csb) == 0 && (csb.st_uid != 0 || (csb.st_mode & 022)))
+            line(&dc, "WARN", "global preload: %s is not root-owned or is group/world-writable: the "
+                              "shim ignores it (chown root; chmod 0644)", PRELOAD_CONF);
+        else if (addr && (strlen(addr) != csn || strncmp(addr, cs, csn)))
+            line(&dc, "WARN", "global preload: %s says socks5 %.*s but tailscaled listens on %s "
+                              "(run `tsrun install-preload` again, or start it with --socks5-port)",
+                 PRELOAD_CONF, (int)csn, cs, addr);
+        else
+            line(&dc, "OK", "global preload: installed (%s, socks5 %.*s)", PRELOAD_CONF, (int)csn, cs);
+    }
+    free(list);
+    free(conf);
+    free(rest);
+
     const char *rec;
     if (d->mode == DAEMON_MODE_TUN || (running && d->st.tun))
         rec = "tailscaled runs in TUN mode: programs reach the tailnet directly; tsrun runs them "
               "unchanged";
+    else if (global)
+        rec = "global preload is installed: every dynamically linked program reaches the tailnet "
+              "with no wrapper; keep tailscaled up (`tsrun up --background` in a start hook)";
     else if (netadmin && tfd >= 0)
         rec = "TUN mode is possible here (tailscaled without --tun=userspace-networking) and needs "
               "no shim; "
@@ -302,8 +351,9 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     else if (cmd_static || cmd_priv)
         rec = "this COMMAND cannot take the shim: use its proxy settings (socks5h://) or TUN mode";
     else
-        rec = "`tsrun COMMAND` per command, or `eval \"$(tsrun env)\"` for a whole shell "
-              "(a global /etc/ld.so.preload is possible but affects every process)";
+        rec = "`tsrun COMMAND` per command, or `eval \"$(tsrun env)\"` for a whole shell; for a "
+              "sandbox image where every process should reach the tailnet: `tsrun install-preload` "
+              "(root; see docs/recipes.md)";
     line(&dc, "OK", "recommendation: %s", rec);
     printf("%d FAIL, %d WARN\n", dc.fails, dc.warns);
     return dc.fails ? TSR_EXIT_FAIL : 0;

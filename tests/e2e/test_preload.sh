@@ -160,7 +160,17 @@ test_global_mode_with_tailscaled_running() {
     # tsrun itself keeps working under the global preload.
     assert_eq "hello from db" "$(pl_global "${PL_ENV[@]}" env TSRUN_STATE_DIR="$TSRUN_STATE_DIR" \
         "$TSRUN" curl -s --max-time 10 "http://$BED_PEER_V4/")"
+    # doctor sees it, checks the config against the running SOCKS5 port, recommends it.
+    out=$(pl_global "$TSRUN" doctor) || true
+    assert_contains "$out" "OK    global preload: installed (/etc/tsrun/tsrun.conf, socks5 127.0.0.1:$PL_PORT)"
+    assert_contains "$out" "recommendation: global preload is installed"
+    pl_global sh -c 'sed -i "s/^socks5 = .*/socks5 = 127.0.0.1:9/" /etc/tsrun/tsrun.conf'
+    out=$(pl_global "$TSRUN" doctor) || true
+    assert_contains "$out" "WARN  global preload: /etc/tsrun/tsrun.conf says socks5 127.0.0.1:9 but tailscaled listens on 127.0.0.1:$PL_PORT"
+    pl_global "$TSRUN" install-preload 2>/dev/null
     pl_global "$TSRUN" uninstall-preload 2>/dev/null
+    out=$(pl_global "$TSRUN" doctor) || true
+    assert_not_contains "$out" "global preload:"
     [[ ! -e $W/upper/ld.so.preload ]] || _e2e_fail "ld.so.preload left after uninstall"
     assert_eq "$base" "$(pl_global "${PL_ENV[@]}" bash "$W/battery.sh")"
 }
