@@ -533,7 +533,22 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
 
     /* What the running tsrun knows (never starts anything). */
     bool up = access(d->sock, F_OK) == 0 && daemon_fetch_status(d, 3000) == 0;
-    if (up && d->st.tun) {
+    bool tun = up && d->st.tun;
+    if (!up && access(DAEMON_SYSTEM_SOCKET, F_OK) == 0) {
+        /* A system tailscaled in TUN mode (what `tsrun COMMAND` would use). */
+        struct daemon *sys = malloc(sizeof *sys);
+        if (sys) {
+            memcpy(sys, d, sizeof *sys);
+            sys->have_st = false;
+            snprintf(sys->sock, sizeof sys->sock, "%s", DAEMON_SYSTEM_SOCKET);
+            if (daemon_fetch_status(sys, 3000) == 0) {
+                tun = sys->st.tun && !strcmp(sys->st.backend_state, "Running");
+                status_free(&sys->st);
+            }
+            free(sys);
+        }
+    }
+    if (tun) {
         fprintf(stderr, "tsrun: tailscaled runs in TUN mode: every program already reaches the "
                         "tailnet; nothing to install\n");
         rc = 0;
