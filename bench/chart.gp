@@ -11,8 +11,12 @@ set grid ytics
 set xtics rotate by -30 nomirror
 set key off
 set yrange [0:*]
-set title "bulk download, MB/s (higher is better)"
+set title "bulk download, MB/s, log scale (higher is better)"
+set logscale y
+set yrange [10:*]
 plot dat using 2:3:4:xtic(1) lc rgb "#3b7dd8"
+unset logscale y
+set yrange [0:*]
 set title "new connection + small GET, first byte ms (lower is better)"
 plot dat using 5:6:7:xtic(1) lc rgb "#d8783b"
 unset multiplot
