@@ -36,7 +36,8 @@ print(" ".join(a[4][0] for a in res))' "$1" "$2"
 
 # node_lookup NAME: dns.lookup(NAME, {all: true}) as "ADDR/FAMILY ...".
 node_lookup() {
-    shim node -e '
+    # SHIM_PRELOAD: node crashes unless a sanitizer runtime comes first (lib.sh).
+    SHIM=$SHIM_PRELOAD shim node -e '
 require("dns").lookup(process.argv[1], {all: true}, (err, addrs) => {
     if (err) { console.log(err.code); return; }
     console.log(addrs.map((a) => a.address + "/" + a.family).join(" "));
@@ -404,7 +405,7 @@ test_no_dns_leak() {
     python3 "$DNS_PY" --log "$log" --ready "$d/ready" --answer example.internal=10.9.8.7 &
     wait_for_file "$d/ready"
     export -f shim musl_shim py_gai node_lookup _leak_battery
-    export MUSL V6 PROGS SHIM
+    export MUSL V6 PROGS SHIM SHIM_PRELOAD
     # shellcheck disable=SC2016 # expanded by the inner bash
     battery=$(unshare -m -- bash -c '
         set -euo pipefail
