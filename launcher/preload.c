@@ -204,11 +204,8 @@ int preload_list_add(const char *text, const char *shim, char **out)
         puts_(&b, "\n");
         return finish(&b, out) < 0 ? -ENOMEM : 1;
     }
-    if (filter(text, shim, &b) < 0) {
-        free(b.p);
-        return -ENOMEM;
-    }
-    if (!preload_list_has(b.p ? b.p : "", shim)) {
+    filter(text, shim, &b); /* out of memory: b.oom, reported by finish() */
+    if (!b.oom && !preload_list_has(b.p ? b.p : "", shim)) {
         if (b.len > 0 && b.p[b.len - 1] != '\n')
             put(&b, "\n", 1);
         puts_(&b, shim);
@@ -247,10 +244,9 @@ int preload_list_remove(const char *text, const char *shim, char **out, bool *re
     struct buf b = {0};
     (void)shim; /* matched by name: every libtsshim.so entry is ours */
     *remove_file = false;
-    if (filter(text ? text : "", NULL, &b) < 0 || finish(&b, out) < 0) {
-        free(b.p);
+    filter(text ? text : "", NULL, &b);
+    if (finish(&b, out) < 0) /* frees b.p on failure */
         return -ENOMEM;
-    }
     *remove_file = text && only_marker(*out);
     return text && strcmp(*out, text) != 0;
 }
