@@ -473,6 +473,7 @@ static void latency(struct path *ps, int np, int conns, int batches, const char 
                                 url_override ? "1" : "0", (char *)NULL);
             struct series *c = ser("conn", p->name, "connect", "us");
             struct series *t = ser("conn", p->name, "first_byte", "us");
+            c = ser("conn", p->name, "connect", "us"); /* t's realloc may have moved S */
             char *s = out, *e;
             for (;;) {
                 double cv = strtod(s, &e);
@@ -565,13 +566,11 @@ static void exec_overhead(int n, const char *empty_so, const char *pc_so)
     const char *names[4] = {"plain", "preload", "empty-so", "proxychains-so"};
     const char *sos[4] = {NULL, shim_so, empty_so, pc_so};
     char **envs4[4];
-    struct series *ss[4];
     int nm = 0;
     for (int m = 0; m < 4; m++) {
         if (m >= 2 && (!sos[m] || access(sos[m], R_OK)))
             break;
         envs4[nm] = env_preload(sos[m]);
-        ss[nm] = ser("exec", names[m], "per_exec", "us");
         spawn_batch(argv, envs4[nm], 10); /* warm the page cache */
         nm++;
     }
@@ -580,8 +579,8 @@ static void exec_overhead(int n, const char *empty_so, const char *pc_so)
         for (int j = 0; j < nm; j++) {
             int m = (i + j) % nm;
             double t0 = now_s();
-            if (spawn_wait(argv, envs4[m]) == 0)
-                add(ss[m], (now_s() - t0) * 1e6);
+            if (spawn_wait(argv, envs4[m]) == 0) /* ser(): S may move, no cached pointers */
+                add(ser("exec", names[m], "per_exec", "us"), (now_s() - t0) * 1e6);
         }
     for (int m = 0; m < nm; m++)
         free(envs4[m]);
