@@ -2,8 +2,9 @@
  *
  *   tsbench --bed                  driven by bench/run inside its namespaces
  *   tsbench --url http://100.x.y.z:PORT/FILE [--socks5 127.0.0.1:1055]
- *           [--shim PATH] [--reps N] [--conns N] [--out DIR]
- *                                  a real tailnet: shim vs native (vs direct)
+ *           [--shim PATH] [--names MAP] [--reps N] [--conns N] [--out DIR]
+ *           [--no-direct]          a real tailnet: shim vs native (vs direct
+ *                                  when the host routes 100.x, i.e. TUN mode)
  *   tsbench worker ...             one measurement in a child process
  *
  * Every measurement runs in a child process ("worker") so that the shim can
@@ -163,8 +164,8 @@ static int worker_connect(int n)
  * hook's own CPU cost is not hidden under the TCP handshake. ns/op. */
 static int worker_connect_refused(int n)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(9),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     double t_end = now_s() + 20, t0 = now_s();
     int i;
     for (i = 0; i < n && (i & 1023 || now_s() < t_end); i++) {
@@ -277,19 +278,22 @@ static double qt(const struct series *s, double q)
     free(c);
     return r;
 }
-static double med(const struct series *s) { return qt(s, 0.5); }
+static double med(const struct series *s)
+{
+    return qt(s, 0.5);
+}
 
 /* ------------------------------------------------------------------ spawning */
 
 struct path {
     const char *name;
-    const char *netns;    /* NULL: ours */
-    char base[256];       /* http://host:port */
-    const char *proxy;    /* libcurl proxy or NULL */
-    const char *socks5;   /* shim's TSRUN_SOCKS5; NULL: no preload */
-    int pipeline;         /* TSRUN_SOCKS5_PIPELINE */
+    const char *netns;  /* NULL: ours */
+    char base[256];     /* http://host:port */
+    const char *proxy;  /* libcurl proxy or NULL */
+    const char *socks5; /* shim's TSRUN_SOCKS5; NULL: no preload */
+    int pipeline;       /* TSRUN_SOCKS5_PIPELINE */
     bool proxychains;
-    bool tun;             /* over the wireguard tunnel (slow: fewer reps) */
+    bool tun; /* over the wireguard tunnel (slow: fewer reps) */
     bool ok;
 };
 
@@ -298,9 +302,9 @@ static const char *self_exe, *shim_so, *names_path, *pc_bin, *pc_conf;
 /* LD_PRELOAD and the variables the shim reads (shim/config.h). */
 static bool shim_var(const char *kv)
 {
-    static const char *const keys[] = {"LD_PRELOAD=", "TSRUN_SOCKS5=", "TSRUN_SOCKS5_PIPELINE=",
-                                       "TSRUN_ROUTES=", "TSRUN_NAMES=", "TSRUN_DEBUG=", "TSRUN_QUIET=",
-                                       "TSRUN_CONNECT_TIMEOUT_MS="};
+    static const char *const keys[] = {
+        "LD_PRELOAD=",  "TSRUN_SOCKS5=", "TSRUN_SOCKS5_PIPELINE=", "TSRUN_ROUTES=",
+        "TSRUN_NAMES=", "TSRUN_DEBUG=",  "TSRUN_QUIET=",           "TSRUN_CONNECT_TIMEOUT_MS="};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         if (!strncmp(kv, keys[i], strlen(keys[i])))
             return true;
@@ -416,11 +420,15 @@ static int run_worker(const struct path *p, int timeout_s, char **out, ...)
 }
 
 static double deadline;
-static bool time_left(double need_s) { return now_s() + need_s < deadline; }
+static bool time_left(double need_s)
+{
+    return now_s() + need_s < deadline;
+}
 
 /* ------------------------------------------------------------------ workloads */
 
-static void bulk(struct path *ps, int np, uint64_t bytes, int reps, int tun_reps, const char *url_override)
+static void bulk(struct path *ps, int np, uint64_t bytes, int reps, int tun_reps,
+                 const char *url_override)
 {
     char url[512], nb[32];
     snprintf(nb, sizeof nb, "%llu", (unsigned long long)bytes);
@@ -499,7 +507,8 @@ static void connect_overhead(int n, int batches)
 {
     char nb[16];
     snprintf(nb, sizeof nb, "%d", n / batches);
-    struct path plain = {.name = "plain"}, pre = {.name = "shim", .socks5 = "127.0.0.1:1055", .pipeline = 1};
+    struct path plain = {.name = "plain"},
+                pre = {.name = "shim", .socks5 = "127.0.0.1:1055", .pipeline = 1};
     for (int b = 0; b < batches && time_left(6); b++) {
         for (int m = 0; m < 2; m++) {
             struct path *p = (b & 1) ^ m ? &pre : &plain;
@@ -508,7 +517,8 @@ static void connect_overhead(int n, int batches)
                 add(ser("connect", p == &pre ? "preload" : "plain", "per_op", "ns"), atof(out));
             free(out);
             if (run_worker(p, 30, &out, "connect-refused", nb, (char *)NULL) == 0)
-                add(ser("connect refused", p == &pre ? "preload" : "plain", "per_op", "ns"), atof(out));
+                add(ser("connect refused", p == &pre ? "preload" : "plain", "per_op", "ns"),
+                    atof(out));
             free(out);
         }
     }
@@ -612,7 +622,8 @@ static void gai_overhead(const char *names[3], const char *labels[3], int n, int
 {
     char nb[16];
     snprintf(nb, sizeof nb, "%d", n);
-    struct path plain = {.name = "plain"}, pre = {.name = "shim", .socks5 = "127.0.0.1:1055", .pipeline = 1};
+    struct path plain = {.name = "plain"},
+                pre = {.name = "shim", .socks5 = "127.0.0.1:1055", .pipeline = 1};
     for (int b = 0; b < batches && time_left(6); b++)
         for (int k = 0; k < 3; k++)
             for (int m = 0; m < 2; m++) {
@@ -623,7 +634,8 @@ static void gai_overhead(const char *names[3], const char *labels[3], int n, int
                     char *e;
                     double v = strtod(out, &e);
                     add(ser(wl, p == &pre ? "preload" : "plain", "per_call", "ns"), v);
-                    add(ser(wl, p == &pre ? "preload" : "plain", "resolved", "bool"), strtod(e, NULL));
+                    add(ser(wl, p == &pre ? "preload" : "plain", "resolved", "bool"),
+                        strtod(e, NULL));
                 }
                 free(out);
             }
@@ -645,7 +657,10 @@ static void cell(char *b, size_t n, double v)
         snprintf(b, n, "%.2f", v);
 }
 
-static double ratio(double a, double b) { return (isnan(a) || isnan(b) || b == 0) ? NAN : a / b; }
+static double ratio(double a, double b)
+{
+    return (isnan(a) || isnan(b) || b == 0) ? NAN : a / b;
+}
 
 static void rcell(char *b, size_t n, double r)
 {
@@ -656,17 +671,26 @@ static void rcell(char *b, size_t n, double r)
 }
 
 /* Which path is this path's "direct" and "native" reference. */
-static const char *ref_direct(const char *p) { return strstr(p, "tun") ? "tun" : "direct"; }
-static const char *ref_native(const char *p) { return strstr(p, "tun") ? "native-tun" : "native"; }
+static const char *ref_direct(const char *p)
+{
+    return strstr(p, "tun") ? "tun" : "direct";
+}
+static const char *ref_native(const char *p)
+{
+    return strstr(p, "tun") ? "native-tun" : "native";
+}
 
 static void table_bulk(struct path *ps, int np, uint64_t bytes)
 {
     if (bytes)
-        fprintf(md, "\n### Bulk download (%llu MiB per transfer, MB/s = 10^6 B/s, higher is better)\n\n",
-                (unsigned long long)(bytes >> 20));
+        fprintf(
+            md,
+            "\n### Bulk download (%llu MiB per transfer, MB/s = 10^6 B/s, higher is better)\n\n",
+            (unsigned long long)(bytes >> 20));
     else
         fprintf(md, "\n### Bulk download (GET of --url, MB/s = 10^6 B/s, higher is better)\n\n");
-    fprintf(md, "| path | median MB/s | p25–p75 | n | × direct (or tun) | × native (same path) |\n");
+    fprintf(md,
+            "| path | median MB/s | p25–p75 | n | × direct (or tun) | × native (same path) |\n");
     fprintf(md, "|---|---:|---|---:|---:|---:|\n");
     for (int i = 0; i < np; i++) {
         struct series *s = find("bulk", ps[i].name, "throughput");
@@ -674,8 +698,10 @@ static void table_bulk(struct path *ps, int np, uint64_t bytes)
         cell(m, sizeof m, med(s));
         cell(a, sizeof a, qt(s, .25));
         cell(b, sizeof b, qt(s, .75));
-        rcell(r1, sizeof r1, ratio(med(s), med(find("bulk", ref_direct(ps[i].name), "throughput"))));
-        rcell(r2, sizeof r2, ratio(med(s), med(find("bulk", ref_native(ps[i].name), "throughput"))));
+        rcell(r1, sizeof r1,
+              ratio(med(s), med(find("bulk", ref_direct(ps[i].name), "throughput"))));
+        rcell(r2, sizeof r2,
+              ratio(med(s), med(find("bulk", ref_native(ps[i].name), "throughput"))));
         if (!s)
             fprintf(md, "| %s | n/a | | 0 | | |\n", ps[i].name);
         else
@@ -685,12 +711,15 @@ static void table_bulk(struct path *ps, int np, uint64_t bytes)
 
 static void table_conn(struct path *ps, int np, int conns)
 {
-    fprintf(md, "\n### %d sequential new connections, one small GET each (µs, lower is better)\n\n", conns);
-    fprintf(md, "| path | connect p50 | connect p99 | first byte p50 | first byte p25–p75 | first byte p99 | n |"
+    fprintf(md, "\n### %d sequential new connections, one small GET each (µs, lower is better)\n\n",
+            conns);
+    fprintf(md, "| path | connect p50 | connect p99 | first byte p50 | first byte p25–p75 | first "
+                "byte p99 | n |"
                 " × direct (or tun) | × native (same path) |\n");
     fprintf(md, "|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
     for (int i = 0; i < np; i++) {
-        struct series *c = find("conn", ps[i].name, "connect"), *t = find("conn", ps[i].name, "first_byte");
+        struct series *c = find("conn", ps[i].name, "connect"),
+                      *t = find("conn", ps[i].name, "first_byte");
         if (!t) {
             fprintf(md, "| %s | n/a | | | | | 0 | | |\n", ps[i].name);
             continue;
@@ -702,15 +731,20 @@ static void table_conn(struct path *ps, int np, int conns)
         cell(t25, sizeof t25, qt(t, .25));
         cell(t75, sizeof t75, qt(t, .75));
         cell(t99, sizeof t99, qt(t, .99));
-        rcell(r1, sizeof r1, ratio(med(t), med(find("conn", ref_direct(ps[i].name), "first_byte"))));
-        rcell(r2, sizeof r2, ratio(med(t), med(find("conn", ref_native(ps[i].name), "first_byte"))));
-        fprintf(md, "| %s | %s | %s | %s | %s–%s | %s | %d | %s | %s |\n", ps[i].name, c50, c99, t50, t25,
-                t75, t99, t->n, r1, r2);
+        rcell(r1, sizeof r1,
+              ratio(med(t), med(find("conn", ref_direct(ps[i].name), "first_byte"))));
+        rcell(r2, sizeof r2,
+              ratio(med(t), med(find("conn", ref_native(ps[i].name), "first_byte"))));
+        fprintf(md, "| %s | %s | %s | %s | %s–%s | %s | %d | %s | %s |\n", ps[i].name, c50, c99,
+                t50, t25, t75, t99, t->n, r1, r2);
     }
-    fprintf(md, "\n`connect` is libcurl's CURLINFO_CONNECT_TIME_T: with a proxy it ends when the TCP connection"
-                " to the proxy is up (native) or when the shim's connect() returns (shim: the SOCKS5"
-                " handshake is inside connect()), so compare paths on `first byte`"
-                " (CURLINFO_STARTTRANSFER_TIME_T), which includes every handshake. Ratios use first byte p50.\n");
+    fprintf(md,
+            "\n`connect` is libcurl's CURLINFO_CONNECT_TIME_T: with a proxy it ends when the TCP "
+            "connection"
+            " to the proxy is up (native) or when the shim's connect() returns (shim: the SOCKS5"
+            " handshake is inside connect()), so compare paths on `first byte`"
+            " (CURLINFO_STARTTRANSFER_TIME_T), which includes every handshake. Ratios use first "
+            "byte p50.\n");
 }
 
 /* Paired overhead: the i-th preload batch against the i-th plain one. */
@@ -750,10 +784,11 @@ static void overhead_row(const char *label, const char *wl, const char *a, const
     snprintf(s1, sizeof s1, "%s–%s", l1, h1);
     snprintf(s2, sizeof s2, "%s–%s", l2, h2);
     if (isnan(o))
-        fprintf(md, "| %s | %s %s | %s | %s %s | %s | n/a | |\n", label, m1, unit, s1, m2, unit, s2);
+        fprintf(md, "| %s | %s %s | %s | %s %s | %s | n/a | |\n", label, m1, unit, s1, m2, unit,
+                s2);
     else
-        fprintf(md, "| %s | %s %s | %s | %s %s | %s | %+.1f %% | %+.1f…%+.1f %% |\n", label, m1, unit, s1, m2,
-                unit, s2, o * 100, lo * 100, hi * 100);
+        fprintf(md, "| %s | %s %s | %s | %s %s | %s | %+.1f %% | %+.1f…%+.1f %% |\n", label, m1,
+                unit, s1, m2, unit, s2, o * 100, lo * 100, hi * 100);
 }
 
 static void target(const char *what, double v, const char *fmt, double limit, int ge)
@@ -797,7 +832,8 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
     fprintf(csv, "workload,path,metric,unit,index,value\n");
     for (int i = 0; i < nS; i++)
         for (int j = 0; j < S[i].n; j++)
-            fprintf(csv, "%s,%s,%s,%s,%d,%.3f\n", S[i].wl, S[i].path, S[i].metric, S[i].unit, j, S[i].v[j]);
+            fprintf(csv, "%s,%s,%s,%s,%d,%.3f\n", S[i].wl, S[i].path, S[i].metric, S[i].unit, j,
+                    S[i].v[j]);
     fclose(csv);
 
     snprintf(fn, sizeof fn, "%s/table.md", outdir);
@@ -808,39 +844,53 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
     table_bulk(ps, np, bytes);
     table_conn(ps, np, conns);
     if (bed) {
-        fprintf(md, "\n### The shim's own cost on non-tailnet work (median of batches (exec: of single runs);"
+        fprintf(md, "\n### The shim's own cost on non-tailnet work (median of batches (exec: of "
+                    "single runs);"
                     " overhead = median of the ratios of adjacent pairs, p25…p75)\n\n");
-        fprintf(md, "| workload | without shim | p25–p75 | with LD_PRELOAD | p25–p75 | overhead | spread |\n");
+        fprintf(md, "| workload | without shim | p25–p75 | with LD_PRELOAD | p25–p75 | overhead | "
+                    "spread |\n");
         fprintf(md, "|---|---:|---|---:|---|---:|---|\n");
-        overhead_row("socket+connect()+close(), 127.0.0.1 listener", "connect", "plain", "preload", "per_op", "ns");
-        overhead_row("… socket+connect()+close(), closed 127.0.0.1 port (ECONNREFUSED: the hook's CPU cost, less TCP)",
+        overhead_row("socket+connect()+close(), 127.0.0.1 listener", "connect", "plain", "preload",
+                     "per_op", "ns");
+        overhead_row("… socket+connect()+close(), closed 127.0.0.1 port (ECONNREFUSED: the hook's "
+                     "CPU cost, less TCP)",
                      "connect refused", "plain", "preload", "per_op", "ns");
         overhead_row("posix_spawn+wait of /bin/true", "exec", "plain", "preload", "per_exec", "µs");
-        overhead_row("… for scale: an empty preloaded .so (any LD_PRELOAD's floor)", "exec", "plain", "empty-so",
-                     "per_exec", "µs");
-        overhead_row("… for scale: proxychains' libproxychains.so.4 preloaded", "exec", "plain", "proxychains-so",
-                     "per_exec", "µs");
+        overhead_row("… for scale: an empty preloaded .so (any LD_PRELOAD's floor)", "exec",
+                     "plain", "empty-so", "per_exec", "µs");
+        overhead_row("… for scale: proxychains' libproxychains.so.4 preloaded", "exec", "plain",
+                     "proxychains-so", "per_exec", "µs");
         const char *gl[] = {"gai tailnet", "gai hosts", "gai localhost"};
         const char *gt[] = {"getaddrinfo(tailnet name, db.tail1a2b3.ts.net)",
                             "getaddrinfo(/etc/hosts name)", "getaddrinfo(localhost)"};
         for (int k = 0; k < 3; k++)
             overhead_row(gt[k], gl[k], "plain", "preload", "per_call", "ns");
-        overhead_row("`tsrun true` (warm daemon) vs `true`", "tsrun", "true", "tsrun true", "per_run", "µs");
-        struct series *r0 = find("gai tailnet", "plain", "resolved"), *r1 = find("gai tailnet", "preload", "resolved");
-        fprintf(md, "\nThe tailnet name resolves %s without the shim and %s with it (from TSRUN_NAMES);"
-                    " without the shim the row is the cost of a failed lookup (DNS to a closed loopback port).\n",
-                r0 && med(r0) > 0.5 ? "too" : "not at all", r1 && med(r1) > 0.5 ? "locally" : "NOT");
+        overhead_row("`tsrun true` (warm daemon) vs `true`", "tsrun", "true", "tsrun true",
+                     "per_run", "µs");
+        struct series *r0 = find("gai tailnet", "plain", "resolved"),
+                      *r1 = find("gai tailnet", "preload", "resolved");
+        fprintf(md,
+                "\nThe tailnet name resolves %s without the shim and %s with it (from TSRUN_NAMES);"
+                " without the shim the row is the cost of a failed lookup (DNS to a closed "
+                "loopback port).\n",
+                r0 && med(r0) > 0.5 ? "too" : "not at all",
+                r1 && med(r1) > 0.5 ? "locally" : "NOT");
     }
 
     fprintf(md, "\n### Targets (ratios from this run)\n\n");
-    fprintf(md, "Ratios are medians of paired ratios: rep i of one path against rep i of the other (bulk),"
-                " batch i against batch i (latency, %d connections a batch), so drift cancels.\n\n", per);
+    fprintf(
+        md,
+        "Ratios are medians of paired ratios: rep i of one path against rep i of the other (bulk),"
+        " batch i against batch i (latency, %d connections a batch), so drift cancels.\n\n",
+        per);
     double sn = paired(find("bulk", "shim", "throughput"), find("bulk", "native", "throughput"), 1);
     fprintf(md, "| target | measured | verdict |\n|---|---:|---|\n");
     target("shim/native bulk throughput ≥ 0.99", sn, "%.3f", 0.99, 1);
     if (bed) {
-        double st = paired(find("bulk", "shim-tun", "throughput"), find("bulk", "tun", "throughput"), 1);
-        double sl = paired(find("conn", "shim-tun", "first_byte"), find("conn", "tun", "first_byte"), per);
+        double st =
+            paired(find("bulk", "shim-tun", "throughput"), find("bulk", "tun", "throughput"), 1);
+        double sl =
+            paired(find("conn", "shim-tun", "first_byte"), find("conn", "tun", "first_byte"), per);
         char b[128];
         if (isnan(st) && isnan(sl))
             snprintf(b, sizeof b, "n/a");
@@ -849,17 +899,21 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
         fprintf(md, "| shim-over-tun / tun (the SOCKS hop's cost; reported) | %s | %s |\n", b,
                 isnan(st) && isnan(sl) ? "n/a" : "reported");
     }
-    double ln = paired(find("conn", "shim", "first_byte"), find("conn", "native", "first_byte"), per);
+    double ln =
+        paired(find("conn", "shim", "first_byte"), find("conn", "native", "first_byte"), per);
     target("shim/native per-connection latency (first byte p50) ≤ 1.05", ln, "%.3f", 1.05, 0);
     if (bed) {
-        double lp = paired(find("conn", "shim", "first_byte"), find("conn", "proxychains", "first_byte"), per);
-        target("shim/proxychains per-connection latency (first byte p50) ≤ 0.9", lp, "%.3f", 0.9, 0);
+        double lp = paired(find("conn", "shim", "first_byte"),
+                           find("conn", "proxychains", "first_byte"), per);
+        target("shim/proxychains per-connection latency (first byte p50) ≤ 0.9", lp, "%.3f", 0.9,
+               0);
         double lo, hi;
         double co = overhead("connect", "plain", "preload", "per_op", &lo, &hi);
         target("non-tailnet connect() overhead ≤ 2 %", co * 100, "%+.2f %%", 2, 0);
         double eo = overhead("exec", "plain", "preload", "per_exec", &lo, &hi);
         target("preload start-up overhead ≤ 3 %", eo * 100, "%+.2f %%", 3, 0);
-        double tt = med(find("tsrun", "tsrun true", "per_run")) - med(find("tsrun", "true", "per_run"));
+        double tt =
+            med(find("tsrun", "tsrun true", "per_run")) - med(find("tsrun", "true", "per_run"));
         target("warm `tsrun true` adds ≤ 5 ms", tt / 1000, "%+.2f ms", 5, 0);
     }
     fclose(md);
@@ -870,12 +924,13 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
     if (!d)
         die("%s: %s", fn, strerror(errno));
     for (int i = 0; i < np; i++) {
-        struct series *s = find("bulk", ps[i].name, "throughput"), *t = find("conn", ps[i].name, "first_byte");
+        struct series *s = find("bulk", ps[i].name, "throughput"),
+                      *t = find("conn", ps[i].name, "first_byte");
         if (!s && !t)
             continue;
-        fprintf(d, "\"%s\" %.3f %.3f %.3f %.4f %.4f %.4f\n", ps[i].name, s ? med(s) : 0, s ? qt(s, .25) : 0,
-                s ? qt(s, .75) : 0, t ? med(t) / 1000 : 0, t ? qt(t, .25) / 1000 : 0,
-                t ? qt(t, .75) / 1000 : 0);
+        fprintf(d, "\"%s\" %.3f %.3f %.3f %.4f %.4f %.4f\n", ps[i].name, s ? med(s) : 0,
+                s ? qt(s, .25) : 0, s ? qt(s, .75) : 0, t ? med(t) / 1000 : 0,
+                t ? qt(t, .25) / 1000 : 0, t ? qt(t, .75) / 1000 : 0);
     }
     fclose(d);
 }
@@ -903,9 +958,14 @@ static bool in_host_netns(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: tsbench --bed   (run by bench/run inside its namespaces)\n"
-                    "       tsbench --url http://100.x.y.z:PORT/FILE [--socks5 127.0.0.1:1055]\n"
-                    "               [--shim PATH] [--reps N] [--conns N] [--out DIR] [--no-direct]\n");
+    fprintf(stderr,
+            "usage: tsbench --bed   (run by bench/run inside its namespaces)\n"
+            "       tsbench --url http://100.x.y.z:PORT/FILE [--socks5 127.0.0.1:1055]\n"
+            "               [--shim PATH] [--names MAP] [--reps N] [--conns N] [--out DIR] "
+            "[--no-direct]\n"
+            "  --shim   libtsshim.so (default: next to tsbench)\n"
+            "  --names  the shim's name map (TSRUN_NAMES) when the URL has a tailnet name\n"
+            "  --reps   bulk downloads per path (3); --conns new connections per path (500)\n");
     exit(2);
 }
 
@@ -946,6 +1006,8 @@ int main(int argc, char **argv)
             socks5 = v, i++;
         else if (!strcmp(a, "--shim"))
             shim_so = v, i++;
+        else if (!strcmp(a, "--names"))
+            names_path = v, i++;
         else if (!strcmp(a, "--reps"))
             reps = atoi(v), i++;
         else if (!strcmp(a, "--conns"))
@@ -996,15 +1058,23 @@ int main(int argc, char **argv)
         snprintf(p->base, sizeof p->base, "http://%s", peer);
         p = &ps[np++], *p = (struct path){.name = "native", .proxy = gw_proxy, .ok = true};
         snprintf(p->base, sizeof p->base, "http://%s", peer);
-        p = &ps[np++], *p = (struct path){.name = "proxychains", .proxychains = true,
+        p = &ps[np++], *p = (struct path){.name = "proxychains",
+                                          .proxychains = true,
                                           .ok = pc_bin && pc_conf && !access(pc_bin, X_OK)};
         snprintf(p->base, sizeof p->base, "http://%s", peer);
         p = &ps[np++], *p = (struct path){.name = "tun", .netns = cli, .tun = true, .ok = tun};
         snprintf(p->base, sizeof p->base, "http://%s", peer);
-        p = &ps[np++], *p = (struct path){.name = "shim-tun", .netns = cli, .socks5 = tsocks, .pipeline = 0,
-                                          .tun = true, .ok = tun && tsocks};
+        p = &ps[np++], *p = (struct path){.name = "shim-tun",
+                                          .netns = cli,
+                                          .socks5 = tsocks,
+                                          .pipeline = 0,
+                                          .tun = true,
+                                          .ok = tun && tsocks};
         snprintf(p->base, sizeof p->base, "http://%s", peer);
-        p = &ps[np++], *p = (struct path){.name = "native-tun", .netns = cli, .proxy = tun_proxy, .tun = true,
+        p = &ps[np++], *p = (struct path){.name = "native-tun",
+                                          .netns = cli,
+                                          .proxy = tun_proxy,
+                                          .tun = true,
                                           .ok = tun && tsocks};
         snprintf(p->base, sizeof p->base, "http://%s", peer);
 
@@ -1040,7 +1110,8 @@ int main(int argc, char **argv)
             try_direct = run_worker(&probe, 8, &out, "lat", url, "-", "1", "1", (char *)NULL) == 0;
             free(out);
             if (!try_direct)
-                fprintf(stderr, "tsbench: %s not reachable without the proxy: no direct row\n", url);
+                fprintf(stderr, "tsbench: %s not reachable without the proxy: no direct row\n",
+                        url);
         }
         ps[np++] = (struct path){.name = "direct", .ok = try_direct};
         ps[np++] = (struct path){.name = "shim", .socks5 = socks5, .pipeline = 1, .ok = true};
