@@ -75,6 +75,11 @@ int namemap_format(const struct tsr_status *st, time_t now, char **out, size_t *
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const char *ver = st->version && *st->version ? st->version : "unknown";
     bprintf(&b, "tsrun-names 1\n# generated %s from tailscaled %.200s\n", when, ver);
+    /* The shim fails tailnet connects fast while the backend is not Running,
+     * instead of letting tailscaled stall each dial for 5 s. */
+    if (st->backend_state && *st->backend_state && strlen(st->backend_state) < 32 &&
+        !strpbrk(st->backend_state, " \n"))
+        bprintf(&b, "backend %s\n", st->backend_state);
     if (st->suffix && *st->suffix && !strchr(st->suffix, ' ') && strlen(st->suffix) < 900)
         bprintf(&b, "suffix %s\n", st->suffix);
     int count = node_line(&b, &st->self, "self");

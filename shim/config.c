@@ -167,14 +167,20 @@ int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
 
 /* --- the root-owned file: "key = value" lines mapped onto TSRUN_* keys --- */
 
+#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
+
 struct file_pairs {
-    const char *value[sizeof config_keys / sizeof config_keys[0]];
+    const char *value[CONFIG_NKEYS];
+    bool use_env; /* environment first, then the file (config_load) */
 };
 
 static const char *file_lookup(const char *key, void *ctx)
 {
     const struct file_pairs *pairs = ctx;
-    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
+    const char *env = pairs->use_env ? getenv(key) : NULL;
+    if (env != NULL)
+        return env;
+    for (size_t i = 0; i < CONFIG_NKEYS; i++)
         if (strcmp(key, config_keys[i]) == 0)
             return pairs->value[i];
     return NULL;
@@ -190,19 +196,9 @@ static char *trim(char *s)
     return s;
 }
 
-int config_parse_file_text(const char *text, struct config *cfg, char *err,
-                           size_t errlen)
+/* Splits the file's text into pairs; values point into copy. */
+static int file_split(char *copy, struct file_pairs *pairs, char *err, size_t errlen)
 {
-    char copy[CONFIG_FILE_MAX + 1];
-    struct file_pairs pairs = {0};
-    size_t len = strlen(text);
-
-    if (len > CONFIG_FILE_MAX) {
-        snprintf(err, errlen, "%s: larger than %d bytes", CONFIG_SYSTEM_FILE,
-                 CONFIG_FILE_MAX);
-        return -EINVAL;
-    }
-    memcpy(copy, text, len + 1);
     unsigned lineno = 0;
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
@@ -224,37 +220,40 @@ int config_parse_file_text(const char *text, struct config *cfg, char *err,
         for (char *p = envkey; *p != '\0'; p++)
             if (*p >= 'a' && *p <= 'z')
                 *p = (char)(*p - 'a' + 'A');
-        for (i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
+        for (i = 0; i < CONFIG_NKEYS; i++)
             if (strcmp(envkey, config_keys[i]) == 0)
                 break;
-        if (i == sizeof config_keys / sizeof config_keys[0]) {
+        if (i == CONFIG_NKEYS) {
             snprintf(err, errlen, "%s: line %u: unknown key \"%.40s\"",
                      CONFIG_SYSTEM_FILE, lineno, key);
             return -EINVAL;
         }
-        pairs.value[i] = value;
+        pairs->value[i] = value;
     }
-    return config_parse(file_lookup, &pairs, cfg, err, errlen);
+    return 0;
+}
+
+int config_parse_file_text(const char *text, struct config *cfg, char *err,
+                           size_t errlen)
+{
+    char copy[CONFIG_FILE_MAX + 1];
+    struct file_pairs pairs = {0};
+    size_t len = strlen(text);
+
+    if (len > CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "%s: larger than %d bytes", CONFIG_SYSTEM_FILE,
+                 CONFIG_FILE_MAX);
+        return -EINVAL;
+    }
+    memcpy(copy, text, len + 1);
+    int rc = file_split(copy, &pairs, err, errlen);
+    return rc < 0 ? rc : config_parse(file_lookup, &pairs, cfg, err, errlen);
 }
 
 /* --- the process-wide configuration --- */
 
 static struct config config_global;
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
-
-static const char *env_lookup(const char *key, void *ctx)
-{
-    (void)ctx;
-    return getenv(key);
-}
-
-static bool env_configured(void)
-{
-    for (size_t i = 0; i < sizeof config_keys / sizeof config_keys[0]; i++)
-        if (getenv(config_keys[i]) != NULL)
-            return true;
-    return false;
-}
 
 /* Reads the system file if it is a root-owned regular file nobody else can
  * write. Returns 1 when read into buf, 0 when absent or untrusted. */
@@ -287,23 +286,22 @@ static void config_load(void)
 {
     char err[256] = "";
     char text[CONFIG_FILE_MAX + 1];
-    int saved = errno;
+    struct file_pairs pairs = {0};
+    int saved = errno, rc = 0;
     /* IMPORTANT: in setuid/setgid/AT_SECURE processes the environment belongs
      * to a less privileged caller; only the root-owned file may configure
-     * the shim there, and without it the shim stays inert. */
+     * the shim there, and without it the shim stays inert. Elsewhere each
+     * TSRUN_* variable overrides the file's value for that key. */
     bool secure = getauxval(AT_SECURE) != 0;
-    int rc;
+    bool have_file = read_system_file(text, sizeof text);
 
-    if (!secure && env_configured()) {
-        rc = config_parse(env_lookup, NULL, &config_global, err, sizeof err);
-    } else if (read_system_file(text, sizeof text)) {
-        rc = config_parse_file_text(text, &config_global, err, sizeof err);
-    } else if (secure) {
+    if (have_file)
+        rc = file_split(text, &pairs, err, sizeof err);
+    if (secure && !have_file) {
         memset(&config_global, 0, sizeof config_global);
-        rc = 0;
-    } else {
-        set_defaults(&config_global);
-        rc = 0;
+    } else if (rc == 0) {
+        pairs.use_env = !secure;
+        rc = config_parse(file_lookup, &pairs, &config_global, err, sizeof err);
     }
     if (rc < 0) {
         /* A bad value must not take the program down: say so once, then

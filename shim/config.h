@@ -1,10 +1,10 @@
 /* The shim's configuration, read lazily and once per process.
  *
- * Sources, first match wins:
- *   1. TSRUN_* environment variables (ignored in AT_SECURE processes),
+ * Each key comes from, first match wins:
+ *   1. its TSRUN_* environment variable (ignored in AT_SECURE processes),
  *   2. /etc/tsrun/tsrun.conf when root-owned and not group/world writable,
- *   3. built-in defaults (proxy 127.0.0.1:1055), except in AT_SECURE
- *      processes, where the shim stays inert without the root-owned file. */
+ *   3. the built-in default (proxy 127.0.0.1:1055).
+ * In AT_SECURE processes the shim stays inert without the root-owned file. */
 #ifndef TSSHIM_CONFIG_H
 #define TSSHIM_CONFIG_H
 

@@ -74,6 +74,16 @@ static int tunnel(const char *what, int fd, const struct sockaddr *dest,
         return -EHOSTUNREACH;
     }
 
+    /* tsrun records tailscaled's backend state in the map: while it is not
+     * Running, every dial would stall 5 s before its 0x01. */
+    char state[NAMES_MAX_BACKEND];
+    if (names_backend_stopped(state)) {
+        log_debug("%s fd=%d %s -> refused: tailscaled is %s (ECONNREFUSED)", what, fd,
+                  log_sockaddr(dest, len, d, sizeof d), state);
+        log_hint("tailscaled is not Running (state %s): run `tsrun up`", state);
+        return -ECONNREFUSED;
+    }
+
     long long start = log_now_ms();
     int rc = tunnel_connect(fd, dest->sa_family, a, port, cfg);
     if (rc == 0)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,19 @@ void log_line(const char *fmt, ...)
         w = write(STDERR_FILENO, buf, len);
     while (w < 0 && errno == EINTR);
     errno = saved;
+}
+
+void log_hint(const char *fmt, ...)
+{
+    static atomic_bool hinted;
+    char msg[384];
+    if (config_get()->quiet || atomic_exchange(&hinted, true))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    log_line("%s (TSRUN_QUIET=1 hides this hint)", msg);
 }
 
 const char *log_sockaddr(const struct sockaddr *sa, socklen_t len, char *buf,

@@ -11,6 +11,10 @@ bool log_debug_enabled(void);
 /* "tsshim[PID]: <message>\n" on fd 2, formatted on the stack. */
 void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A hint for the user: printed at most once per process, never when quiet
+ * (TSRUN_QUIET=1 or `quiet = 1` in /etc/tsrun/tsrun.conf). */
+void log_hint(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* log_line() only when debugging is on. */
 #define log_debug(...)                                                       \
     do {                                                                     \

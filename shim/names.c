@@ -34,6 +34,7 @@ struct names_node {
 #define NAME_SLOT_SHORT 0x80000000u
 
 struct names_map {
+    char backend[NAMES_MAX_BACKEND]; /* "" when the file does not say */
     char suffix[NAMES_MAX_NAME];
     size_t suffix_len;
     unsigned count;
@@ -427,6 +428,13 @@ static int parse_pass(const char *buf, size_t len, struct names_map *m,
                 memcpy(m->suffix, t.tok[1], sl + 1);
                 m->suffix_len = sl;
             }
+        } else if (strcmp(t.tok[0], "backend") == 0) {
+            /* tailscaled's BackendState; a malformed one is ignored like an
+             * unknown keyword: the reader then assumes Running. */
+            size_t bl = t.n == 2 ? strlen(t.tok[1]) : 0;
+            if (m != NULL && bl > 0 && bl < sizeof m->backend &&
+                strspn(t.tok[1], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == bl)
+                memcpy(m->backend, t.tok[1], bl + 1);
         } else if (strcmp(t.tok[0], "end") == 0) {
             unsigned long want;
             if (t.n != 2 || !parse_count(t.tok[1], &want)) {
@@ -522,6 +530,11 @@ void names_map_free(struct names_map *map)
 unsigned names_map_count(const struct names_map *map)
 {
     return map != NULL ? map->count : 0;
+}
+
+const char *names_map_backend(const struct names_map *map)
+{
+    return map != NULL ? map->backend : "";
 }
 
 const char *names_map_suffix(const struct names_map *map)
@@ -914,4 +927,21 @@ enum names_state names_addr_state(int family, const void *addr)
     if (names_reverse(family, addr, &e) != NAMES_FOUND)
         return NAMES_UNKNOWN;
     return e.state;
+}
+
+bool names_backend_stopped(char state[NAMES_MAX_BACKEND])
+{
+    const char *path = names_path();
+    if (path == NULL)
+        return false;
+    int saved = errno;
+    names_lock_acquire();
+    names_refresh_locked(path);
+    const char *b = names_map_backend(names_cur);
+    bool stopped = b[0] != '\0' && strcmp(b, "Running") != 0;
+    if (stopped)
+        memcpy(state, b, strlen(b) + 1);
+    names_lock_release();
+    errno = saved;
+    return stopped;
 }

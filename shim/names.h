@@ -18,7 +18,8 @@
 #include <stdint.h>
 
 #define NAMES_MAX_ADDRS 8
-#define NAMES_MAX_NAME 254 /* DNS name without trailing dot, plus NUL */
+#define NAMES_MAX_NAME 254
+#define NAMES_MAX_BACKEND 32 /* a BackendState name, plus NUL */ /* DNS name without trailing dot, plus NUL */
 #define NAMES_MAX_NODES 4096
 #define NAMES_MAX_FILE (1024 * 1024)
 #define NAMES_MAX_LINE 1024
@@ -51,6 +52,11 @@ enum names_verdict names_lookup(const char *name, struct names_entry *entry);
 
 /* Reverse: the entry owning this address (v4: 4 bytes, v6: 16 bytes). */
 bool names_lookup_addr(int family, const void *addr, struct names_entry *entry);
+
+/* True when the current map says tailscaled's backend is not Running
+ * (NeedsLogin, Stopped, ...); the state's name goes to state. A map without
+ * a backend line, or no map, says nothing: false. */
+bool names_backend_stopped(char state[NAMES_MAX_BACKEND]);
 
 /* Online state of the peer owning this address, NAMES_UNKNOWN if none.
  * AF_INET6 v4-mapped addresses (::ffff:a.b.c.d) are looked up as AF_INET. */
@@ -105,5 +111,6 @@ bool names_map_lookup_addr(const struct names_map *map, int family,
                            const void *addr, struct names_entry *entry);
 unsigned names_map_count(const struct names_map *map);
 const char *names_map_suffix(const struct names_map *map); /* "" if none */
+const char *names_map_backend(const struct names_map *map); /* "" if none */
 
 #endif

@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -198,12 +197,8 @@ static int handshake(int fd, const uint8_t dest16[16], uint16_t port,
 
 static void hint_proxy_down(const struct config *cfg)
 {
-    static atomic_bool hinted;
     char proxy[80];
-    if (cfg->quiet || atomic_exchange(&hinted, true))
-        return;
-    log_line("no SOCKS5 proxy answers at %s: is tailscaled running? "
-             "Start it with `tsrun up` (set TSRUN_QUIET=1 to hide this hint)",
+    log_hint("no SOCKS5 proxy answers at %s: is tailscaled running? Start it with `tsrun up`",
              config_socks5_text(cfg, proxy, sizeof proxy));
 }
 

@@ -26,6 +26,7 @@ static const char fixture[] =
 static const char expected[] =
     "tsrun-names 1\n"
     "# generated 2026-11-23T20:00:00Z from tailscaled 1.102.3\n"
+    "backend Running\n"
     "suffix tail1a2b3.ts.net\n"
     "node sandbox-1.tail1a2b3.ts.net self online 100.101.7.42 "
     "fd7a:115c:a1e0::6f01:72a\n"
@@ -62,7 +63,8 @@ Test(namemap, empty_status)
     cr_assert_eq(status_parse(j, strlen(j), &st, err, sizeof err), 0);
     cr_assert_eq(namemap_format(&st, T0, &text, NULL), 0);
     cr_assert_str_eq(
-        text, "tsrun-names 1\n# generated 2026-11-23T20:00:00Z from tailscaled unknown\nend 0\n");
+        text, "tsrun-names 1\n# generated 2026-11-23T20:00:00Z from tailscaled unknown\n"
+              "backend NeedsLogin\nend 0\n");
     free(text);
     status_free(&st);
 }

@@ -639,3 +639,25 @@ Test(names_helpers, hostent_layout_and_erange)
     }
     cr_assert_gt(min, 0);
 }
+
+/* ------------------------------------------------------------ backend state */
+
+Test(names_parse, backend_state)
+{
+    struct names_map *m = parse_ok("tsrun-names 1\nbackend NeedsLogin\nend 0\n");
+    cr_assert_str_eq(names_map_backend(m), "NeedsLogin");
+    names_map_free(m);
+
+    /* Absent: the map says nothing (the shim assumes Running). */
+    m = parse_ok("tsrun-names 1\nend 0\n");
+    cr_assert_str_eq(names_map_backend(m), "");
+    names_map_free(m);
+
+    /* Malformed or oversized: ignored like an unknown keyword. */
+    m = parse_ok("tsrun-names 1\nbackend Needs-Login\nend 0\n");
+    cr_assert_str_eq(names_map_backend(m), "");
+    names_map_free(m);
+    m = parse_ok("tsrun-names 1\nbackend AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nend 0\n");
+    cr_assert_str_eq(names_map_backend(m), "");
+    names_map_free(m);
+}
