@@ -249,25 +249,32 @@ bool daemon_pid_is_supervisor(pid_t pid)
     return strcmp(a, b) == 0 && cmdline_has(pid, "up");
 }
 
-/* SIGTERM, bounded wait, SIGKILL. */
+/* SIGTERM, bounded wait, SIGKILL. tailscaled runs in a session of its own
+ * (setsid in spawn_tailscaled): its whole process group is signalled, so a
+ * daemon that started children of its own leaves no orphans behind. */
 static void stop_pid(pid_t pid, bool is_child)
 {
     if (pid <= 0)
         return;
-    kill(pid, SIGTERM);
+    pid_t pg = getpgid(pid);
+    bool group = pg > 1 && pg != getpgrp();
+    kill(group ? -pg : pid, SIGTERM);
     long long deadline = tsr_now_ms() + STOP_WAIT_MS;
     while (tsr_now_ms() < deadline) {
         if (is_child) {
             if (waitpid(pid, NULL, WNOHANG) == pid)
-                return;
+                goto sweep;
         } else if (!pid_alive(pid)) {
-            return;
+            goto sweep;
         }
         tsr_sleep_ms(10);
     }
     kill(pid, SIGKILL);
     if (is_child)
         waitpid(pid, NULL, 0);
+sweep:
+    if (group)
+        kill(-pg, SIGKILL); /* whatever of the group ignored SIGTERM */
 }
 
 void daemon_log_tail(const char *path, int n)
