@@ -98,8 +98,13 @@ static int connect_proxy(int fd, const struct sockaddr *proxy, socklen_t len,
     if (restore)
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &saved, sizeof saved);
 
-    if (err == 0 || err == EISCONN)
+    if (err == 0)
         return 0;
+    /* Connected before we started: the app called connect() (or sent with
+     * MSG_FASTOPEN) a second time. Answer like the kernel and leave its
+     * connection alone -- no greeting into its stream, no disconnect. */
+    if (err == EISCONN)
+        return -EISCONN;
     if (err != EINPROGRESS && err != EINTR && err != EALREADY && err != EAGAIN)
         return -err;
     /* In progress (non-blocking, interrupted, or SO_SNDTIMEO expired): the
@@ -221,6 +226,15 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     socklen_t optlen = sizeof v6only;
     int rc;
 
+    /* Already connected (the app calls connect() again, or sends with
+     * MSG_FASTOPEN on its connected socket): answer like the kernel and
+     * leave the connection alone. After our non-blocking handshake the
+     * kernel would answer a repeated connect() with 0, so ask getpeername(). */
+    struct sockaddr_storage peer;
+    socklen_t peerlen = sizeof peer;
+    if (libc_getpeername(fd, (struct sockaddr *)&peer, &peerlen) == 0)
+        return -EISCONN;
+
     if (family == AF_INET6)
         getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen);
     rc = tunnel_proxy_addr(cfg, family, v6only, &proxy, &proxylen);
@@ -246,7 +260,8 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
         } else if (rc == -ECONNREFUSED) {
             hint_proxy_down(cfg);
         }
-        disconnect(fd);
+        if (rc != -EISCONN)
+            disconnect(fd);
         return rc;
     }
 

@@ -472,3 +472,30 @@ test_threads_64x50_no_fd_leak() {
         _e2e_fail "threads via microsocks" "$out"
     echo "$out"
 }
+
+test_second_connect_is_eisconn_and_leaves_the_tunnel_alone() {
+    local p out
+    for p in "${PROXIES[@]}"; do
+        out=$(via "$p" python3 -c '
+import errno, socket, sys
+s = socket.create_connection((sys.argv[1], 7), timeout=5)
+for how in ("connect", "fastopen"):
+    try:
+        if how == "connect":
+            s.connect((sys.argv[1], 7))
+        else:
+            s.sendto(b"x", socket.MSG_FASTOPEN, (sys.argv[1], 7))
+        print(how, "ok")
+    except OSError as e:
+        print(how, errno.errorcode[e.errno])
+s.sendall(b"still-here")
+got = b""
+while len(got) < 10:
+    got += s.recv(10 - len(got))
+print(got.decode(), s.getpeername()[0])' "$BED_PEER_V4")
+        # What the kernel answers for an already connected socket.
+        assert_eq "connect EISCONN
+fastopen EISCONN
+still-here $BED_PEER_V4" "$out" "via $p"
+    done
+}
