@@ -499,3 +499,76 @@ fastopen EISCONN
 still-here $BED_PEER_V4" "$out" "via $p"
     done
 }
+
+test_bytes_after_the_reply_belong_to_the_app() {
+    local banner out
+    # A server that talks first (an SSH banner) arrives in the same segment
+    # as the CONNECT reply: the shim must read only the reply.
+    banner=$(printf 'SSH-2.0-bed\r\n' | od -An -tx1 | tr -d ' \n')
+    for reply in 0500000100000000 0500000400000000000000000000000000000000 05000003026462; do
+        start_fault --reply "${reply}0016$banner"
+        out=$(TSRUN_SOCKS5=127.0.0.1:$FAULT_PORT via ts "$PROBE" connect --read 17 "$BED_PEER_V4" 22 ping)
+        assert_eq "result=ok" "$(result "$out")" "$out"
+        assert_eq 'SSH-2.0-bed\r\nping' "$(field recv "$out")" "reply $reply"
+    done
+}
+
+test_bulk_bytes_through_the_tunnel() {
+    local p f
+    for p in "${PROXIES[@]}"; do
+        f=$BED_DIR/bulk-$p
+        via "$p" curl -sS --max-time 20 -o "$f" "http://$BED_PEER_V4/bytes/1000003"
+        assert_eq 1000003 "$(stat -c %s "$f")" "size via $p"
+        python3 -c 'import sys
+d = open(sys.argv[1], "rb").read()
+sys.exit(d != bytes(i % 251 for i in range(len(d))))' "$f" || _e2e_fail "byte pattern via $p"
+    done
+}
+
+test_ipv6_proxy_address() {
+    local out err=$BED_DIR/v6proxy.err
+    start_fault --v6
+    # An IPv6 socket reaches [::1]; an IPv4 socket cannot: a clear error.
+    out=$(TSRUN_SOCKS5="[::1]:$FAULT_PORT" via ts "$PROBE" connect --read 4 "$BED_PEER_V6" 7 six6)
+    assert_eq "result=ok" "$(result "$out")" "$out"
+    assert_eq six6 "$(field recv "$out")"
+    assert_eq "[$BED_PEER_V6]:7" "$(field peer "$out")"
+    out=$(TSRUN_SOCKS5="[::1]:$FAULT_PORT" via ts "$PROBE" connect "$BED_PEER_V4" 7 2>"$err")
+    assert_eq "errno=EAFNOSUPPORT" "$(result "$out")" "$out"
+    assert_contains "$(cat "$err")" "TSRUN_SOCKS5"
+    # ... unless it is an AF_INET6 socket to a v4-mapped destination.
+    out=$(TSRUN_SOCKS5="[::1]:$FAULT_PORT" via ts "$PROBE" connect --family 6 --read 4 "$BED_PEER_V4" 7 map6)
+    assert_eq "result=ok" "$(result "$out")" "$out"
+    assert_eq map6 "$(field recv "$out")"
+}
+
+test_sendmmsg_sends_up_to_the_first_tailnet_message() {
+    local out
+    out=$(via ts python3 -c '
+import ctypes, ctypes.util, socket, struct, errno, sys
+libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+class iovec(ctypes.Structure): _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+class msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32), ("iov", ctypes.POINTER(iovec)),
+                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+class mmsghdr(ctypes.Structure): _fields_ = [("hdr", msghdr), ("len", ctypes.c_uint)]
+def sin(ip, port):
+    b = struct.pack("!HH4s8x", socket.AF_INET, port, socket.inet_aton(ip))
+    return ctypes.create_string_buffer(struct.pack("=H", socket.AF_INET) + b[2:], 16)
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(("127.0.0.1", 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+payload = ctypes.create_string_buffer(b"dgram", 5)
+io = iovec(ctypes.addressof(payload), 5)
+names = [sin("127.0.0.1", r.getsockname()[1]), sin(sys.argv[1], 7), sin("127.0.0.1", r.getsockname()[1])]
+vec = (mmsghdr * 3)()
+for i, n in enumerate(names):
+    vec[i].hdr = msghdr(ctypes.addressof(n), 16, ctypes.pointer(io), 1, None, 0, 0)
+print("first", libc.sendmmsg(s.fileno(), vec, 3, 0))
+print("received", r.recv(10).decode())
+rc = libc.sendmmsg(s.fileno(), ctypes.byref(vec, ctypes.sizeof(mmsghdr)), 2, 0)
+print("then", rc, errno.errorcode[ctypes.get_errno()])' "$BED_PEER_V4")
+    assert_eq "first 1
+received dgram
+then -1 ENETUNREACH" "$out"
+}
