@@ -572,3 +572,35 @@ print("then", rc, errno.errorcode[ctypes.get_errno()])' "$BED_PEER_V4")
 received dgram
 then -1 ENETUNREACH" "$out"
 }
+
+test_tcp_fastopen_connect_sockopt() {
+    local p out
+    for p in "${PROXIES[@]}"; do
+        out=$(via "$p" python3 -c '
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.IPPROTO_TCP, 30, 1)  # TCP_FASTOPEN_CONNECT: the SYN waits for the first send
+s.settimeout(5)
+s.connect((sys.argv[1], 7))
+s.sendall(b"tfo-connect")
+got = b""
+while len(got) < 11:
+    got += s.recv(11 - len(got))
+print(got.decode(), s.getpeername()[0])' "$BED_PEER_V4")
+        assert_eq "tfo-connect $BED_PEER_V4" "$out" "via $p"
+    done
+}
+
+test_debug_line_format() {
+    local err=$BED_DIR/debug.err pid
+    TSRUN_DEBUG=1 via ts "$PROBE" connect --read 2 "$BED_PEER_V4" 7 ok >/dev/null 2>"$err"
+    grep -Eq '^tsshim\[[0-9]+\]: connect fd=[0-9]+ 100\.88\.12\.5:7 -> tunnel via 127\.0\.0\.1:1055: ok \([0-9]+ ms\)$' "$err" ||
+        _e2e_fail "debug line format" "$(cat "$err")"
+    TSRUN_DEBUG=1 via ts "$PROBE" connect "$BED_PEER_V6" "$BED_REFUSED_PORT" >/dev/null 2>"$err"
+    grep -Eq '^tsshim\[[0-9]+\]: connect fd=[0-9]+ \[fd7a:115c:a1e0::d401:c05\]:81 -> tunnel via 127\.0\.0\.1:1055: Connection refused \([0-9]+ ms\)$' "$err" ||
+        _e2e_fail "debug line format (failure)" "$(cat "$err")"
+    # Never on stdout, silent without TSRUN_DEBUG.
+    assert_not_contains "$(TSRUN_DEBUG=1 via ts "$PROBE" connect --read 2 "$BED_PEER_V4" 7 ok 2>/dev/null)" tsshim
+    via ts "$PROBE" connect --read 2 "$BED_PEER_V4" 7 ok >/dev/null 2>"$err"
+    assert_eq "" "$(cat "$err")"
+}
