@@ -299,7 +299,7 @@ test_tcp_fastopen_takes_the_tunnel() {
     local p mode out
     for p in "${PROXIES[@]}"; do
         for mode in --sendto-fastopen --sendmsg-fastopen; do
-            out=$(via "$p" "$PROBE" connect "$mode" --read 7 "$BED_PEER_V4" "$BED_ECHO_PORT" tfo-$p)
+            out=$(via "$p" "$PROBE" connect "$mode" --read 7 "$BED_PEER_V4" "$BED_ECHO_PORT" "tfo-$p")
             assert_eq "result=ok" "$(result "$out")" "$mode via $p: $out"
             assert_eq "tfo-$p" "$(field recv "$out")" "$mode via $p"
             assert_eq "$BED_PEER_V4:$BED_ECHO_PORT" "$(field peer "$out")"
@@ -501,7 +501,7 @@ still-here $BED_PEER_V4" "$out" "via $p"
 }
 
 test_bytes_after_the_reply_belong_to_the_app() {
-    local banner out
+    local banner out reply
     # A server that talks first (an SSH banner) arrives in the same segment
     # as the CONNECT reply: the shim must read only the reply.
     banner=$(printf 'SSH-2.0-bed\r\n' | od -An -tx1 | tr -d ' \n')
@@ -592,7 +592,7 @@ print(got.decode(), s.getpeername()[0])' "$BED_PEER_V4")
 }
 
 test_debug_line_format() {
-    local err=$BED_DIR/debug.err pid
+    local err=$BED_DIR/debug.err
     TSRUN_DEBUG=1 via ts "$PROBE" connect --read 2 "$BED_PEER_V4" 7 ok >/dev/null 2>"$err"
     grep -Eq '^tsshim\[[0-9]+\]: connect fd=[0-9]+ 100\.88\.12\.5:7 -> tunnel via 127\.0\.0\.1:1055: ok \([0-9]+ ms\)$' "$err" ||
         _e2e_fail "debug line format" "$(cat "$err")"
