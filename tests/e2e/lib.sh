@@ -21,16 +21,19 @@ PROGS=$REPO/$B/tests/progs
 # verify_asan_link_order=0) suits most programs but crashes node at start;
 # libasan first suits node but deadlocks curl/git in glibc's setlocale lock
 # (llvm/llvm-project#49223). Foreign programs' own leaks are not ours.
+# SHIM_SANITIZER=address marks such a build, for tests that must step aside.
 SHIM_PRELOAD=$SHIM
+SHIM_SANITIZER=
 if [[ -f $SHIM ]]; then
     _e2e_rt=$(ldd "$SHIM" 2>/dev/null | awk '$1 ~ /^libasan\.so/ {print $3; exit}')
     if [[ -n $_e2e_rt ]]; then
         SHIM_PRELOAD=$_e2e_rt:$SHIM
+        SHIM_SANITIZER=address
         export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0:detect_leaks=0}
     fi
     unset _e2e_rt
 fi
-export REPO B SHIM SHIM_PRELOAD TSRUN PROGS
+export REPO B SHIM SHIM_PRELOAD SHIM_SANITIZER TSRUN PROGS
 
 # ---------------------------------------------------------------- assertions
 

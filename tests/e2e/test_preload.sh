@@ -125,6 +125,12 @@ names = /run/tsrun/names" "$out"
 
 # timeout: 150
 test_global_mode_with_tailscaled_running() {
+    # make asan: a sanitizer build of the shim needs its runtime first in
+    # /etc/ld.so.preload, which install-preload rightly does not write.
+    if [[ -n ${SHIM_SANITIZER:-} ]]; then
+        echo "sanitizer build of the shim: global mode does not apply"
+        return 0
+    fi
     pl_setup
     pl_write_battery
     pl_start_http
@@ -177,6 +183,12 @@ test_global_mode_with_tailscaled_running() {
 
 # timeout: 150
 test_global_mode_with_tailscaled_stopped() {
+    # make asan: a sanitizer build of the shim needs its runtime first in
+    # /etc/ld.so.preload, which install-preload rightly does not write.
+    if [[ -n ${SHIM_SANITIZER:-} ]]; then
+        echo "sanitizer build of the shim: global mode does not apply"
+        return 0
+    fi
     pl_setup
     pl_write_battery
     pl_start_http
