@@ -149,8 +149,9 @@ const get = (url) => new Promise((ok, bad) => {
 test_node_http_get() {
     local p out rc=0
     for p in "${PROXIES[@]}"; do
+        # SHIM_PRELOAD: node crashes unless a sanitizer runtime comes first (lib.sh).
         assert_eq "$HELLO
-$HELLO" "$(via "$p" node -e "$NODE_CLIENT" "$BED_PEER_V4" "$BED_PEER_V6")" "node via $p"
+$HELLO" "$(SHIM=$SHIM_PRELOAD via "$p" node -e "$NODE_CLIENT" "$BED_PEER_V4" "$BED_PEER_V6")" "node via $p"
     done
     out=$(node -e "$NODE_CLIENT" "$BED_PEER_V4" "$BED_PEER_V6") || rc=$?
     assert_eq 1 "$rc" "node without the shim"
