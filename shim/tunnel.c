@@ -105,7 +105,9 @@ static int connect_proxy(int fd, const struct sockaddr *proxy, socklen_t len,
      * connection alone -- no greeting into its stream, no disconnect. */
     if (err == EISCONN)
         return -EISCONN;
-    if (err != EINPROGRESS && err != EINTR && err != EALREADY && err != EAGAIN)
+    /* EALREADY: the app had a connect of its own in progress on this socket
+     * before calling us; answer as the kernel does and leave it alone. */
+    if (err != EINPROGRESS && err != EINTR && err != EAGAIN)
         return -err;
     /* In progress (non-blocking, interrupted, or SO_SNDTIMEO expired): the
      * kernel keeps connecting; wait for the outcome. */
@@ -174,7 +176,7 @@ static int read_reply(int fd, uint8_t buf[SOCKS5_REPLY_MAX], size_t *have,
  * one round trip. Otherwise greeting, method reply, then CONNECT. */
 static int handshake(int fd, const uint8_t dest16[16], uint16_t port,
                      const struct config *cfg, struct socks5_reply *reply,
-                     long long deadline)
+                     long long start, long long deadline)
 {
     uint8_t request[SOCKS5_REQUEST_MAX], buf[SOCKS5_REPLY_MAX];
     size_t reqlen = socks5_encode_connect(request, dest16, port);
@@ -193,10 +195,12 @@ static int handshake(int fd, const uint8_t dest16[16], uint16_t port,
     }
     if (rc == 0)
         rc = read_reply(fd, buf, &have, SOCKS5_REPLY_MAX, reply, deadline);
-    if (rc == -ETIMEDOUT && cfg->pipeline && have == 2) {
-        log_line("the SOCKS5 proxy answered the greeting but not the CONNECT sent "
-                 "with it; if it is not tailscaled, set TSRUN_SOCKS5_PIPELINE=0");
-    }
+    /* Silence after the method reply is normal while tailscaled dials (up to
+     * its 5 s cap); past that, the server likely dropped the pipelined bytes. */
+    if (rc == -ETIMEDOUT && cfg->pipeline && have == 2 &&
+        log_now_ms() - start > TUNNEL_TAILSCALED_DIAL_CAP_MS)
+        log_hint("the SOCKS5 proxy answered the greeting but not the CONNECT sent with "
+                 "it; if it is not tailscaled, set TSRUN_SOCKS5_PIPELINE=0");
     return rc;
 }
 
@@ -248,8 +252,17 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return -errno;
-    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen,
-                       (flags & O_NONBLOCK) == 0, deadline);
+    bool blocking = (flags & O_NONBLOCK) == 0;
+    struct timeval sndtimeo = {0};
+    socklen_t tvlen = sizeof sndtimeo;
+    if (blocking && getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &tvlen) == 0) {
+        /* The app bounded its blocking connect with SO_SNDTIMEO: a tighter
+         * bound than ours wins (the kernel would give up then, too). */
+        long long app_ms = (long long)sndtimeo.tv_sec * 1000 + sndtimeo.tv_usec / 1000;
+        if (app_ms > 0 && start + app_ms < deadline)
+            deadline = start + app_ms;
+    }
+    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, blocking, deadline);
     if (rc < 0) {
         bool twin = family == AF_INET6 && v6only && cfg->socks5_is_v4;
         if (rc == -ECONNREFUSED && twin) {
@@ -260,13 +273,13 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
         } else if (rc == -ECONNREFUSED) {
             hint_proxy_down(cfg);
         }
-        if (rc != -EISCONN)
+        if (rc != -EISCONN && rc != -EALREADY)
             disconnect(fd);
         return rc;
     }
 
     struct socks5_reply reply;
-    rc = handshake(fd, dest16, port, cfg, &reply, deadline);
+    rc = handshake(fd, dest16, port, cfg, &reply, start, deadline);
     if (rc == 0 && reply.error != SOCKS5_OK) {
         if (reply.error == SOCKS5_ERR_REPLY)
             log_debug("fd=%d proxy replied 0x%02x (%s)", fd, reply.rep,

@@ -11,6 +11,8 @@
 
 /* A 0x01 reply this late is tailscaled's 5 s dial timeout, not a refusal. */
 #define TUNNEL_SLOW_FAILURE_MS 4500
+/* tailscaled answers every CONNECT within this (its dial context). */
+#define TUNNEL_TAILSCALED_DIAL_CAP_MS 5000
 
 /* Connects fd (a TCP socket of the app, blocking or not) to the proxy and
  * asks it for dest16:port. Returns 0 when the fd carries the tunnel, else

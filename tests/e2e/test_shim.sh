@@ -437,9 +437,14 @@ test_request_bytes_on_the_wire() {
 
 test_pipelined_connect_against_microsocks_hints() {
     local out err=$BED_DIR/pipe.err
-    out=$(TSRUN_CONNECT_TIMEOUT_MS=1000 TSRUN_SOCKS5_PIPELINE=1 via ms "$PROBE" connect "$BED_PEER_V4" 80 2>"$err")
+    # Silent past tailscaled's 5 s dial cap after the method reply: the hint.
+    out=$(TSRUN_CONNECT_TIMEOUT_MS=5600 TSRUN_SOCKS5_PIPELINE=1 via ms "$PROBE" connect "$BED_PEER_V4" 80 2>"$err")
     assert_eq "errno=ETIMEDOUT" "$(result "$out")" "$out"
     assert_contains "$(cat "$err")" "set TSRUN_SOCKS5_PIPELINE=0"
+    # tailscaled still dialling when our own (shorter) timeout ends: no hint.
+    out=$(TSRUN_CONNECT_TIMEOUT_MS=800 via ts "$PROBE" connect "$BED_UNKNOWN_V4" 80 2>"$err")
+    assert_eq "errno=ETIMEDOUT" "$(result "$out")" "$out"
+    assert_not_contains "$(cat "$err")" "PIPELINE"
     # The same against a server that drops pipelined bytes, with PIPELINE=0: works.
     start_fault --drop-pipelined
     out=$(TSRUN_SOCKS5=127.0.0.1:$FAULT_PORT TSRUN_SOCKS5_PIPELINE=0 via ts "$PROBE" connect --read 4 "$BED_PEER_V4" 80 pipe)
@@ -604,4 +609,22 @@ test_debug_line_format() {
     assert_not_contains "$(TSRUN_DEBUG=1 via ts "$PROBE" connect --read 2 "$BED_PEER_V4" 7 ok 2>/dev/null)" tsshim
     via ts "$PROBE" connect --read 2 "$BED_PEER_V4" 7 ok >/dev/null 2>"$err"
     assert_eq "" "$(cat "$err")"
+}
+
+test_blocking_connect_honours_the_apps_sndtimeo() {
+    # SO_SNDTIMEO bounds a blocking kernel connect; it bounds the tunnel too,
+    # although the shim's own timeout and tailscaled's dial cap are longer.
+    local out
+    out=$(via ts python3 -c '
+import errno, socket, struct, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", 0, 400000))
+t = time.monotonic()
+try:
+    s.connect((sys.argv[1], 80))
+    print("connected")
+except OSError as e:
+    print(errno.errorcode[e.errno], "fast" if time.monotonic() - t < 2.5 else "slow")
+' "$BED_UNKNOWN_V4")
+    assert_eq "ETIMEDOUT fast" "$out"
 }
