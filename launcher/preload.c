@@ -404,56 +404,6 @@ static int check_shim(const char *shim, char *why, size_t whylen)
     return 0;
 }
 
-/* Temp file next to path, fchmod (the umask must not decide), fsync,
- * rename, fsync the directory. 0 or -errno. */
-static int write_file(const char *path, const char *text, mode_t mode)
-{
-    char tmp[PATH_MAX], dir[PATH_MAX];
-    int rc = 0, fd;
-    if (tsr_fmt(tmp, sizeof tmp, "%s.tsrun-tmp.%ld", path, (long)getpid()) < 0)
-        return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return -errno;
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            rc = -errno;
-            goto out;
-        }
-        off += (size_t)w;
-    }
-    if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (close(fd) < 0) {
-        fd = -1;
-        rc = -errno;
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    snprintf(dir, sizeof dir, "%s", path);
-    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-out:
-    if (fd >= 0)
-        close(fd);
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
-}
-
 static int read_opt_file(const char *path, char **text)
 {
     *text = NULL;
@@ -631,7 +581,7 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         read_opt_file(conf, &cur);
         bool same = cur && !strcmp(cur, conftext);
         free(cur);
-        rc = same ? 0 : write_file(conf, conftext, 0644);
+        rc = same ? 0 : tsr_write_atomic(conf, conftext, strlen(conftext), 0644);
         if (rc == 0)
             fprintf(stderr, "tsrun: %s: %s (socks5 %s, names %s%s%s)\n", conf,
                     same ? "unchanged" : "written", socks5, names, routes && *routes ? ", routes " : "",
@@ -647,7 +597,7 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
     if (rc == 0)
         rc = preload_list_add(old, real, &text);
     if (rc == 1)
-        rc = write_file(list, text, 0644);
+        rc = tsr_write_atomic(list, text, strlen(text), 0644);
     if (rc < 0) {
         tsr_error("%s: %s", list, strerror(-rc));
         rc = TSR_EXIT_INTERNAL;
@@ -678,7 +628,7 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
         if (remove_file)
             rc = unlink(list) < 0 ? -errno : 1;
         else if (rc == 1)
-            rc = write_file(list, text, 0644);
+            rc = tsr_write_atomic(list, text, strlen(text), 0644);
         if (rc >= 0)
             fprintf(stderr, "tsrun: %s: %s\n", list,
                     remove_file ? "removed (tsrun created it)" : strcmp(old, text) ? "shim entry removed"

@@ -2,6 +2,7 @@
 #include "tsrun.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -163,13 +164,18 @@ int tsr_write_cache(const char *path, const char *data, size_t len, mode_t mode)
     return write_replace(path, data, len, mode, false);
 }
 
+/* Temp file beside path (a stale one from a dead process of the same pid is
+ * removed; O_EXCL|O_NOFOLLOW refuse anything planted there), mode set with
+ * fchmod so the umask does not decide, then rename. With sync: fsync the
+ * file before and the directory after the rename. 0 or -errno. */
 static int write_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync)
 {
     int rc = 0, fd = -1;
-    char tmp[4096];
+    char tmp[4096], dir[4096];
     if (tsr_fmt(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
         return -ENAMETOOLONG;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    unlink(tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     size_t off = 0;
@@ -183,7 +189,7 @@ static int write_replace(const char *path, const char *data, size_t len, mode_t 
         }
         off += (size_t)w;
     }
-    if (sync && fsync(fd) < 0) {
+    if (fchmod(fd, mode) < 0 || (sync && fsync(fd) < 0)) {
         rc = -errno;
         goto out;
     }
@@ -196,6 +202,14 @@ static int write_replace(const char *path, const char *data, size_t len, mode_t 
     if (rename(tmp, path) < 0) {
         rc = -errno;
         goto out;
+    }
+    if (sync) {
+        snprintf(dir, sizeof dir, "%s", path);
+        int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
     }
 out:
     if (fd >= 0)
