@@ -65,7 +65,7 @@ Test(preload, add_no_duplicate_in_any_position_or_separator)
     const char *cases[] = {
         SHIM "\n/usr/lib/libfoo.so\n",
         "/usr/lib/libfoo.so:" SHIM ":/lib/x.so\n",
-        "/usr/lib/libfoo.so\t" SHIM,
+        ("/usr/lib/libfoo.so\t" SHIM),
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *out = add(cases[i], 0);
