@@ -158,11 +158,14 @@ install: all
 	install -m 0755 $(B)/tsrun $(DESTDIR)$(BINDIR)/tsrun
 	install -m 0644 $(B)/libtsshim.so $(DESTDIR)$(LIBDIR)/libtsshim.so
 	if [ -f docs/tsrun.1 ]; then install -m 0644 docs/tsrun.1 $(DESTDIR)$(MANDIR)/man1/tsrun.1; fi
+	if [ -f $(B)/musl/libtsshim.so ]; then install -d $(DESTDIR)$(LIBDIR)/musl && \
+	    install -m 0644 $(B)/musl/libtsshim.so $(DESTDIR)$(LIBDIR)/musl/libtsshim.so; fi
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/tsrun $(DESTDIR)$(LIBDIR)/libtsshim.so \
+	      $(DESTDIR)$(LIBDIR)/musl/libtsshim.so \
 	      $(DESTDIR)$(MANDIR)/man1/tsrun.1
-	-rmdir $(DESTDIR)$(LIBDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(LIBDIR)/musl $(DESTDIR)$(LIBDIR) 2>/dev/null
 
 dist:
 	@mkdir -p $(B)
