@@ -32,7 +32,7 @@
 extern char **environ;
 
 #define STATUS_TIMEOUT_MS 3000L
-#define START_TIMEOUT_MS 20000LL
+#define START_MIN_MS 5000LL /* the least --timeout leaves tailscaled to start */
 #define STOP_WAIT_MS 5000
 #define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
@@ -128,6 +128,11 @@ int daemon_find_binaries(struct daemon *d)
                          : find_in_path("tailscale", d->tailscale);
     if (ok1 && ok2)
         return 0;
+    const char *bad = !ok1 ? ed : ec;
+    if (bad && *bad && access(bad, F_OK) == 0) {
+        tsr_error("%s is not executable (chmod +x)", bad);
+        return TSR_EXIT_NO_TAILSCALE;
+    }
     tsr_error("%s not found (PATH or TSRUN_TAILSCALED/TSRUN_TAILSCALE); install Tailscale: "
               "curl -fsSL https://tailscale.com/install.sh | sh, or unpack the static tarball "
               "from https://pkgs.tailscale.com/stable/ and put tailscale and tailscaled in PATH",
@@ -135,14 +140,37 @@ int daemon_find_binaries(struct daemon *d)
     return TSR_EXIT_NO_TAILSCALE;
 }
 
+/* "HTTP 500 from SOCK: <first line of the body>", printable and short. */
+static void describe_http_error(struct daemon *d, const struct localapi_resp *r)
+{
+    char line[121];
+    size_t n = 0;
+    for (const char *p = r->body; *p && *p != '\n' && *p != '\r' && n < sizeof line - 1; p++)
+        line[n++] = *p >= 0x20 && *p < 0x7f ? *p : '?';
+    line[n] = '\0';
+    snprintf(d->err, sizeof d->err, "LocalAPI answered HTTP %ld from %s%s%s%s", r->code, d->sock,
+             n ? ": " : "", line,
+             r->body[n] && r->body[n] != '\n' && r->body[n] != '\r' ? "..." : "");
+}
+
 int daemon_fetch_status(struct daemon *d, long timeout_ms)
 {
     struct localapi_resp r;
-    char err[256];
+    char err[160];
+    d->err[0] = '\0';
     int rc = localapi_get(d->sock, "/localapi/v0/status", timeout_ms, &r);
+    if (rc == -ETIMEDOUT)
+        snprintf(d->err, sizeof d->err, "LocalAPI at %s did not answer within %ld s", d->sock,
+                 (timeout_ms + 999) / 1000);
+    else if (rc == -ECONNREFUSED || rc == -ENOMEM || rc == -ENOSYS)
+        snprintf(d->err, sizeof d->err, "cannot reach tailscaled at %s: %s", d->sock,
+                 strerror(-rc));
+    else if (rc < 0)
+        snprintf(d->err, sizeof d->err, "LocalAPI at %s %s", d->sock, r.err);
     if (rc < 0)
         return rc;
     if (r.code != 200) {
+        describe_http_error(d, &r);
         tsr_debug("status: HTTP %ld: %.200s", r.code, r.body);
         localapi_resp_free(&r);
         return -EPROTO;
@@ -153,6 +181,14 @@ int daemon_fetch_status(struct daemon *d, long timeout_ms)
     rc = status_parse(r.body, r.len, &d->st, err, sizeof err);
     localapi_resp_free(&r);
     if (rc < 0) {
+        const char *why = strncmp(err, "status: ", 8) == 0 ? err + 8 : err;
+        if (strncmp(why, "bad JSON ", 9) == 0)
+            snprintf(d->err, sizeof d->err,
+                     "LocalAPI sent a status that is not valid JSON (%s) from %s", why + 9,
+                     d->sock);
+        else
+            snprintf(d->err, sizeof d->err, "LocalAPI at %s sent an unusable status (%s)", d->sock,
+                     why);
         tsr_debug("%s", err);
         return rc;
     }
@@ -281,7 +317,12 @@ void daemon_log_tail(const char *path, int n)
 {
     char *text = NULL;
     size_t len = 0;
-    if (tsr_read_file(path, &text, &len) < 0 || len == 0) {
+    int rc = tsr_read_file(path, &text, &len);
+    if (rc < 0 || len == 0) {
+        if (rc < 0)
+            fprintf(stderr, "tsrun: cannot read %s: %s\n", path, strerror(-rc));
+        else
+            fprintf(stderr, "tsrun: %s is empty (no output at all)\n", path);
         free(text);
         return;
     }
@@ -529,17 +570,23 @@ static void clean_stale(struct daemon *d)
         unlink(d->sock); /* a dead daemon's socket file */
 }
 
-static int start_daemon(struct daemon *d, bool as_child)
+/* Starts tailscaled and waits until deadline for its socket and SOCKS5. */
+static int start_daemon(struct daemon *d, bool as_child, long long deadline)
 {
     pid_t pid = -1;
+    char line[96];
     int rc = spawn_tailscaled(d, as_child, &pid);
     if (rc < 0) {
-        tsr_error("cannot start %s: %s", d->tailscaled, strerror(-rc));
+        tsr_error("cannot start %s: %s (log %s)", d->tailscaled, strerror(-rc), d->log_path);
         return TSR_EXIT_DAEMON;
     }
-    write_pid(d->pid_path, pid);
-    long long deadline = tsr_now_ms() + START_TIMEOUT_MS;
+    rc = write_pid(d->pid_path, pid);
+    if (rc < 0) {
+        tsr_error("cannot write %s: %s", d->pid_path, strerror(-rc));
+        goto fail;
+    }
     bool have_socks = false, have_sock = false;
+    long long start = tsr_now_ms();
     while (!(have_socks && have_sock)) {
         if (!have_socks)
             have_socks = socks5_from_log(d->log_path, d->socks5, sizeof d->socks5);
@@ -549,8 +596,12 @@ static int start_daemon(struct daemon *d, bool as_child)
             break;
         bool dead = as_child ? waitpid(pid, NULL, WNOHANG) == pid : !pid_alive(pid);
         if (dead || tsr_now_ms() > deadline) {
-            tsr_error(dead ? "tailscaled exited during startup"
-                           : "tailscaled did not open its socket and SOCKS5 port in time");
+            if (dead)
+                tsr_error("tailscaled exited during startup");
+            else
+                tsr_error("tailscaled did not open its socket and SOCKS5 port within %lld s "
+                          "(--timeout)",
+                          (deadline - start + 999) / 1000);
             daemon_log_tail(d->log_path, 15);
             if (!dead)
                 stop_pid(pid, as_child);
@@ -561,11 +612,20 @@ static int start_daemon(struct daemon *d, bool as_child)
         }
         tsr_sleep_ms(10);
     }
-    char line[96];
     int n = snprintf(line, sizeof line, "%s\n", d->socks5);
-    tsr_write_atomic(d->socks5_path, line, (size_t)n, 0644);
+    rc = tsr_write_atomic(d->socks5_path, line, (size_t)n, 0644);
+    if (rc < 0) {
+        tsr_error("cannot write %s: %s", d->socks5_path, strerror(-rc));
+        goto fail;
+    }
     tsr_debug("tailscaled pid %ld, SOCKS5 %s", (long)pid, d->socks5);
     return 0;
+fail:
+    stop_pid(pid, as_child);
+    if (as_child)
+        d->child = -1;
+    unlink(d->pid_path);
+    return TSR_EXIT_INTERNAL;
 }
 
 /* ---------------------------------------------------------------- login */
@@ -910,7 +970,7 @@ static int ensure_external(struct daemon *d, unsigned flags)
             tsr_debug("no LocalAPI at %s: no name map; using SOCKS5 %s", d->sock, d->socks5);
             return 0;
         }
-        tsr_error("cannot reach tailscaled at %s: %s", d->sock, strerror(-rc));
+        tsr_error("%s", d->err);
         return TSR_EXIT_DAEMON;
     }
     if (d->st.tun) {
@@ -1008,13 +1068,21 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         if (rc)
             goto out;
         clean_stale(d);
-        rc = start_daemon(d, flags & DAEMON_AS_CHILD);
+        /* --timeout bounds the start too, with a floor a real daemon needs. */
+        long long start_deadline = tsr_now_ms() + START_MIN_MS;
+        if (start_deadline < deadline)
+            start_deadline = deadline;
+        rc = start_daemon(d, flags & DAEMON_AS_CHILD, start_deadline);
         if (rc)
             goto out;
-        while ((rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS)) < 0 && tsr_now_ms() < deadline)
+        while ((rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS)) < 0 &&
+               tsr_now_ms() < start_deadline)
             tsr_sleep_ms(20);
         if (rc < 0) {
-            tsr_error("tailscaled does not answer on %s", d->sock);
+            if (rc == -ECONNREFUSED)
+                tsr_error("tailscaled does not answer on %s", d->sock);
+            else
+                tsr_error("%s", d->err);
             daemon_log_tail(d->log_path, 10);
             rc = TSR_EXIT_DAEMON;
             goto out;

@@ -33,9 +33,10 @@ struct daemon {
 
     struct tsr_status st; /* the last status read */
     bool have_st;
-    bool from_ready;         /* warm path: trusted the ready file, no status */
-    bool ready_exit_node;    /* ... which recorded an exit node in use */
-    char ready_routes[1024]; /* ... and the peers' PrimaryRoutes */
+    char err[PATH_MAX + 256]; /* why the last status call failed, as a sentence */
+    bool from_ready;          /* warm path: trusted the ready file, no status */
+    bool ready_exit_node;     /* ... which recorded an exit node in use */
+    char ready_routes[1024];  /* ... and the peers' PrimaryRoutes */
 
     /* supervisor only */
     pid_t child;  /* tailscaled as our direct child */
@@ -54,7 +55,9 @@ int daemon_init(struct daemon *d);
  * prints how to install them when missing. TSR_EXIT_* code. */
 int daemon_find_binaries(struct daemon *d);
 
-/* One LocalAPI status call into d->st. 0 or -errno. */
+/* One LocalAPI status call into d->st. 0 or -errno (-ECONNREFUSED: nothing
+ * listens; anything else: it answered, but not with a status); d->err says
+ * what went wrong. */
 int daemon_fetch_status(struct daemon *d, long timeout_ms);
 
 #define DAEMON_AS_CHILD 1u    /* supervisor: tailscaled becomes our child */

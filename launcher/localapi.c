@@ -107,8 +107,34 @@ static int map_curl_error(CURLcode c)
         return -ETIMEDOUT;
     case CURLE_WRITE_ERROR:
         return -ENOMEM;
+    case CURLE_GOT_NOTHING:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+        return -EPROTO;
     default:
         return -EIO;
+    }
+}
+
+/* What a failed exchange means, in words a user can act on. */
+static void describe_curl_error(CURLcode c, char *err, size_t errlen)
+{
+    switch (c) {
+    case CURLE_GOT_NOTHING:
+        snprintf(err, errlen, "closed the connection without an answer");
+        break;
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        snprintf(err, errlen, "sent a reply that is not HTTP");
+        break;
+    case CURLE_PARTIAL_FILE:
+        snprintf(err, errlen, "cut its reply short");
+        break;
+    default:
+        snprintf(err, errlen, "%s", lc.strerror(c));
+        break;
     }
 }
 
@@ -145,6 +171,7 @@ int localapi_get(const char *sock, const char *path, long timeout_ms, struct loc
     CURLcode c = lc.perform(h);
     if (c != CURLE_OK) {
         rc = s.oom ? -ENOMEM : map_curl_error(c);
+        describe_curl_error(s.oom ? CURLE_OUT_OF_MEMORY : c, r->err, sizeof r->err);
         tsr_debug("localapi %s: %s", path, lc.strerror(c));
         goto out;
     }

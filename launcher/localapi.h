@@ -11,10 +11,12 @@ struct localapi_resp {
     long code;  /* HTTP status */
     char *body; /* NUL-terminated */
     size_t len;
+    char err[96]; /* on failure: what went wrong, e.g. "cut its reply short" */
 };
 
 /* GET path (e.g. "/localapi/v0/status"). 0 with r filled (any HTTP code),
- * -ECONNREFUSED/-ENOENT when nothing listens, -ETIMEDOUT, -EIO otherwise. */
+ * -ECONNREFUSED when nothing listens, -ETIMEDOUT, -EPROTO for a reply that
+ * is not HTTP or cut short, -EIO otherwise; r->err says which. */
 int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r);
 
 void localapi_resp_free(struct localapi_resp *r);

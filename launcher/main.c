@@ -225,11 +225,12 @@ static json_t *routes_json(const char *routes)
     return a;
 }
 
-static int status_json(struct daemon *d, bool up, pid_t pid, pid_t sup)
+static int status_json(struct daemon *d, bool up, bool bad, pid_t pid, pid_t sup)
 {
     json_t *o = json_object();
     json_object_set_new(o, "running", json_boolean(up && !strcmp(d->st.backend_state, "Running")));
-    json_object_set_new(o, "backend_state", json_string(up ? d->st.backend_state : "NotRunning"));
+    const char *state = bad ? "Unusable" : "NotRunning";
+    json_object_set_new(o, "backend_state", json_string(up ? d->st.backend_state : state));
     json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
     json_object_set_new(o, "socket", json_string(d->sock));
     json_object_set_new(o, "socks5", d->socks5[0] ? json_string(d->socks5) : json_null());
@@ -241,6 +242,7 @@ static int status_json(struct daemon *d, bool up, pid_t pid, pid_t sup)
     json_object_set_new(names, "path", json_string(d->names_path));
     json_object_set_new(names, "age_seconds", age >= 0 ? json_integer(age) : json_null());
     json_object_set_new(o, "names", names);
+    json_object_set_new(o, "error", bad ? json_string(d->err) : json_null());
     if (up) {
         json_object_set_new(o, "version", json_string(d->st.version));
         json_object_set_new(o, "tun", json_boolean(d->st.tun));
@@ -294,7 +296,10 @@ static int cmd_status(const struct cli *c)
     int rc = setup(c, &d);
     if (rc)
         return rc;
-    bool up = daemon_fetch_status(&d, 3000) == 0;
+    int frc = daemon_fetch_status(&d, 3000);
+    bool up = frc == 0;
+    /* Something answers, but not with a status: say what, not "not running". */
+    bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS;
     if (d.mode == DAEMON_MODE_USERSPACE) {
         char *text = NULL;
         if (tsr_read_file(d.socks5_path, &text, NULL) == 0) {
@@ -314,7 +319,11 @@ static int cmd_status(const struct cli *c)
     if (sup > 0 && !daemon_pid_is_supervisor(sup))
         sup = -1;
     if (c->json) {
-        rc = status_json(&d, up, pid, sup);
+        rc = status_json(&d, up, bad, pid, sup);
+    } else if (bad) {
+        printf("state:    unusable: %s\n", d.err);
+        printf("mode:     %s\n", mode_name(d.mode));
+        printf("socket:   %s\n", d.sock);
     } else if (!up) {
         printf("state:    not running (no tailscaled answers at %s)\n", d.sock);
         printf("mode:     %s\n", mode_name(d.mode));
@@ -357,7 +366,9 @@ static int cmd_status(const struct cli *c)
             printf("\n");
         }
     }
-    if (rc == 0 && !(up && !strcmp(d.st.backend_state, "Running")))
+    if (rc == 0 && bad)
+        rc = TSR_EXIT_DAEMON;
+    else if (rc == 0 && !(up && !strcmp(d.st.backend_state, "Running")))
         rc = TSR_EXIT_FAIL;
     if (d.have_st)
         status_free(&d.st);

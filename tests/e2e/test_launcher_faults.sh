@@ -62,7 +62,9 @@ test_tailscaled_not_executable() {
     printf 'not a program\n' >"$LF_DIR/tailscaled"
     chmod 644 "$LF_DIR/tailscaled"
     TSRUN_TAILSCALED=$LF_DIR/tailscaled lf_run 30 "$TSRUN" true
-    assert_contains "$LF_OUT" "tailscaled"
+    assert_eq 120 "$LF_RC"
+    assert_contains "$LF_OUT" "$LF_DIR/tailscaled is not executable (chmod +x)"
+    assert_not_contains "$LF_OUT" "not found"
     assert_no_leftovers
 }
 
@@ -77,6 +79,17 @@ test_tailscaled_crashes_at_start() {
     assert_no_leftovers
 }
 
+test_tailscaled_exits_silently() {
+    lf_setup
+    printf '#!/bin/sh\nexit 3\n' >"$LF_DIR/tailscaled"
+    chmod +x "$LF_DIR/tailscaled"
+    TSRUN_TAILSCALED=$LF_DIR/tailscaled lf_run 30 "$TSRUN" true
+    assert_eq 121 "$LF_RC"
+    assert_contains "$LF_OUT" "exited during startup"
+    assert_contains "$LF_OUT" "$TSRUN_STATE_DIR/tailscaled.log is empty" "an empty log, said so"
+    assert_no_leftovers
+}
+
 # timeout: 90
 test_tailscaled_hangs_at_start() {
     lf_setup
@@ -86,7 +99,11 @@ test_tailscaled_hangs_at_start() {
     chmod +x "$LF_DIR/tailscaled"
     TSRUN_TAILSCALED=$LF_DIR/tailscaled lf_run 60 "$TSRUN" --timeout 5 true
     assert_eq 121 "$LF_RC"
-    assert_contains "$LF_OUT" "did not open its socket"
+    assert_contains "$LF_OUT" "did not open its socket and SOCKS5 port within 5 s"
+    ((LF_SECS <= 12)) || _e2e_fail "--timeout 5 does not bound the start: ${LF_SECS}s"
+    # --timeout 1 still leaves a real daemon the minimum (5 s) to start.
+    TSRUN_TAILSCALED=$LF_DIR/tailscaled lf_run 60 "$TSRUN" --timeout 1 true
+    assert_contains "$LF_OUT" "within 5 s"
     assert_no_leftovers
 }
 
@@ -109,7 +126,9 @@ test_state_dir_disk_full() {
     lf_run 60 unshare -m sh -c 'mount -t tmpfs -o size=64k tsrun-full "$1" &&
         (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null || true) && exec "$2" true' \
         _ "$TSRUN_STATE_DIR" "$TSRUN"
-    assert_contains "$LF_OUT" "tsrun:"
+    assert_eq 125 "$LF_RC"
+    assert_contains "$LF_OUT" "tsrun: cannot write $TSRUN_STATE_DIR/"
+    assert_contains "$LF_OUT" "No space left on device"
     assert_no_leftovers
 }
 
@@ -150,16 +169,25 @@ PY
     wait_for_file "$LF_SOCK"
 }
 
-# localapi_case MODE: `tsrun --socket` and `tsrun --socket status` both fail
-# cleanly against it.
+# localapi_case MODE WHAT: `tsrun --socket` and `tsrun --socket status` both
+# fail cleanly against it and say WHAT went wrong (WHAT may hold @SOCK@).
 localapi_case() {
     lf_setup
     fake_localapi "$1"
+    local what=${2//@SOCK@/$LF_SOCK}
     lf_run 30 "$TSRUN" --socket "$LF_SOCK" true
+    assert_eq 121 "$LF_RC"
     assert_contains "$LF_OUT" "tsrun: "
     assert_contains "$LF_OUT" "$LF_SOCK"
+    assert_contains "$LF_OUT" "$what"
+    assert_not_contains "$LF_OUT" "cannot reach"
     lf_run 30 "$TSRUN" --socket "$LF_SOCK" status
+    assert_eq 121 "$LF_RC" "status: something answers, badly"
     assert_contains "$LF_OUT" "$LF_SOCK"
+    assert_contains "$LF_OUT" "$what"
+    assert_not_contains "$LF_OUT" "not running"
+    lf_run 30 "$TSRUN" --socket "$LF_SOCK" status --json
+    assert_contains "$LF_OUT" '"error": "'
     assert_no_leftovers_but_api
 }
 
@@ -170,11 +198,19 @@ assert_no_leftovers_but_api() {
     [[ -z $left ]] || _e2e_fail "processes left behind" "$left"
 }
 
-test_localapi_http_500() { localapi_case http500; }
-test_localapi_garbage() { localapi_case garbage; }
-test_localapi_not_json() { localapi_case notjson; }
-test_localapi_no_backend_state() { localapi_case nobackend; }
-test_localapi_truncated_body() { localapi_case short; }
-test_localapi_closes_at_once() { localapi_case close; }
+test_localapi_http_500() { localapi_case http500 "LocalAPI answered HTTP 500 from @SOCK@: boom!"; }
+test_localapi_garbage() { localapi_case garbage "LocalAPI at @SOCK@ sent a reply that is not HTTP"; }
+test_localapi_not_json() { localapi_case notjson "LocalAPI sent a status that is not valid JSON ("; }
+test_localapi_no_backend_state() { localapi_case nobackend "sent an unusable status (no BackendState"; }
+test_localapi_truncated_body() { localapi_case short "LocalAPI at @SOCK@ cut its reply short"; }
+test_localapi_closes_at_once() { localapi_case close "LocalAPI at @SOCK@ closed the connection without an answer"; }
 # timeout: 90
-test_localapi_never_answers() { localapi_case stall; }
+test_localapi_never_answers() { localapi_case stall "LocalAPI at @SOCK@ did not answer within 3 s"; }
+
+# Nothing listens: that, and only that, is "not running" (exit 1).
+test_localapi_nothing_listens() {
+    lf_setup
+    lf_run 30 "$TSRUN" --socket "$LF_DIR/none.sock" status
+    assert_eq 1 "$LF_RC"
+    assert_contains "$LF_OUT" "not running (no tailscaled answers at $LF_DIR/none.sock)"
+}
