@@ -175,7 +175,8 @@ dist:
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	    --suppress=missingIncludeSystem -D_GNU_SOURCE shim launcher
-	clang-tidy --quiet $(SHIM_SRC) $(LAUNCHER_SRC) -- -std=c11 -D_GNU_SOURCE -Ishim -Ilauncher
+	clang-tidy --quiet $(SHIM_SRC) $(LAUNCHER_SRC) -- -std=c11 $(filter-out -MMD -MP,$(CPPFLAGS)) \
+	    -Ishim -Ilauncher -isystem $(shell clang -print-resource-dir)/include
 
 format:
 	clang-format -i shim/*.[ch] launcher/*.[ch] tests/unit/*.c tests/progs/*.c bench/*.c

@@ -172,7 +172,7 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     if (tsr_read_file("/proc/1/comm", &comm, NULL) == 0) {
         comm[strcspn(comm, "\n")] = '\0';
         line(&dc, "OK", "pid 1: %s%s", comm,
-             strcmp(comm, "systemd") && strcmp(comm, "init")
+             strcmp(comm, "systemd") != 0 && strcmp(comm, "init") != 0
                  ? " (container-style init: background daemons may die on suspend; use `tsrun up`)"
                  : "");
         free(comm);
@@ -326,7 +326,7 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         else if (stat(PRELOAD_CONF, &csb) == 0 && (csb.st_uid != 0 || (csb.st_mode & 022)))
             line(&dc, "WARN", "global preload: %s is not root-owned or is group/world-writable: the "
                               "shim ignores it (chown root; chmod 0644)", PRELOAD_CONF);
-        else if (addr && (strlen(addr) != csn || strncmp(addr, cs, csn)))
+        else if (addr && (strlen(addr) != csn || strncmp(addr, cs, csn) != 0))
             line(&dc, "WARN", "global preload: %s says socks5 %.*s but tailscaled listens on %s "
                               "(run `tsrun install-preload` again, or start it with --socks5-port)",
                  PRELOAD_CONF, (int)csn, cs, addr);

@@ -205,7 +205,7 @@ int preload_list_add(const char *text, const char *shim, char **out)
     }
     filter(text, shim, &b); /* out of memory: b.oom, reported by finish() */
     if (!b.oom && !preload_list_has(b.p ? b.p : "", shim)) {
-        if (b.len > 0 && b.p[b.len - 1] != '\n')
+        if (b.p != NULL && b.len > 0 && b.p[b.len - 1] != '\n')
             put(&b, "\n", 1);
         puts_(&b, shim);
         put(&b, "\n", 1);

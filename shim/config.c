@@ -86,7 +86,7 @@ static int parse_int(const char *s, long min, long max, int *out)
 
 static void set_defaults(struct config *cfg)
 {
-    bool is_v4;
+    bool is_v4 = true;
     memset(cfg, 0, sizeof *cfg);
     cfg->enabled = true;
     config_parse_socks5(CONFIG_DEFAULT_SOCKS5, &cfg->socks5, &is_v4);

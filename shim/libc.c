@@ -19,13 +19,16 @@ static void *bind_symbol(_Atomic(void *) *slot, const char *name)
     return fn;
 }
 
-/* Declares the slot and a typed accessor real_NAME() for one libc function. */
+/* Declares the slot and a typed accessor real_NAME() for one libc function.
+ * `name` is pasted into identifiers, so it cannot be parenthesised. */
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define LIBC_SYMBOL(name)                                                   \
     static _Atomic(void *) slot_##name;                                     \
     static __typeof__(&name) real_##name(void)                              \
     {                                                                       \
         return (__typeof__(&name))bind_symbol(&slot_##name, #name);         \
     }
+// NOLINTEND(bugprone-macro-parentheses)
 
 LIBC_SYMBOL(connect)
 LIBC_SYMBOL(getpeername)

@@ -21,7 +21,7 @@
 #define NAMES_MAX_NAME 254
 #define NAMES_MAX_BACKEND 32 /* a BackendState name, plus NUL */ /* DNS name without trailing dot, plus NUL */
 #define NAMES_MAX_NODES 4096
-#define NAMES_MAX_FILE (1024 * 1024)
+#define NAMES_MAX_FILE 1048576 /* 1 MiB */
 #define NAMES_MAX_LINE 1024
 /* Staleness bound of the cached map: a replaced file is noticed by the first
  * lookup after this many milliseconds. */
