@@ -115,42 +115,53 @@ static int finish(struct buf *b, char **out)
     return 0;
 }
 
+/* The next entry of the code part of a line (entries are separated by
+ * blanks or ':', as ld.so reads them): true with *tok and *len set. */
+static bool next_entry(const char *code, size_t codelen, size_t *i, const char **tok,
+                       size_t *len)
+{
+    while (*i < codelen && is_sep(code[*i]))
+        (*i)++;
+    size_t s = *i;
+    while (*i < codelen && !is_sep(code[*i]))
+        (*i)++;
+    *tok = code + s;
+    *len = *i - s;
+    return *len > 0;
+}
+
+/* An entry of ours that is not the one to keep. */
+static bool droppable(const char *tok, size_t len, const char *keep)
+{
+    return token_ours(tok, len) && !token_is(tok, len, keep);
+}
+
 /* Copies text with our entries dropped (except keep, when not NULL).
  * Lines without such an entry are copied byte for byte; in a line that had
  * one, the remaining entries are joined by single spaces. */
 static int filter(const char *text, const char *keep, struct buf *b)
 {
-    const char *p = text;
+    const char *p = text, *tok;
+    size_t len;
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
         const char *hash = memchr(p, '#', linelen);
         size_t codelen = hash ? (size_t)(hash - p) : linelen;
         bool drop_any = false;
-        for (size_t i = 0; i < codelen;) {
-            while (i < codelen && is_sep(p[i]))
-                i++;
-            size_t s = i;
-            while (i < codelen && !is_sep(p[i]))
-                i++;
-            if (i > s && token_ours(p + s, i - s) && !token_is(p + s, i - s, keep))
+        for (size_t i = 0; i < codelen;)
+            if (next_entry(p, codelen, &i, &tok, &len) && droppable(tok, len, keep))
                 drop_any = true;
-        }
         if (!drop_any) {
             put(b, p, linelen + (eol ? 1 : 0));
         } else {
             bool first = true;
             for (size_t i = 0; i < codelen;) {
-                while (i < codelen && is_sep(p[i]))
-                    i++;
-                size_t s = i;
-                while (i < codelen && !is_sep(p[i]))
-                    i++;
-                if (i == s || (token_ours(p + s, i - s) && !token_is(p + s, i - s, keep)))
+                if (!next_entry(p, codelen, &i, &tok, &len) || droppable(tok, len, keep))
                     continue;
                 if (!first)
                     put(b, " ", 1);
-                put(b, p + s, i - s);
+                put(b, tok, len);
                 first = false;
             }
             if (hash) {
@@ -169,19 +180,15 @@ static int filter(const char *text, const char *keep, struct buf *b)
 
 bool preload_list_has(const char *text, const char *shim)
 {
+    const char *tok;
+    size_t len;
     for (const char *p = text ? text : ""; *p;) {
         size_t linelen = strcspn(p, "\n");
         const char *hash = memchr(p, '#', linelen);
         size_t codelen = hash ? (size_t)(hash - p) : linelen;
-        for (size_t i = 0; i < codelen;) {
-            while (i < codelen && is_sep(p[i]))
-                i++;
-            size_t s = i;
-            while (i < codelen && !is_sep(p[i]))
-                i++;
-            if (i > s && token_is(p + s, i - s, shim))
+        for (size_t i = 0; i < codelen;)
+            if (next_entry(p, codelen, &i, &tok, &len) && token_is(tok, len, shim))
                 return true;
-        }
         p += linelen + (p[linelen] == '\n');
     }
     return false;
