@@ -75,15 +75,16 @@ static int wait_for(int fd, short events, long long deadline)
     }
 }
 
-/* Connects to the proxy within the deadline without touching O_NONBLOCK. */
+/* Connects to the proxy within the deadline without touching O_NONBLOCK.
+ * app_sndtimeo: the blocking socket's SO_SNDTIMEO, NULL for a non-blocking
+ * socket (or when it could not be read). */
 static int connect_proxy(int fd, const struct sockaddr *proxy, socklen_t len,
-                         bool blocking, long long deadline)
+                         const struct timeval *app_sndtimeo, long long deadline)
 {
-    struct timeval saved, bound;
-    socklen_t tvlen = sizeof saved;
+    struct timeval bound;
     bool restore = false;
 
-    if (blocking && getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &saved, &tvlen) == 0) {
+    if (app_sndtimeo != NULL) {
         /* A blocking connect honours SO_SNDTIMEO: bound it by our deadline,
          * then put the application's value back. */
         long long left = deadline - log_now_ms();
@@ -96,13 +97,13 @@ static int connect_proxy(int fd, const struct sockaddr *proxy, socklen_t len,
     int rc = libc_connect(fd, proxy, len);
     int err = rc == 0 ? 0 : errno;
     if (restore)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &saved, sizeof saved);
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, app_sndtimeo, sizeof *app_sndtimeo);
 
     if (err == 0)
         return 0;
-    /* Connected before we started: the app called connect() (or sent with
-     * MSG_FASTOPEN) a second time. Answer like the kernel and leave its
-     * connection alone -- no greeting into its stream, no disconnect. */
+    /* tunnel_connect() turned an already connected socket away; this is
+     * another thread of the app connecting it meanwhile. Answer like the
+     * kernel and leave that connection alone: no greeting, no disconnect. */
     if (err == EISCONN)
         return -EISCONN;
     /* EALREADY: the app had a connect of its own in progress on this socket
@@ -252,17 +253,18 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
         return -errno;
-    bool blocking = (flags & O_NONBLOCK) == 0;
-    struct timeval sndtimeo = {0};
+    struct timeval sndtimeo = {0}, *app_sndtimeo = NULL;
     socklen_t tvlen = sizeof sndtimeo;
-    if (blocking && getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &tvlen) == 0) {
+    if ((flags & O_NONBLOCK) == 0 &&
+        getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &tvlen) == 0) {
         /* The app bounded its blocking connect with SO_SNDTIMEO: a tighter
          * bound than ours wins (the kernel would give up then, too). */
+        app_sndtimeo = &sndtimeo;
         long long app_ms = (long long)sndtimeo.tv_sec * 1000 + sndtimeo.tv_usec / 1000;
         if (app_ms > 0 && start + app_ms < deadline)
             deadline = start + app_ms;
     }
-    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, blocking, deadline);
+    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, app_sndtimeo, deadline);
     if (rc < 0) {
         bool twin = family == AF_INET6 && v6only && cfg->socks5_is_v4;
         if (rc == -ECONNREFUSED && twin) {
