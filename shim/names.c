@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -34,6 +35,7 @@ struct names_node {
 #define NAME_SLOT_SHORT 0x80000000u
 
 struct names_map {
+    size_t mapped; /* bytes of the mapping this map lives in */
     char backend[NAMES_MAX_BACKEND]; /* "" when the file does not say */
     char suffix[NAMES_MAX_NAME];
     size_t suffix_len;
@@ -45,6 +47,18 @@ struct names_map {
 };
 
 /* ------------------------------------------------------------ pure helpers */
+
+/* The map and the file buffer live in anonymous mappings, never on the
+ * application's heap. A process may fork while another thread is inside
+ * malloc, and the child may then resolve a name: that works only with an
+ * allocator that is fork-safe, which glibc's and musl's are but gcc 12's
+ * ASan allocator and older tcmallocs are not. Pages come zeroed, like
+ * calloc(), and a reload happens only when the file changes. */
+static void *pages_alloc(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
 
 static char lower(char c)
 {
@@ -484,18 +498,20 @@ int names_parse(const char *buf, size_t len, struct names_map **out, char *err,
     uint32_t aslots = pow2_at_least(2 * NAMES_MAX_ADDRS * count); /* <= 8 keys/node */
     size_t size = sizeof(struct names_map) + count * sizeof(struct names_node);
     size = (size + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
-    struct names_map *m = calloc(1, size + (nslots + aslots) * sizeof(uint32_t));
+    size_t mapped = size + (nslots + aslots) * sizeof(uint32_t);
+    struct names_map *m = pages_alloc(mapped);
     if (m == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
+    m->mapped = mapped;
     m->name_slot = (uint32_t *)(void *)((char *)m + size);
     m->addr_slot = m->name_slot + nslots;
     m->name_mask = nslots - 1;
     m->addr_mask = aslots - 1;
     rc = parse_pass(buf, len, m, &r, &why, &lineno);
     if (rc < 0 || r.stored != count) { /* cannot happen: same bytes, same pass */
-        free(m);
+        names_map_free(m);
         rc = -EINVAL;
         goto fail;
     }
@@ -524,7 +540,8 @@ fail:
 
 void names_map_free(struct names_map *map)
 {
-    free(map);
+    if (map != NULL)
+        munmap(map, map->mapped);
 }
 
 unsigned names_map_count(const struct names_map *map)
@@ -766,6 +783,7 @@ static struct names_map *names_read(const char *path, struct file_id *id,
 {
     struct names_map *map = NULL;
     char *buf = NULL;
+    size_t want = 0, got = 0;
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
@@ -786,8 +804,8 @@ static struct names_map *names_read(const char *path, struct file_id *id,
         snprintf(err, errlen, "larger than %d bytes", NAMES_MAX_FILE);
         goto out;
     }
-    size_t want = (size_t)st.st_size + 1, got = 0; /* +1: notice growth */
-    buf = malloc(want);
+    want = (size_t)st.st_size + 1; /* +1: notice growth */
+    buf = pages_alloc(want);
     if (buf == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
@@ -810,7 +828,8 @@ static struct names_map *names_read(const char *path, struct file_id *id,
     }
     names_parse(buf, got, &map, err, errlen);
 out:
-    free(buf);
+    if (buf != NULL)
+        munmap(buf, want);
     close(fd);
     return map;
 }
