@@ -1142,7 +1142,8 @@ static bool watch_should_stop(void *ctx)
     return stop_requested != 0;
 }
 
-/* One Notify line: a state change or a new netmap -> fresh status + map. */
+/* One Notify line: a state change, a new netmap or new prefs (an exit node
+ * chosen with `tailscale set`) -> fresh status, map and ready file. */
 static int on_notify(const char *line, size_t len, void *ctx)
 {
     struct daemon *d = ctx;
@@ -1152,7 +1153,7 @@ static int on_notify(const char *line, size_t len, void *ctx)
         return 0;
     json_t *state = json_object_get(n, "State");
     bool refresh = json_object_get(n, "NetMap") || json_object_get(n, "PeersChanged") ||
-                   json_object_get(n, "PeersRemoved") || state;
+                   json_object_get(n, "PeersRemoved") || json_object_get(n, "Prefs") || state;
     if (json_is_integer(state))
         fprintf(stderr, "tsrun: backend state %s\n",
                 status_state_name((long)json_integer_value(state)));

@@ -24,7 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CLONE_NEWNET = 0x40000000
 ADDRS = ["100.88.12.5/32", "fd7a:115c:a1e0::d401:c05/128",
-         "100.101.7.42/32", "fd7a:115c:a1e0::6f01:72a/128", "10.20.0.7/32"]
+         "100.101.7.42/32", "fd7a:115c:a1e0::6f01:72a/128", "10.20.0.7/32",
+         "198.51.100.80/32"]
 
 # /bytes/N: byte i is i % 251 (a prime period catches offset mistakes).
 PERIOD = 251

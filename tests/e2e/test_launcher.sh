@@ -222,6 +222,36 @@ test_accept_routes_and_ephemeral() {
     tr '\0' ' ' <"/proc/$(ts_pid)/cmdline" | grep -q -- "--state=mem:" || _e2e_fail "no --state=mem:"
 }
 
+# An exit node chosen with `tailscale set` while the supervisor runs: the
+# next command gets TSRUN_ROUTES=all, so a non-tailnet host goes through the
+# tunnel (the client netns alone has no route to it); loopback stays direct.
+test_exit_node_tunnels_every_destination() {
+    ts_setup
+    unset TSRUN_SHIM
+    "$TSRUN" up --background
+    local sock=$TSRUN_STATE_DIR/tailscaled.sock port err
+    port=$(head -n1 "$TSRUN_STATE_DIR/socks5")
+    port=${port##*:}
+    assert_eq "unset" "$("$TSRUN" sh -c 'echo "${TSRUN_ROUTES-unset}"')" "no exit node yet"
+    assert_status 7 "$TSRUN" curl -sS --max-time 5 -o /dev/null "http://$BED_INTERNET_V4/"
+    err=$(tailscale --socket="$sock" set --exit-node="$BED_OFFLINE_V4" 2>&1) &&
+        _e2e_fail "a peer that offers no exit node was accepted"
+    assert_contains "$err" "not advertising an exit node"
+
+    tailscale --socket="$sock" set --exit-node="$BED_PEER_V4"
+    wait_for_line "$TSRUN_STATE_DIR/ready" "^exit_node 1$" 5
+    assert_eq "all" "$("$TSRUN" sh -c 'echo "$TSRUN_ROUTES"')"
+    assert_eq "hello from db" "$("$TSRUN" curl -sS --max-time 10 "http://$BED_INTERNET_V4/")"
+    assert_status 0 "$TSRUN" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" # tunnelled, it would be refused
+    assert_contains "$("$TSRUN" status)" "(exit node)"
+    assert_eq "True" "$("$TSRUN" status --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["exit_node_in_use"])')"
+    assert_contains "$("$TSRUN" env)" "export TSRUN_ROUTES='all'"
+
+    tailscale --socket="$sock" set --exit-node=
+    wait_for_line "$TSRUN_STATE_DIR/ready" "^exit_node 0$" 5
+    assert_eq "unset" "$("$TSRUN" sh -c 'echo "${TSRUN_ROUTES-unset}"')" "exit node cleared"
+}
+
 test_up_twice_and_relative_state_dir() {
     ts_setup
     local rel

@@ -61,10 +61,24 @@ def nodes(fx, prefs=None):
     return out
 
 
-def peer_status(fx, n):
+def exit_node(fx, prefs):
+    """The peer that prefs select as exit node (ExitNodeID or ExitNodeIP), or None."""
+    want_id = (prefs or {}).get("ExitNodeID") or ""
+    want_ip = (prefs or {}).get("ExitNodeIP") or ""
+    if not want_id and not want_ip:
+        return None
+    for n in nodes(fx, prefs)[1:]:
+        if n["ID"] == want_id or want_ip in (n.get("TailscaleIPs") or []):
+            return n
+    return None
+
+
+def peer_status(fx, n, exit_id=None):
     """An ipnstate.PeerStatus for node n (self or peer)."""
     ips = list(n.get("TailscaleIPs") or [])
     allowed = [host_prefix(ip) for ip in ips] + list(n.get("PrimaryRoutes") or [])
+    if n.get("ExitNodeOption"):
+        allowed += ["0.0.0.0/0", "::/0"]
     port = 40000 + n["NodeID"] % 20000
     st = {
         "ID": n["ID"], "NodeID": n["NodeID"], "PublicKey": n["PublicKey"], "HostName": n["HostName"],
@@ -80,7 +94,8 @@ def peer_status(fx, n):
         "RxBytes": 0, "TxBytes": 0, "Created": n.get("Created", ZERO_TIME),
         "LastWrite": ZERO_TIME, "LastSeen": n.get("LastSeen", ZERO_TIME),
         "LastHandshake": ZERO_TIME, "Online": bool(n.get("Online")),
-        "ExitNode": False, "ExitNodeOption": False, "Active": False,
+        "ExitNode": exit_id is not None and n["ID"] == exit_id,
+        "ExitNodeOption": bool(n.get("ExitNodeOption")), "Active": False,
         "PeerAPIURL": ["http://%s:%d" % (ip if ":" not in ip else "[%s]" % ip, port) for ip in ips],
         "TaildropTarget": 0, "NoFileSharingReason": "",
         "InNetworkMap": True, "InMagicSock": not n["_self"] and bool(n.get("Online")),
@@ -122,13 +137,18 @@ def status(fx, state, prefs=None, peers=True, auth_url="", version=None):
                    "InNetworkMap": False, "InMagicSock": False, "InEngine": False}
         st["TailscaleIPs"] = None
     st["Self"] = self_st
+    ex = exit_node(fx, prefs) if have_netmap else None
+    if ex is not None:  # omitempty: only while an exit node is selected
+        st["ExitNodeStatus"] = {"ID": ex["ID"], "Online": bool(ex.get("Online")),
+                                "TailscaleIPs": [host_prefix(ip) for ip in ex["TailscaleIPs"]]}
     st["Health"] = health
     st["MagicDNSSuffix"] = suffix(fx) if have_netmap else ""
     st["CurrentTailnet"] = copy.deepcopy(fx["Tailnet"]) if have_netmap else None
     st["CertDomains"] = fx.get("CertDomains") if have_netmap else None
     st["ExtraRecords"] = None
     if have_netmap and peers and len(all_nodes) > 1:
-        st["Peer"] = {n["PublicKey"]: peer_status(fx, n) for n in all_nodes[1:]}
+        exit_id = ex["ID"] if ex is not None else None
+        st["Peer"] = {n["PublicKey"]: peer_status(fx, n, exit_id) for n in all_nodes[1:]}
     else:
         st["Peer"] = None
     users = {}

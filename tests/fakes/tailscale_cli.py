@@ -135,6 +135,8 @@ def cmd_up(argv):
              "ShieldsUp": f.get("shields-up", False), "RunSSH": f.get("ssh", False)}
     if hostname is not None:
         prefs["Hostname"] = hostname
+    if "exit-node" in f:  # only when given: the fake has no flag-revert check
+        prefs.update(exit_node_prefs(f["exit-node"]))
     st = status(peers=False)
     if st["BackendState"] in ("Running", "Stopped", "Starting", "NeedsMachineAuth") and not key and not f.get("force-reauth"):
         # "justEdit": already logged in, only prefs change.
@@ -185,6 +187,40 @@ def wait_running(conn, resp, timeout, printed_url, last="NoState"):
                                  "\thttps://login.tailscale.com/admin/machines\n\n")
                 machine_msg = True
     raise CLIError("timeout waiting for Tailscale service to enter a Running state; last state: %s" % last)
+
+
+def exit_node_prefs(arg):
+    """--exit-node=IP|NAME -> the prefs that select it ("" clears), like
+    ipn.Prefs.SetExitNodeIP: resolved against the netmap to a stable ID."""
+    if arg == "":
+        return {"ExitNodeID": "", "ExitNodeIP": ""}
+    for p in (status().get("Peer") or {}).values():
+        names = [p.get("HostName", "").lower(), (p.get("DNSName") or "").rstrip(".").lower()]
+        if arg in (p.get("TailscaleIPs") or []) or arg.lower() in names:
+            if not p.get("ExitNodeOption"):
+                raise CLIError("node %s is not advertising an exit node" % arg)
+            return {"ExitNodeID": p["ID"], "ExitNodeIP": ""}
+    raise CLIError("invalid value %r for --exit-node; must be IP or unique node name" % arg)
+
+
+SET_FLAGS = {"exit-node": "str", "accept-routes": "bool", "accept-dns": "bool",
+             "hostname": "str", "shields-up": "bool", "ssh": "bool"}
+
+
+def cmd_set(argv):
+    """Changes only the prefs named on the command line (no login)."""
+    f, rest = parse_flags(argv, SET_FLAGS)
+    if rest:
+        raise CLIError("too many non-flag arguments: %r" % rest)
+    names = {"accept-routes": "RouteAll", "accept-dns": "CorpDNS", "hostname": "Hostname",
+             "shields-up": "ShieldsUp", "ssh": "RunSSH"}
+    prefs = {names[k]: v for k, v in f.items() if k in names}
+    if "exit-node" in f:
+        prefs.update(exit_node_prefs(f["exit-node"]))
+    masked = dict(prefs)
+    masked.update({k + "Set": True for k in prefs})
+    api("PATCH", "prefs", masked)
+    return 0
 
 
 def cmd_down(argv):
@@ -286,14 +322,14 @@ def cmd_version(argv):
     return 0
 
 
-COMMANDS = {"up": cmd_up, "down": cmd_down, "logout": cmd_logout, "status": cmd_status,
+COMMANDS = {"up": cmd_up, "set": cmd_set, "down": cmd_down, "logout": cmd_logout, "status": cmd_status,
             "ip": cmd_ip, "whois": cmd_whois, "version": cmd_version}
 
 USAGE = """USAGE
   tailscale [flags] <subcommand> [command flags]
 
 (fake for tests) SUBCOMMANDS
-  up, down, logout, status, ip, whois, version
+  up, set, down, logout, status, ip, whois, version
 
 FLAGS
   --socket string

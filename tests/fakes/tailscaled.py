@@ -152,7 +152,7 @@ class Backend:
         self.prefs = {"ControlURL": self.fx.get("ControlURL", ""), "RouteAll": False,
                       "CorpDNS": True, "WantRunning": False, "LoggedOut": True,
                       "Hostname": "", "AdvertiseTags": None, "ShieldsUp": False,
-                      "RunSSH": False}
+                      "RunSSH": False, "ExitNodeID": "", "ExitNodeIP": ""}
         self.logged_in = False
         self.machine_authorized = False
         self.state = "NeedsLogin"
@@ -243,6 +243,9 @@ class Backend:
             if self.logged_in:
                 self._save_state()
                 self.set_state(self._logged_in_state())
+            # Every watcher hears of a prefs change, whatever its mask asked
+            # for initially (the mask's 4 is only NotifyInitialPrefs).
+            self.notify({"Prefs": self.prefs_json()})
             return self.prefs_json()
 
     def start(self, opts):
@@ -371,7 +374,14 @@ class Dialer:
                 if up and owner.get("Online") and prefs.get("RouteAll"):
                     return "netstack"
                 return "stall"
-        return "stall" if tailnet.is_tailscale_ip(ip) else "host"
+            if tailnet.is_tailscale_ip(ip):
+                return "stall"
+            # An exit node's default route makes PeerForIP match everything
+            # else too: the dial goes through it, and stalls while it is away.
+            ex = tailnet.exit_node(fx, prefs)
+            if ex is not None and not (up and ex.get("Online")):
+                return "stall"
+        return "host"
 
     def self_ip(self, family):
         with self.b.lock:
