@@ -632,7 +632,7 @@ fail:
 
 static bool wants_login(const struct daemon *d)
 {
-    return state_is(d, "NeedsLogin") || state_is(d, "NoState") || state_is(d, "Stopped");
+    return state_is(d, "NeedsLogin") || state_is(d, "NoState");
 }
 
 static void progress(const char *what, long long start)
@@ -669,6 +669,35 @@ static int check_key(void)
     return 0;
 }
 
+/* IMPORTANT: a Stopped node is logged in, with whatever prefs its user
+ * chose since (an exit node, say). Only WantRunning changes here, plus
+ * RouteAll for --accept-routes: `tailscale up` would refuse on such a node
+ * unless every non-default setting were named again, and --reset would
+ * throw the user's choices away. */
+static int resume_stopped(struct daemon *d)
+{
+    const char *prefs =
+        d->accept_routes
+            ? "{\"WantRunning\":true,\"WantRunningSet\":true,\"RouteAll\":true,\"RouteAllSet\":true}"
+            : "{\"WantRunning\":true,\"WantRunningSet\":true}";
+    struct localapi_resp r;
+    tsr_debug("node is Stopped: setting WantRunning%s", d->accept_routes ? " and RouteAll" : "");
+    int rc = localapi_patch(d->sock, "/localapi/v0/prefs", prefs, STATUS_TIMEOUT_MS, &r);
+    if (rc < 0) {
+        tsr_error("cannot start the stopped node: LocalAPI at %s: %s", d->sock,
+                  r.err[0] ? r.err : strerror(-rc));
+        return TSR_EXIT_DAEMON;
+    }
+    if (r.code != 200) {
+        describe_http_error(d, &r);
+        tsr_error("cannot start the stopped node: %s", d->err);
+        localapi_resp_free(&r);
+        return TSR_EXIT_LOGIN;
+    }
+    localapi_resp_free(&r);
+    return 0;
+}
+
 /* Runs `tailscale up`, watching its output and the backend state. */
 static int run_login(struct daemon *d, long long deadline)
 {
@@ -682,10 +711,7 @@ static int run_login(struct daemon *d, long long deadline)
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
-    /* IMPORTANT: a Stopped node is logged in: `up` without a key only sets
-     * WantRunning. With --auth-key it would log in again, and a used
-     * one-off key would then fail. */
-    bool have_key = key != NULL && !state_is(d, "Stopped");
+    bool have_key = key != NULL;
 
     if (check_key() != 0)
         return TSR_EXIT_LOGIN;
@@ -1096,7 +1122,11 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         daemon_fetch_status(d, STATUS_TIMEOUT_MS);
     }
     bool logged_in = false;
-    if (wants_login(d)) {
+    if (state_is(d, "Stopped")) {
+        rc = resume_stopped(d);
+        if (rc)
+            goto out;
+    } else if (wants_login(d)) {
         if (!d->tailscale[0] && (rc = daemon_find_binaries(d)))
             goto out;
         rc = run_login(d, deadline);

@@ -155,7 +155,9 @@ static CURL *make_handle(const char *sock, const char *path, char *url, size_t u
     return h;
 }
 
-int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r)
+/* One exchange: GET, or PATCH with a JSON body when json is not NULL. */
+static int request(const char *sock, const char *path, const char *json, long timeout_ms,
+                   struct localapi_resp *r)
 {
     int rc = 0;
     char url[512];
@@ -164,6 +166,11 @@ int localapi_get(const char *sock, const char *path, long timeout_ms, struct loc
     CURL *h = make_handle(sock, path, url, sizeof url);
     if (!h)
         return lc.state < 0 ? -ENOSYS : -ENOMEM;
+    if (json) {
+        lc.setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
+        lc.setopt(h, CURLOPT_POSTFIELDS, json);
+        lc.setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
+    }
     lc.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     lc.setopt(h, CURLOPT_WRITEDATA, &s);
     lc.setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -190,6 +197,17 @@ out:
     free(s.p);
     lc.cleanup(h);
     return rc;
+}
+
+int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r)
+{
+    return request(sock, path, NULL, timeout_ms, r);
+}
+
+int localapi_patch(const char *sock, const char *path, const char *json, long timeout_ms,
+                   struct localapi_resp *r)
+{
+    return request(sock, path, json, timeout_ms, r);
 }
 
 void localapi_resp_free(struct localapi_resp *r)

@@ -19,6 +19,11 @@ struct localapi_resp {
  * is not HTTP or cut short, -EIO otherwise; r->err says which. */
 int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r);
 
+/* PATCH path with a JSON body (e.g. ipn.MaskedPrefs to /localapi/v0/prefs);
+ * returns as localapi_get. */
+int localapi_patch(const char *sock, const char *path, const char *json, long timeout_ms,
+                   struct localapi_resp *r);
+
 void localapi_resp_free(struct localapi_resp *r);
 
 /* Called once per complete line of a streaming reply; non-zero stops. */

@@ -497,11 +497,16 @@ test_cli_up_auth_key_state_transitions() {
     "${ts[@]}" down
     wait_for_line "$bus" '"State": 4'
     assert_status 1 "${ts[@]}" status
-    "${ts[@]}" up
+    local out rc=0
+    out=$("${ts[@]}" up 2>&1) || rc=$? # real up: non-default settings must be repeated
+    assert_eq 1 "$rc"
+    assert_contains "$out" "requires mentioning all"
+    assert_contains "$out" "tailscale up --accept-routes=true --hostname=sandbox-1"
+    "${ts[@]}" up --accept-routes --hostname=sandbox-1
     assert_contains "$("${ts[@]}" status --json)" '"BackendState": "Running"'
     "${ts[@]}" logout
     assert_contains "$("${ts[@]}" status --json)" '"BackendState": "NeedsLogin"'
-    local out rc=0
+    rc=0
     out=$("${ts[@]}" ip 2>&1) || rc=$?
     assert_eq 1 "$rc"
     assert_contains "$out" "no current Tailscale IPs; state: NeedsLogin"

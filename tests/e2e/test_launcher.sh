@@ -198,6 +198,24 @@ test_stopped_node_is_brought_up_without_relogin() {
     assert_eq "$starts" "$(grep -c -- "-> Starting" "$TSRUN_STATE_DIR/tailscaled.log")" "no second login"
 }
 
+# A Stopped node whose user chose an exit node: tsrun brings it back by
+# setting WantRunning alone, so the exit node survives. (`tailscale up`
+# would refuse: on a logged-in node it wants every non-default setting
+# mentioned, and tsrun cannot know them.)
+test_stopped_node_keeps_its_exit_node() {
+    ts_setup
+    "$TSRUN" true
+    local sock=$TSRUN_STATE_DIR/tailscaled.sock err
+    tailscale --socket="$sock" set --exit-node="$BED_PEER_V4"
+    tailscale --socket="$sock" down
+    rm -f "$TSRUN_STATE_DIR/ready"
+    err=$(tailscale --socket="$sock" up --hostname=sandbox-1 --accept-dns=false 2>&1) &&
+        _e2e_fail "up without --exit-node was accepted"
+    assert_contains "$err" "requires mentioning all"
+    assert_eq "all" "$("$TSRUN" sh -c 'echo "$TSRUN_ROUTES"')"
+    assert_contains "$("$TSRUN" status)" "state:    Running"
+}
+
 test_needs_machine_auth() {
     ts_setup
     export FAKE_TS_FIXTURE=$TSRUN_STATE_DIR/fixture.json

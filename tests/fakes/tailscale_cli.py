@@ -111,6 +111,48 @@ UP_FLAGS = {"auth-key": "str", "authkey": "str", "hostname": "str", "accept-dns"
             "advertise-routes": "str", "unattended": "bool", "client-secret": "str"}
 
 
+# flag -> (pref, its value when the flag is not given, how to mention it)
+REVERT_CHECKED = {
+    "accept-dns": ("CorpDNS", True, lambda v: "--accept-dns=%s" % str(v).lower()),
+    "accept-routes": ("RouteAll", False, lambda v: "--accept-routes=%s" % str(v).lower()),
+    "advertise-tags": ("AdvertiseTags", None, lambda v: "--advertise-tags=" + ",".join(v or [])),
+    "exit-node": ("ExitNodeID", "", lambda v: "--exit-node=" + v),
+    "hostname": ("Hostname", "", lambda v: "--hostname=" + v),
+    "shields-up": ("ShieldsUp", False, lambda v: "--shields-up=%s" % str(v).lower()),
+    "ssh": ("RunSSH", False, lambda v: "--ssh=%s" % str(v).lower()),
+}
+
+
+def _unset(v):
+    return v is None or v == "" or v == []
+
+
+def check_reverts(flags, cur):
+    """Real up (checkForAccidentalSettingReverts): on a logged-in node, a
+    non-default setting that the command line does not mention would be
+    reset to its default, so up refuses unless --reset is given."""
+    def differs(v, default):
+        return not (_unset(v) and _unset(default)) and v != default
+    missing = [f for f, (pref, default, _) in REVERT_CHECKED.items()
+               if f not in flags and differs(cur.get(pref), default)]
+    if not missing:
+        return
+    mention = ["tailscale up"]
+    for f, (pref, _, show) in REVERT_CHECKED.items():
+        if f in flags:
+            mention.append(show(flags[f]))
+        elif f == "exit-node" and f in missing:  # named by its IP, not its stable ID
+            peers = (status().get("Peer") or {}).values()
+            ips = [p["TailscaleIPs"][0] for p in peers if p.get("ID") == cur.get(pref)]
+            mention.append(show(ips[0] if ips else cur.get(pref)))
+        elif f in missing:
+            mention.append(show(cur.get(pref)))
+    raise CLIError("Error: changing settings via 'tailscale up' requires mentioning all\n"
+                   "non-default flags. To proceed, either re-run your command with --reset or\n"
+                   "use the command below to explicitly mention the current value of\n"
+                   "all non-default settings:\n\n\t" + " ".join(mention))
+
+
 def cmd_up(argv):
     f, rest = parse_flags(argv, UP_FLAGS)
     if rest:
@@ -138,7 +180,10 @@ def cmd_up(argv):
     if "exit-node" in f:  # only when given: the fake has no flag-revert check
         prefs.update(exit_node_prefs(f["exit-node"]))
     st = status(peers=False)
-    if st["BackendState"] in ("Running", "Stopped", "Starting", "NeedsMachineAuth") and not key and not f.get("force-reauth"):
+    logged_in = st["BackendState"] in ("Running", "Stopped", "Starting", "NeedsMachineAuth")
+    if logged_in and not f.get("reset"):
+        check_reverts(f, json.loads(api("GET", "prefs")))
+    if logged_in and not key and not f.get("force-reauth"):
         # "justEdit": already logged in, only prefs change.
         masked = dict(prefs)
         masked.update({k + "Set": True for k in prefs})
