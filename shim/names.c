@@ -35,7 +35,7 @@ struct names_node {
 #define NAME_SLOT_SHORT 0x80000000u
 
 struct names_map {
-    size_t mapped; /* bytes of the mapping this map lives in */
+    size_t bytes; /* its size, as given to pages_alloc() */
     char backend[NAMES_MAX_BACKEND]; /* "" when the file does not say */
     char suffix[NAMES_MAX_NAME];
     size_t suffix_len;
@@ -53,11 +53,40 @@ struct names_map {
  * malloc, and the child may then resolve a name: that works only with an
  * allocator that is fork-safe, which glibc's and musl's are but gcc 12's
  * ASan allocator and older tcmallocs are not. Pages come zeroed, like
- * calloc(), and a reload happens only when the file changes. */
+ * calloc(), and a reload happens only when the file changes.
+ *
+ * The block ends at most 15 bytes before a PROT_NONE guard page, so an
+ * overrun faults at once: ASan does not watch mmap'ed memory, and the
+ * fuzzer should still catch what it caught on the heap. */
+#define PAGES_ALIGN 16
+
+static size_t pages_span(size_t size, size_t *lead)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t body = (size + PAGES_ALIGN - 1) & ~(size_t)(PAGES_ALIGN - 1);
+    size_t data = (body + page - 1) & ~(page - 1);
+    *lead = data - body;
+    return data + page;
+}
+
 static void *pages_alloc(size_t size)
 {
-    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    size_t lead, span = pages_span(size, &lead);
+    char *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (mprotect(base + span - page, page, PROT_NONE) < 0) {
+        munmap(base, span);
+        return NULL;
+    }
+    return base + lead;
+}
+
+static void pages_free(void *p, size_t size)
+{
+    size_t lead, span = pages_span(size, &lead);
+    munmap((char *)p - lead, span);
 }
 
 static char lower(char c)
@@ -498,13 +527,13 @@ int names_parse(const char *buf, size_t len, struct names_map **out, char *err,
     uint32_t aslots = pow2_at_least(2 * NAMES_MAX_ADDRS * count); /* <= 8 keys/node */
     size_t size = sizeof(struct names_map) + count * sizeof(struct names_node);
     size = (size + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
-    size_t mapped = size + (nslots + aslots) * sizeof(uint32_t);
-    struct names_map *m = pages_alloc(mapped);
+    size_t bytes = size + (nslots + aslots) * sizeof(uint32_t);
+    struct names_map *m = pages_alloc(bytes);
     if (m == NULL) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    m->mapped = mapped;
+    m->bytes = bytes;
     m->name_slot = (uint32_t *)(void *)((char *)m + size);
     m->addr_slot = m->name_slot + nslots;
     m->name_mask = nslots - 1;
@@ -541,7 +570,7 @@ fail:
 void names_map_free(struct names_map *map)
 {
     if (map != NULL)
-        munmap(map, map->mapped);
+        pages_free(map, map->bytes);
 }
 
 unsigned names_map_count(const struct names_map *map)
@@ -829,7 +858,7 @@ static struct names_map *names_read(const char *path, struct file_id *id,
     names_parse(buf, got, &map, err, errlen);
 out:
     if (buf != NULL)
-        munmap(buf, want);
+        pages_free(buf, want);
     close(fd);
     return map;
 }
