@@ -60,24 +60,25 @@ struct names_map {
  * fuzzer should still catch what it caught on the heap. */
 #define PAGES_ALIGN 16
 
-static size_t pages_span(size_t size, size_t *lead)
+/* Bytes of whole pages before the guard; *lead = where the block starts. */
+static size_t pages_data(size_t size, size_t page, size_t *lead)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t body = (size + PAGES_ALIGN - 1) & ~(size_t)(PAGES_ALIGN - 1);
     size_t data = (body + page - 1) & ~(page - 1);
     *lead = data - body;
-    return data + page;
+    return data;
 }
 
 static void *pages_alloc(size_t size)
 {
-    size_t lead, span = pages_span(size, &lead);
-    char *base = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), lead;
+    size_t data = pages_data(size, page, &lead);
+    char *base = mmap(NULL, data + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
     if (base == MAP_FAILED)
         return NULL;
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    if (mprotect(base + span - page, page, PROT_NONE) < 0) {
-        munmap(base, span);
+    if (mprotect(base + data, page, PROT_NONE) < 0) {
+        munmap(base, data + page);
         return NULL;
     }
     return base + lead;
@@ -85,8 +86,9 @@ static void *pages_alloc(size_t size)
 
 static void pages_free(void *p, size_t size)
 {
-    size_t lead, span = pages_span(size, &lead);
-    munmap((char *)p - lead, span);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), lead;
+    size_t data = pages_data(size, page, &lead);
+    munmap((char *)p - lead, data + page);
 }
 
 static char lower(char c)
