@@ -28,6 +28,11 @@ SAN_LD     = $(if $(SAN),-fsanitize=$(SAN))
 # code that unit tests and fuzzers link directly.
 SHIM_HOOKS := connect getpeername sendto sendmsg getaddrinfo gethostbyname \
               getnameinfo gethostbyaddr
+# common/: what the shim and the launcher must agree on (RFC 1928 messages,
+# address classification); linked into both, hidden in the shim.
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_PIC := $(COMMON_SRC:%.c=$(B)/pic/%.o)
+COMMON_OBJ := $(COMMON_SRC:%.c=$(B)/obj/%.o)
 SHIM_SRC   := $(wildcard shim/*.c)
 SHIM_CORE  := $(filter-out $(addprefix shim/,$(addsuffix .c,$(SHIM_HOOKS))),$(SHIM_SRC))
 SHIM_PIC   := $(SHIM_SRC:%.c=$(B)/pic/%.o)
@@ -56,24 +61,24 @@ BENCH_SRC := $(wildcard bench/*.c)
 
 all: $(B)/libtsshim.so $(B)/tsrun
 
-$(B)/libtsshim.so: $(SHIM_PIC)
+$(B)/libtsshim.so: $(SHIM_PIC) $(COMMON_PIC)
 	$(CC) -shared -fvisibility=hidden $(SAN_LD) -o $@ $^ -ldl $(LDFLAGS)
 
-$(B)/tsrun: $(B)/obj/launcher/main.o $(LAUNCHER_OBJ)
+$(B)/tsrun: $(B)/obj/launcher/main.o $(LAUNCHER_OBJ) $(COMMON_OBJ)
 	$(CC) $(SAN_LD) -o $@ $^ -Wl,--as-needed $(LAUNCHER_LIBS) -ldl $(LDFLAGS)
 
 $(B)/pic/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icommon -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Ishim -Ilauncher -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icommon -Ishim -Ilauncher -c -o $@ $<
 
 # Unit tests link the shim's and the launcher's internal code directly.
-$(B)/tests/unit/%: tests/unit/%.c $(SHIM_OBJ) $(LAUNCHER_OBJ)
+$(B)/tests/unit/%: tests/unit/%.c $(SHIM_OBJ) $(LAUNCHER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Ishim -Ilauncher -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icommon -Ishim -Ilauncher -o $@ $(filter %.c %.o,$^) \
 	    -lcriterion $(LAUNCHER_LIBS) -ldl -lpthread $(SAN_LD)
 
 # Small programs the end-to-end tests drive (probes, fault servers).
@@ -81,9 +86,9 @@ $(B)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread $(SAN_LD)
 
-$(B)/musl/libtsshim.so: $(SHIM_SRC) $(wildcard shim/*.h)
+$(B)/musl/libtsshim.so: $(SHIM_SRC) $(COMMON_SRC) $(wildcard shim/*.h common/*.h)
 	@mkdir -p $(@D)
-	$(MUSL_CC) $(MUSL_FLAGS) -fPIC -fvisibility=hidden -shared -o $@ $(SHIM_SRC)
+	$(MUSL_CC) $(MUSL_FLAGS) -Icommon -fPIC -fvisibility=hidden -shared -o $@ $(SHIM_SRC) $(COMMON_SRC)
 
 $(B)/musl/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
@@ -123,12 +128,12 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := socks5 names config status
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
-$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $(SHIM_OBJ) $(LAUNCHER_OBJ)
+$(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $(SHIM_OBJ) $(LAUNCHER_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Ishim -Ilauncher -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icommon -Ishim -Ilauncher -fsanitize=fuzzer -o $@ $(filter %.c %.o,$^) \
 	    $(LAUNCHER_LIBS) -ldl -lpthread $(SAN_LD)
 
-fuzz-bins: $(FUZZ_BIN) $(SHIM_OBJ) $(LAUNCHER_OBJ)
+fuzz-bins: $(FUZZ_BIN) $(SHIM_OBJ) $(LAUNCHER_OBJ) $(COMMON_OBJ)
 
 fuzz:
 	@$(MAKE) --no-print-directory B=build/fuzz CC=clang SAN=fuzzer-no-link,address,undefined \
@@ -174,12 +179,12 @@ dist:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --suppress=missingIncludeSystem -D_GNU_SOURCE shim launcher
-	clang-tidy --quiet $(SHIM_SRC) $(LAUNCHER_SRC) -- -std=c11 $(filter-out -MMD -MP,$(CPPFLAGS)) \
-	    -Ishim -Ilauncher -isystem $(shell clang -print-resource-dir)/include
+	    --suppress=missingIncludeSystem -D_GNU_SOURCE common shim launcher
+	clang-tidy --quiet $(COMMON_SRC) $(SHIM_SRC) $(LAUNCHER_SRC) -- -std=c11 $(filter-out -MMD -MP,$(CPPFLAGS)) \
+	    -Icommon -Ishim -Ilauncher -isystem $(shell clang -print-resource-dir)/include
 
 format:
-	clang-format -i shim/*.[ch] launcher/*.[ch] tests/unit/*.c tests/progs/*.c bench/*.c
+	clang-format -i common/*.[ch] shim/*.[ch] launcher/*.[ch] tests/unit/*.c tests/progs/*.c bench/*.c
 
 clean:
 	rm -rf build
