@@ -1,7 +1,9 @@
 #include "intercept.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "config.h"
@@ -44,6 +46,19 @@ static int socket_kind(int fd, int *domain)
     return proto == IPPROTO_TCP || proto == IPPROTO_MPTCP ? KIND_TCP : KIND_STREAM_OTHER;
 }
 
+/* A non-blocking socket connects asynchronously, except with
+ * TCP_FASTOPEN_CONNECT, whose connect() must be done before its first send. */
+static bool wants_async(int fd)
+{
+    int fl = fcntl(fd, F_GETFL), tfo = 0;
+    socklen_t len = sizeof tfo;
+#ifdef TCP_FASTOPEN_CONNECT
+    if (getsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &tfo, &len) < 0)
+        tfo = 0;
+#endif
+    return fl >= 0 && (fl & O_NONBLOCK) != 0 && tfo == 0;
+}
+
 static int refuse(const char *what, int fd, const struct sockaddr *dest,
                   socklen_t len)
 {
@@ -53,9 +68,10 @@ static int refuse(const char *what, int fd, const struct sockaddr *dest,
     return -ENETUNREACH;
 }
 
-/* Tunnels a TCP socket whose domain matches dest. */
+/* Tunnels a TCP socket whose domain matches dest; asynchronously (EINPROGRESS,
+ * shim/pending.h) when `async`. */
 static int tunnel(const char *what, int fd, const struct sockaddr *dest,
-                  socklen_t len)
+                  socklen_t len, bool async)
 {
     const struct config *cfg = config_get();
     char d[80];
@@ -85,15 +101,18 @@ static int tunnel(const char *what, int fd, const struct sockaddr *dest,
     }
 
     long long start = log_now_ms();
-    int rc = tunnel_connect(fd, dest->sa_family, a, port, cfg);
-    if (rc == 0)
+    int rc = async ? tunnel_start(fd, dest->sa_family, a, port, cfg)
+                   : tunnel_connect(fd, dest->sa_family, a, port, cfg);
+    if (rc == 0 || rc == -EINPROGRESS)
         fdtab_remember(fd, dest, len);
     if (log_debug_enabled()) {
         char p[80];
         log_line("%s fd=%d %s -> tunnel via %s: %s (%lld ms)", what, fd,
                  log_sockaddr(dest, len, d, sizeof d),
                  config_socks5_text(cfg, p, sizeof p),
-                 rc == 0 ? "ok" : strerror(-rc), log_now_ms() - start);
+                 rc == 0 ? "ok" : rc == -EINPROGRESS ? "request sent, reply pending"
+                                                     : strerror(-rc),
+                 log_now_ms() - start);
     }
     return rc;
 }
@@ -108,7 +127,7 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
         return refuse(what, fd, dest, len);
     if (domain != dest->sa_family)
         return -EAFNOSUPPORT; /* as the kernel answers a family mismatch */
-    return tunnel(what, fd, dest, len);
+    return tunnel(what, fd, dest, len, wants_async(fd));
 }
 
 int intercept_send(const char *what, int fd, const struct sockaddr *dest,
@@ -127,5 +146,5 @@ int intercept_send(const char *what, int fd, const struct sockaddr *dest,
         return refuse(what, fd, dest, len);
     if (domain != dest->sa_family)
         return -EAFNOSUPPORT;
-    return tunnel(what, fd, dest, len);
+    return tunnel(what, fd, dest, len, false); /* MSG_FASTOPEN sends data now */
 }

@@ -4,6 +4,10 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
+
+typedef int (*ioctl_fn)(int, unsigned long, void *);
+typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
 
 /* IMPORTANT: symbols are bound on first use, never in a constructor: a
  * constructor runs in every process the shim is preloaded into, and must not
@@ -35,6 +39,20 @@ LIBC_SYMBOL(getpeername)
 LIBC_SYMBOL(sendto)
 LIBC_SYMBOL(sendmsg)
 LIBC_SYMBOL(sendmmsg)
+LIBC_SYMBOL(getsockopt)
+LIBC_SYMBOL(read)
+LIBC_SYMBOL(readv)
+LIBC_SYMBOL(recvfrom)
+LIBC_SYMBOL(recvmsg)
+LIBC_SYMBOL(poll)
+LIBC_SYMBOL(ppoll)
+LIBC_SYMBOL(select)
+LIBC_SYMBOL(pselect)
+LIBC_SYMBOL(__read_chk)
+LIBC_SYMBOL(__recv_chk)
+LIBC_SYMBOL(__recvfrom_chk)
+LIBC_SYMBOL(__poll_chk)
+LIBC_SYMBOL(__ppoll_chk)
 LIBC_SYMBOL(getaddrinfo)
 LIBC_SYMBOL(getnameinfo)
 LIBC_SYMBOL(gethostbyname)
@@ -80,6 +98,106 @@ ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags)
 int libc_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 {
     CALL_OR(-1, sendmmsg, fd, vec, n, flags);
+}
+
+int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    CALL_OR(-1, getsockopt, fd, level, name, val, len);
+}
+
+ssize_t libc_read(int fd, void *buf, size_t n)
+{
+    CALL_OR(-1, read, fd, buf, n);
+}
+
+ssize_t libc_readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    CALL_OR(-1, readv, fd, iov, iovcnt);
+}
+
+ssize_t libc_recvfrom(int fd, void *buf, size_t n, int flags,
+                      struct sockaddr *addr, socklen_t *len)
+{
+    CALL_OR(-1, recvfrom, fd, buf, n, flags, addr, len);
+}
+
+ssize_t libc_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    CALL_OR(-1, recvmsg, fd, msg, flags);
+}
+
+/* recvmmsg's flags are int in glibc and unsigned in musl, ioctl's request
+ * unsigned long and int: bind them untyped and call with the widest shape. */
+static _Atomic(void *) slot_recvmmsg, slot_ioctl;
+
+int libc_recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
+                  struct timespec *timeout)
+{
+    recvmmsg_fn fn = (recvmmsg_fn)bind_symbol(&slot_recvmmsg, "recvmmsg");
+    if (fn == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return fn(fd, vec, n, flags, timeout);
+}
+
+int libc_ioctl(int fd, unsigned long request, void *arg)
+{
+    ioctl_fn fn = (ioctl_fn)bind_symbol(&slot_ioctl, "ioctl");
+    if (fn == NULL) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return fn(fd, request, arg);
+}
+
+int libc_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+    CALL_OR(-1, poll, fds, n, timeout_ms);
+}
+
+int libc_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+               const sigset_t *mask)
+{
+    CALL_OR(-1, ppoll, fds, n, timeout, mask);
+}
+
+int libc_select(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *timeout)
+{
+    CALL_OR(-1, select, n, rd, wr, ex, timeout);
+}
+
+int libc_pselect(int n, fd_set *rd, fd_set *wr, fd_set *ex,
+                 const struct timespec *timeout, const sigset_t *mask)
+{
+    CALL_OR(-1, pselect, n, rd, wr, ex, timeout, mask);
+}
+
+ssize_t libc___read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    CALL_OR(-1, __read_chk, fd, buf, n, buflen);
+}
+
+ssize_t libc___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
+{
+    CALL_OR(-1, __recv_chk, fd, buf, n, buflen, flags);
+}
+
+ssize_t libc___recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                            struct sockaddr *addr, socklen_t *len)
+{
+    CALL_OR(-1, __recvfrom_chk, fd, buf, n, buflen, flags, addr, len);
+}
+
+int libc___poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen)
+{
+    CALL_OR(-1, __poll_chk, fds, n, timeout_ms, fdslen);
+}
+
+int libc___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                     const sigset_t *mask, size_t fdslen)
+{
+    CALL_OR(-1, __ppoll_chk, fds, n, timeout, mask, fdslen);
 }
 
 int libc_getaddrinfo(const char *node, const char *service,

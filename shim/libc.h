@@ -6,7 +6,21 @@
 #define TSSHIM_LIBC_H
 
 #include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
+
+/* glibc's _FORTIFY_SOURCE entry points, with the shapes glibc exports (no
+ * public header declares them; the shim defines them too). */
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                       struct sockaddr *addr, socklen_t *len);
+int __poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen);
+int __ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                const sigset_t *mask, size_t fdslen);
 
 int libc_connect(int fd, const struct sockaddr *addr, socklen_t len);
 int libc_getpeername(int fd, struct sockaddr *addr, socklen_t *len);
@@ -14,6 +28,30 @@ ssize_t libc_sendto(int fd, const void *buf, size_t n, int flags,
                     const struct sockaddr *addr, socklen_t len);
 ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags);
 int libc_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags);
+
+int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
+ssize_t libc_read(int fd, void *buf, size_t n);
+ssize_t libc_readv(int fd, const struct iovec *iov, int iovcnt);
+ssize_t libc_recvfrom(int fd, void *buf, size_t n, int flags,
+                      struct sockaddr *addr, socklen_t *len);
+ssize_t libc_recvmsg(int fd, struct msghdr *msg, int flags);
+int libc_recvmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags,
+                  struct timespec *timeout);
+int libc_ioctl(int fd, unsigned long request, void *arg);
+int libc_poll(struct pollfd *fds, nfds_t n, int timeout_ms);
+int libc_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+               const sigset_t *mask);
+int libc_select(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *timeout);
+int libc_pselect(int n, fd_set *rd, fd_set *wr, fd_set *ex,
+                 const struct timespec *timeout, const sigset_t *mask);
+/* glibc's fortified entry points (_FORTIFY_SOURCE); ENOSYS elsewhere. */
+ssize_t libc___read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t libc___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags);
+ssize_t libc___recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
+                            struct sockaddr *addr, socklen_t *len);
+int libc___poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen);
+int libc___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                     const sigset_t *mask, size_t fdslen);
 
 int libc_getaddrinfo(const char *node, const char *service,
                      const struct addrinfo *hints, struct addrinfo **res);

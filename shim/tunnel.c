@@ -4,12 +4,16 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <netinet/tcp.h>
+
 #include "libc.h"
 #include "log.h"
+#include "pending.h"
 
 int tunnel_reply_errno(const struct socks5_reply *reply, long long elapsed_ms)
 {
@@ -67,7 +71,7 @@ static int wait_for(int fd, short events, long long deadline)
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd p = {.fd = fd, .events = events};
-        int rc = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        int rc = libc_poll(&p, 1, left > 60000 ? 60000 : (int)left);
         if (rc > 0)
             return 0; /* readable/writable, or an error the next call reports */
         if (rc < 0 && errno != EINTR)
@@ -117,7 +121,7 @@ static int connect_proxy(int fd, const struct sockaddr *proxy, socklen_t len,
         return w;
     int soerr = 0;
     socklen_t elen = sizeof soerr;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &elen) < 0)
+    if (libc_getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &elen) < 0)
         return -errno;
     return -soerr;
 }
@@ -157,7 +161,7 @@ static int read_reply(int fd, uint8_t buf[SOCKS5_REPLY_MAX], size_t *have,
             return 1;
         if (need > pause)
             need = pause;
-        ssize_t n = recv(fd, buf + *have, need - *have, MSG_DONTWAIT);
+        ssize_t n = libc_recvfrom(fd, buf + *have, need - *have, MSG_DONTWAIT, NULL, NULL);
         if (n > 0) {
             *have += (size_t)n;
         } else if (n == 0) {
@@ -220,6 +224,74 @@ static void disconnect(int fd)
     libc_connect(fd, &unspec, sizeof unspec);
 }
 
+/* What every tunnel does first: refuse an already connected socket and find
+ * the proxy address this socket can reach. */
+static int prepare(int fd, int family, const struct config *cfg,
+                   struct sockaddr_storage *proxy, socklen_t *proxylen, int *v6only)
+{
+    /* Already connected (the app calls connect() again, or sends with
+     * MSG_FASTOPEN on its connected socket): answer like the kernel and
+     * leave the connection alone. After our non-blocking handshake the
+     * kernel would answer a repeated connect() with 0, so ask getpeername(). */
+    struct sockaddr_storage peer;
+    socklen_t peerlen = sizeof peer, optlen = sizeof *v6only;
+    if (libc_getpeername(fd, (struct sockaddr *)&peer, &peerlen) == 0)
+        return -EISCONN;
+
+    *v6only = 0;
+    if (family == AF_INET6)
+        libc_getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only, &optlen);
+    int rc = tunnel_proxy_addr(cfg, family, *v6only, proxy, proxylen);
+    if (rc < 0)
+        log_line("cannot reach SOCKS5 proxy from this %s socket: set TSRUN_SOCKS5 "
+                 "to an address of the same family",
+                 family == AF_INET ? "IPv4" : "IPv6-only");
+    return rc;
+}
+
+/* The proxy connect failed: say why where it helps, and leave the socket
+ * unconnected unless it belongs to a connect of the app's own. */
+static int proxy_failed(int fd, int rc, int family, int v6only, const struct config *cfg)
+{
+    bool twin = family == AF_INET6 && v6only && cfg->socks5_is_v4;
+    if (rc == -ECONNREFUSED && twin) {
+        char p[80];
+        log_line("IPV6_V6ONLY socket: the SOCKS5 proxy %s has no IPv6 twin at [::1] "
+                 "(connection refused); listen there too or use an IPv4 socket",
+                 config_socks5_text(cfg, p, sizeof p));
+    } else if (rc == -ECONNREFUSED) {
+        hint_proxy_down(cfg);
+    }
+    if (rc != -EISCONN && rc != -EALREADY)
+        disconnect(fd);
+    return rc;
+}
+
+/* How long ago the last byte arrived on fd, in ms (TCP_INFO), or 0. A failure
+ * reply read late must still be told apart by when it came. */
+static long long reply_age_ms(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    if (libc_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+        len < offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof ti.tcpi_last_data_recv)
+        return 0;
+    return ti.tcpi_last_data_recv;
+}
+
+/* The errno of a complete reply, with the debug line that says why. */
+static int reply_result(int fd, const struct socks5_reply *reply, long long elapsed_ms)
+{
+    if (reply->error == SOCKS5_OK)
+        return 0;
+    if (reply->error == SOCKS5_ERR_REPLY)
+        log_debug("fd=%d proxy replied 0x%02x (%s)", fd, reply->rep,
+                  socks5_rep_name(reply->rep));
+    else
+        log_debug("fd=%d bad proxy reply: %s", fd, socks5_error_name(reply->error));
+    return -tunnel_reply_errno(reply, elapsed_ms);
+}
+
 int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
                    const struct config *cfg)
 {
@@ -227,28 +299,10 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     long long deadline = start + cfg->connect_timeout_ms;
     struct sockaddr_storage proxy;
     socklen_t proxylen;
-    int v6only = 0;
-    socklen_t optlen = sizeof v6only;
-    int rc;
-
-    /* Already connected (the app calls connect() again, or sends with
-     * MSG_FASTOPEN on its connected socket): answer like the kernel and
-     * leave the connection alone. After our non-blocking handshake the
-     * kernel would answer a repeated connect() with 0, so ask getpeername(). */
-    struct sockaddr_storage peer;
-    socklen_t peerlen = sizeof peer;
-    if (libc_getpeername(fd, (struct sockaddr *)&peer, &peerlen) == 0)
-        return -EISCONN;
-
-    if (family == AF_INET6)
-        getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &optlen);
-    rc = tunnel_proxy_addr(cfg, family, v6only, &proxy, &proxylen);
-    if (rc < 0) {
-        log_line("cannot reach SOCKS5 proxy from this %s socket: set TSRUN_SOCKS5 "
-                 "to an address of the same family",
-                 family == AF_INET ? "IPv4" : "IPv6-only");
+    int v6only;
+    int rc = prepare(fd, family, cfg, &proxy, &proxylen, &v6only);
+    if (rc < 0)
         return rc;
-    }
 
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
@@ -256,7 +310,7 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     struct timeval sndtimeo = {0}, *app_sndtimeo = NULL;
     socklen_t tvlen = sizeof sndtimeo;
     if ((flags & O_NONBLOCK) == 0 &&
-        getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &tvlen) == 0) {
+        libc_getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sndtimeo, &tvlen) == 0) {
         /* The app bounded its blocking connect with SO_SNDTIMEO: a tighter
          * bound than ours wins (the kernel would give up then, too). */
         app_sndtimeo = &sndtimeo;
@@ -265,30 +319,13 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
             deadline = start + app_ms;
     }
     rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, app_sndtimeo, deadline);
-    if (rc < 0) {
-        bool twin = family == AF_INET6 && v6only && cfg->socks5_is_v4;
-        if (rc == -ECONNREFUSED && twin) {
-            char p[80];
-            log_line("IPV6_V6ONLY socket: the SOCKS5 proxy %s has no IPv6 twin at [::1] "
-                     "(connection refused); listen there too or use an IPv4 socket",
-                     config_socks5_text(cfg, p, sizeof p));
-        } else if (rc == -ECONNREFUSED) {
-            hint_proxy_down(cfg);
-        }
-        if (rc != -EISCONN && rc != -EALREADY)
-            disconnect(fd);
-        return rc;
-    }
+    if (rc < 0)
+        return proxy_failed(fd, rc, family, v6only, cfg);
 
     struct socks5_reply reply;
     rc = handshake(fd, dest16, port, cfg, &reply, start, deadline);
-    if (rc == 0 && reply.error != SOCKS5_OK) {
-        if (reply.error == SOCKS5_ERR_REPLY)
-            log_debug("fd=%d proxy replied 0x%02x (%s)", fd, reply.rep,
-                      socks5_rep_name(reply.rep));
-        else
-            log_debug("fd=%d bad proxy reply: %s", fd, socks5_error_name(reply.error));
-        rc = -tunnel_reply_errno(&reply, log_now_ms() - start);
+    if (rc == 0) {
+        rc = reply_result(fd, &reply, log_now_ms() - start);
     } else if (rc == -ECONNRESET || rc == -EPIPE) {
         log_debug("fd=%d proxy closed the connection during the handshake", fd);
         rc = -ECONNREFUSED;
@@ -296,4 +333,104 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     if (rc < 0)
         disconnect(fd);
     return rc;
+}
+
+/* IMPORTANT: only the local part of the handshake happens here: connecting
+ * to the proxy on loopback, and (without pipelining) its method reply, which
+ * needs no dial. The CONNECT reply waits for tailscaled's dial of the peer (a
+ * tailnet round trip, up to its 5 s cap), so it is left to the read-side
+ * hooks, the poll/select gates and SO_ERROR (tunnel_settle). */
+int tunnel_start(int fd, int family, const uint8_t dest16[16], uint16_t port,
+                 const struct config *cfg)
+{
+    long long start = log_now_ms();
+    long long deadline = start + cfg->connect_timeout_ms;
+    struct sockaddr_storage proxy;
+    socklen_t proxylen;
+    int v6only;
+    int rc = prepare(fd, family, cfg, &proxy, &proxylen, &v6only);
+    if (rc < 0)
+        return rc;
+    struct pending *p = pending_add(fd, pending_socket_ino(fd), start, deadline);
+    if (p == NULL) {
+        log_debug("fd=%d asynchronous connect table full: connecting synchronously", fd);
+        return tunnel_connect(fd, family, dest16, port, cfg);
+    }
+
+    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, NULL, deadline);
+    if (rc < 0) {
+        pending_remove(p);
+        return proxy_failed(fd, rc, family, v6only, cfg);
+    }
+    uint8_t request[SOCKS5_REQUEST_MAX];
+    size_t reqlen = socks5_encode_connect(request, dest16, port);
+    size_t first = cfg->pipeline ? reqlen : SOCKS5_GREETING_LEN;
+    rc = send_all(fd, request, first, deadline);
+    if (rc == 0 && !cfg->pipeline) {
+        /* Greeting, method reply, then CONNECT: no byte of the app's can
+         * reach a server that reads the greeting and request one recv()
+         * each before the request is out. */
+        struct socks5_reply reply;
+        size_t have = 0;
+        rc = read_reply(fd, p->buf, &have, 2, &reply, deadline);
+        if (rc == 0) {
+            rc = reply_result(fd, &reply, log_now_ms() - start); /* 05 FF etc. */
+            if (rc == 0)
+                rc = -ECONNREFUSED;
+        } else if (rc == 1) {
+            p->have = 2;
+            rc = send_all(fd, request + first, reqlen - first, deadline);
+        }
+    }
+    if (rc < 0) {
+        if (rc == -ECONNRESET || rc == -EPIPE)
+            rc = -ECONNREFUSED;
+        pending_remove(p);
+        disconnect(fd);
+        return rc;
+    }
+    pending_release(p);
+    return -EINPROGRESS;
+}
+
+static int settle_fail(int fd, struct pending *p, int err)
+{
+    p->err = err;
+    atomic_store_explicit(&p->state, PENDING_FAILED, memory_order_relaxed);
+    disconnect(fd);
+    return -err;
+}
+
+int tunnel_settle(int fd, struct pending *p)
+{
+    if (atomic_load_explicit(&p->state, memory_order_relaxed) == PENDING_FAILED)
+        return -p->err;
+    for (;;) {
+        struct socks5_reply reply;
+        size_t need = socks5_parse_reply(p->buf, p->have, &reply);
+        if (need == 0) {
+            long long elapsed = log_now_ms() - p->start_ms;
+            if (reply.error == SOCKS5_ERR_REPLY)
+                elapsed -= reply_age_ms(fd);
+            int rc = reply_result(fd, &reply, elapsed);
+            return rc == 0 ? 0 : settle_fail(fd, p, -rc);
+        }
+        ssize_t n = libc_recvfrom(fd, p->buf + p->have, need - p->have, MSG_DONTWAIT,
+                                  NULL, NULL);
+        if (n > 0) {
+            p->have = (uint16_t)(p->have + n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+            log_debug("fd=%d proxy closed the connection during the handshake", fd);
+            return settle_fail(fd, p, ECONNREFUSED);
+        }
+        if (log_now_ms() >= atomic_load_explicit(&p->deadline_ms, memory_order_relaxed)) {
+            log_debug("fd=%d no complete SOCKS5 reply within TSRUN_CONNECT_TIMEOUT_MS", fd);
+            return settle_fail(fd, p, ETIMEDOUT);
+        }
+        return -EAGAIN;
+    }
 }

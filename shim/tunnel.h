@@ -22,6 +22,24 @@
 int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
                    const struct config *cfg);
 
+/* The same for a non-blocking socket, asynchronously: connects fd to the
+ * proxy and sends the request (local, bounded steps), registers the socket
+ * in the pending table and returns -EINPROGRESS; the reply is consumed later
+ * by tunnel_settle(). Returns 0 or another -errno when it finished at once
+ * (refused locally, or connected synchronously because the table is full). */
+int tunnel_start(int fd, int family, const uint8_t dest16[16], uint16_t port,
+                 const struct config *cfg);
+
+struct pending;
+
+/* Reads what has arrived of p's reply (p locked by the caller), never a byte
+ * beyond it, without waiting. Returns 0 when the tunnel is up (the caller
+ * removes p), -EAGAIN while the reply is incomplete and the deadline not
+ * reached, or -errno when the tunnel failed: p is then PENDING_FAILED with
+ * p->err, the socket is unconnected again, and whoever reports the errno
+ * (once) removes p. */
+int tunnel_settle(int fd, struct pending *p);
+
 /* The errno that tells the truth about a complete reply (pure). */
 int tunnel_reply_errno(const struct socks5_reply *reply, long long elapsed_ms);
 

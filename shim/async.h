@@ -1,0 +1,35 @@
+/* What the hooks do with a socket whose SOCKS5 reply is outstanding
+ * (shim/pending.h): each function answers one kind of call, and each is
+ * called only after pending_any() said something is outstanding. */
+#ifndef TSSHIM_ASYNC_H
+#define TSSHIM_ASYNC_H
+
+#include <stdbool.h>
+
+/* Before a read-side call (read, recv*, readv, ...) on fd. Returns 0: go on
+ * with the real call (nothing pending, or the tunnel just came up: the
+ * reply's bytes are consumed, the app's are untouched); -EAGAIN: the reply
+ * is incomplete and the call must not block (`nonblocking`: O_NONBLOCK or
+ * MSG_DONTWAIT); -errno: the tunnel failed, reported here once. A blocking
+ * call waits, bounded by TSRUN_CONNECT_TIMEOUT_MS; a signal makes it -EINTR. */
+int async_before_read(int fd, bool nonblocking);
+
+/* True when fd's descriptor is non-blocking (fcntl), for the hooks above. */
+bool async_fd_nonblocking(int fd);
+
+/* getsockopt(SO_ERROR) on fd: true with *err set when fd is pending (the
+ * reply is consumed if complete: 0 or its errno, once; 0 while incomplete,
+ * as the kernel reports a connect still in progress), false otherwise. */
+bool async_so_error(int fd, int *err);
+
+/* connect() on fd again. Returns 1 when fd is not pending (any more: the
+ * ordinary path then answers EISCONN for a tunnel that is up); else the
+ * answer: -EALREADY while pending, the failure's -errno once. */
+int async_connect_again(int fd);
+
+/* ioctl(FIONREAD/SIOCINQ): true with *queued = 0 while fd's reply is
+ * incomplete or failed (the app's bytes cannot have arrived before it); false
+ * when the caller should ask the kernel (nothing pending, or now consumed). */
+bool async_inq(int fd, int *queued);
+
+#endif
