@@ -97,3 +97,13 @@ bool async_inq(int fd, int *queued)
     *queued = 0;
     return true;
 }
+
+static void settle_blocking(int fd)
+{
+    async_before_read(fd, false);
+}
+
+void async_before_exec(void)
+{
+    pending_each_inherited(settle_blocking);
+}

@@ -32,4 +32,9 @@ int async_connect_again(int fd);
  * when the caller should ask the kernel (nothing pending, or now consumed). */
 bool async_inq(int fd, int *queued);
 
+/* Before execve(): the new image has no table, so every inherited pending
+ * socket is settled now (waiting, bounded by its deadline); a failed one is
+ * left unconnected, as the kernel leaves a failed connect. */
+void async_before_exec(void);
+
 #endif

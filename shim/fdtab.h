@@ -6,12 +6,14 @@
 #include <stdbool.h>
 #include <sys/socket.h>
 
-/* Records dest for the socket now open as fd. Best effort: a busy slot is
- * skipped (getpeername then shows the proxy), never waited for. */
+/* Records dest for the socket now open as fd, keyed by the socket's inode:
+ * every descriptor of that socket finds it. Best effort: a slot another
+ * thread is writing is skipped (getpeername then shows the proxy), never
+ * waited for. */
 void fdtab_remember(int fd, const struct sockaddr *dest, socklen_t len);
 
-/* The destination recorded for the socket open as fd, if it is still the
- * same socket (a reused fd number has a different inode). */
+/* The destination recorded for the socket open as fd (any dup of it), if
+ * any (a reused fd number is another socket, another inode). */
 bool fdtab_lookup(int fd, struct sockaddr_storage *dest, socklen_t *len);
 
 #endif

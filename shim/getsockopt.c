@@ -2,6 +2,8 @@
  * outcome of the tunnel, as the kernel reports a connect's (shim/async.h).
  * libuv, asyncio, tokio and Go read it after an optimistic writable event:
  * 0 while the reply is still on its way, so their loops carry on. */
+#include <sys/socket.h>
+
 #include "async.h"
 #include "export.h"
 #include "libc.h"

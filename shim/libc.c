@@ -5,6 +5,7 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 typedef int (*ioctl_fn)(int, unsigned long, void *);
 typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
@@ -39,6 +40,8 @@ LIBC_SYMBOL(getpeername)
 LIBC_SYMBOL(sendto)
 LIBC_SYMBOL(sendmsg)
 LIBC_SYMBOL(sendmmsg)
+LIBC_SYMBOL(execve)
+LIBC_SYMBOL(execvpe)
 LIBC_SYMBOL(getsockopt)
 LIBC_SYMBOL(read)
 LIBC_SYMBOL(readv)
@@ -98,6 +101,16 @@ ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags)
 int libc_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
 {
     CALL_OR(-1, sendmmsg, fd, vec, n, flags);
+}
+
+int libc_execve(const char *path, char *const argv[], char *const envp[])
+{
+    CALL_OR(-1, execve, path, argv, envp);
+}
+
+int libc_execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    CALL_OR(-1, execvpe, file, argv, envp);
 }
 
 int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len)

@@ -29,6 +29,8 @@ ssize_t libc_sendto(int fd, const void *buf, size_t n, int flags,
 ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags);
 int libc_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags);
 
+int libc_execve(const char *path, char *const argv[], char *const envp[]);
+int libc_execvpe(const char *file, char *const argv[], char *const envp[]);
 int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 ssize_t libc_read(int fd, void *buf, size_t n);
 ssize_t libc_readv(int fd, const struct iovec *iov, int iovcnt);

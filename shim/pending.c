@@ -1,6 +1,7 @@
 #include "pending.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -174,6 +175,23 @@ long long pending_next_deadline(void)
             next = d;
     }
     return next;
+}
+
+void pending_each_inherited(void (*fn)(int fd))
+{
+    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    if (t == NULL)
+        return;
+    int pid = (int)getpid();
+    for (unsigned i = 0; i < PENDING_SLOTS; i++) {
+        struct pending *p = &t->slot[i];
+        uint64_t ino = atomic_load_explicit(&p->ino, memory_order_acquire);
+        if (ino == 0 || p->pid != pid)
+            continue;
+        int fd = p->fd, fl = fcntl(fd, F_GETFD);
+        if (fl >= 0 && (fl & FD_CLOEXEC) == 0 && pending_socket_ino(fd) == ino)
+            fn(fd);
+    }
 }
 
 void pending_sweep(void)

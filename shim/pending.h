@@ -82,6 +82,10 @@ unsigned pending_live(void);
  * their socket (the app closed it while the reply was outstanding). */
 void pending_sweep(void);
 
+/* Calls fn(fd) for every entry this process registered whose fd still
+ * refers to its socket and is not close-on-exec (before execve). */
+void pending_each_inherited(void (*fn)(int fd));
+
 /* The inode of fd when it is a socket, else 0 (one fstat). */
 uint64_t pending_socket_ino(int fd);
 

@@ -1,6 +1,8 @@
 /* read(), readv(): a socket whose SOCKS5 reply is outstanding gives up the
  * reply's bytes to the shim first, never one of the app's (shim/async.h). */
 #include <errno.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "async.h"
 #include "export.h"

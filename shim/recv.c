@@ -2,6 +2,7 @@
  * MSG_DONTWAIT makes the wait for an outstanding reply non-blocking, and
  * MSG_PEEK / MSG_WAITALL apply to the app's bytes after it. */
 #include <errno.h>
+#include <sys/socket.h>
 
 #include "async.h"
 #include "export.h"

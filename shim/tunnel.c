@@ -222,6 +222,11 @@ static void disconnect(int fd)
 {
     struct sockaddr unspec = {.sa_family = AF_UNSPEC};
     libc_connect(fd, &unspec, sizeof unspec);
+    /* The failure is reported by the shim; a reset from the proxy must not
+     * come back later as a second error in SO_ERROR. */
+    int err;
+    socklen_t len = sizeof err;
+    libc_getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
 }
 
 /* What every tunnel does first: refuse an already connected socket and find

@@ -7,14 +7,18 @@
  *   2. with --drop-pipelined, discards whatever arrived with the greeting
  *      (microsocks does this) and waits for a new request;
  *   3. reads the CONNECT request (sized by its ATYP);
- *   4. sleeps --delay-ms, sends REPLY (hex, default 05000001000000000000);
- *      --hold never replies (until the client goes away);
+ *   4. with --barrier N, waits until N requests have arrived in all (a
+ *      proxy that answers only connects made concurrently); sleeps
+ *      --delay-ms, sends REPLY (hex, default 05000001000000000000), one
+ *      byte per --trickle-ms if set, followed in the same write by --data
+ *      (hex) if set; --hold never replies (until the client goes away);
  *   5. if REPLY starts with 0500, echoes until EOF; otherwise closes.
  *
  * Each request is logged on stderr as "request HEX". */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -64,6 +68,20 @@ static void hexlog(const char *what, const unsigned char *b, size_t n)
     (void)!write(2, line, o);
 }
 
+static int barrier, trickle_ms;
+static unsigned char data[256];
+static size_t data_len;
+static int arrived;
+static pthread_mutex_t arrived_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t arrived_cond = PTHREAD_COND_INITIALIZER;
+
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
 static void *serve(void *arg)
 {
     int fd = (int)(long)arg;
@@ -99,12 +117,27 @@ static void *serve(void *arg)
             ;
         goto out;
     }
-    if (delay_ms > 0) {
-        struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
+    pthread_mutex_lock(&arrived_lock);
+    arrived++;
+    pthread_cond_broadcast(&arrived_cond);
+    while (arrived < barrier)
+        pthread_cond_wait(&arrived_cond, &arrived_lock);
+    pthread_mutex_unlock(&arrived_lock);
+    if (delay_ms > 0)
+        pause_ms(delay_ms);
+    unsigned char out[sizeof reply + sizeof data];
+    memcpy(out, reply, reply_len);
+    memcpy(out + reply_len, data, data_len);
+    if (trickle_ms > 0) {
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
+        for (size_t i = 0; i + 1 < reply_len; i++) {
+            send(fd, out + i, 1, MSG_NOSIGNAL);
+            pause_ms(trickle_ms);
+        }
+        send(fd, out + reply_len - 1, 1 + data_len, MSG_NOSIGNAL);
+    } else {
+        send(fd, out, reply_len + data_len, MSG_NOSIGNAL);
     }
-    send(fd, reply, reply_len, MSG_NOSIGNAL);
     if (reply_len >= 2 && reply[0] == 5 && reply[1] == 0) {
         ssize_t n;
         while ((n = recv(fd, buf, sizeof buf, 0)) > 0)
@@ -128,6 +161,12 @@ int main(int argc, char **argv)
             reply_len = unhex(argv[++i], reply, sizeof reply);
         else if (!strcmp(argv[i], "--delay-ms") && i + 1 < argc)
             delay_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--barrier") && i + 1 < argc)
+            barrier = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--trickle-ms") && i + 1 < argc)
+            trickle_ms = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--data") && i + 1 < argc)
+            data_len = unhex(argv[++i], data, sizeof data);
         else if (!strcmp(argv[i], "--hold"))
             hold = 1;
         else if (!strcmp(argv[i], "--drop-pipelined"))
@@ -136,7 +175,8 @@ int main(int argc, char **argv)
             v6 = 1;
         else {
             fprintf(stderr, "usage: faultsocks [--method HEX] [--reply HEX] [--delay-ms N] "
-                            "[--hold] [--drop-pipelined] [--v6]\n");
+                            "[--barrier N] [--trickle-ms N] [--data HEX] [--hold] "
+                            "[--drop-pipelined] [--v6]\n");
             return 2;
         }
     }

@@ -2,6 +2,7 @@
  * never answers with the previous socket's destination. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <sys/resource.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -139,11 +140,11 @@ Test(fdtab, overwrite_same_fd)
     close(fd);
 }
 
-Test(fdtab, slot_collision_fd_plus_256)
+Test(fdtab, fd_plus_256_keeps_both)
 {
-    /* fd and fd + 256 share a slot: the later one wins, the earlier one
-     * answers "unknown" (getpeername then shows the proxy), never the
-     * other socket's destination. */
+    /* fd and fd + 256 shared a slot when the table was indexed by fd
+     * number: the earlier socket then reported the proxy (issue 12, kind 2).
+     * Keyed by inode, both keep their own destination. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     int hi = fcntl(fd, F_DUPFD, fd + 256);
     cr_assert_geq(hi, 0);
@@ -157,11 +158,55 @@ Test(fdtab, slot_collision_fd_plus_256)
     fdtab_remember(hi, (struct sockaddr *)&b, sizeof b);
     struct sockaddr_storage got;
     socklen_t len;
-    cr_assert(!fdtab_lookup(fd, &got, &len));
+    cr_assert(fdtab_lookup(fd, &got, &len));
+    cr_assert_eq(memcmp(&got, &a, sizeof a), 0);
     cr_assert(fdtab_lookup(hi, &got, &len));
     cr_assert_eq(memcmp(&got, &b, sizeof b), 0);
     close(fd);
     close(hi);
+}
+
+Test(fdtab, dup2_to_any_number_finds_the_socket)
+{
+    /* dup2(fd, 100) of a tunnelled socket: the new number reports the
+     * tailnet peer too (issue 12, kind 2). */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = v4("100.88.12.5", 80);
+    fdtab_remember(fd, (struct sockaddr *)&a, sizeof a);
+    cr_assert_eq(dup2(fd, 100), 100);
+    close(fd);
+    struct sockaddr_storage got;
+    socklen_t len;
+    cr_assert(fdtab_lookup(100, &got, &len));
+    cr_assert_eq(memcmp(&got, &a, sizeof a), 0);
+    close(100);
+}
+
+Test(fdtab, three_thousand_sockets_at_once)
+{
+    /* 300 tunnelled sockets answered about 45 times with the proxy's
+     * address; ten times that many now all keep their peer. */
+    enum { N = 3000 };
+    static int fds[N];
+    struct rlimit rl = {N + 64, N + 64};
+    setrlimit(RLIMIT_NOFILE, &rl);
+    for (int i = 0; i < N; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        cr_assert_geq(fds[i], 0, "socket %d", i);
+        struct sockaddr_in a = v4("100.64.0.1", (uint16_t)(i + 1));
+        fdtab_remember(fds[i], (struct sockaddr *)&a, sizeof a);
+    }
+    int wrong = 0;
+    for (int i = 0; i < N; i++) {
+        struct sockaddr_storage got;
+        socklen_t len;
+        if (!fdtab_lookup(fds[i], &got, &len) ||
+            ((struct sockaddr_in *)&got)->sin_port != htons((uint16_t)(i + 1)))
+            wrong++;
+    }
+    for (int i = 0; i < N; i++)
+        close(fds[i]);
+    cr_assert_eq(wrong, 0);
 }
 
 Test(fdtab, non_socket_fd)
