@@ -27,7 +27,7 @@ SAN_LD     = $(if $(SAN),-fsanitize=$(SAN))
 # The shim: hooks export libc names; everything else is pure or internal
 # code that unit tests and fuzzers link directly.
 SHIM_HOOKS := connect getpeername sendto sendmsg getaddrinfo gethostbyname \
-              getnameinfo gethostbyaddr read recv poll select getsockopt ioctl exec
+              getnameinfo gethostbyaddr read recv poll select getsockopt ioctl exec write
 # common/: what the shim and the launcher must agree on (RFC 1928 messages,
 # address classification); linked into both, hidden in the shim.
 COMMON_SRC := $(wildcard common/*.c)

@@ -65,6 +65,21 @@ int async_before_read(int fd, bool nonblocking)
     }
 }
 
+int async_before_write(int fd)
+{
+    bool busy;
+    struct pending *p = pending_acquire(fd, &busy);
+    if (p == NULL && !busy)
+        return 0;
+    if (p != NULL) {
+        bool hold = p->hold_writes;
+        pending_release(p);
+        if (!hold)
+            return 0;
+    }
+    return async_before_read(fd, false);
+}
+
 bool async_so_error(int fd, int *err)
 {
     long long deadline;

@@ -14,6 +14,14 @@
  * call waits, bounded by TSRUN_CONNECT_TIMEOUT_MS; a signal makes it -EINTR. */
 int async_before_read(int fd, bool nonblocking);
 
+/* Before a write-side call on fd (write, send*, ...). Servers that read the
+ * request with one recv() and drop what came with it (microsocks; the reason
+ * for TSRUN_SOCKS5_PIPELINE=0) must not get the app's bytes before their
+ * reply: for those tunnels the call waits for it, bounded by the deadline,
+ * and fails with the tunnel's errno (once) if it failed. Returns 0 or -errno.
+ * tailscaled forwards early bytes after its reply: nothing waits there. */
+int async_before_write(int fd);
+
 /* True when fd's descriptor is non-blocking (fcntl), for the hooks above. */
 bool async_fd_nonblocking(int fd);
 

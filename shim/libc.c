@@ -45,6 +45,8 @@ LIBC_SYMBOL(execvpe)
 LIBC_SYMBOL(getsockopt)
 LIBC_SYMBOL(read)
 LIBC_SYMBOL(readv)
+LIBC_SYMBOL(write)
+LIBC_SYMBOL(writev)
 LIBC_SYMBOL(recvfrom)
 LIBC_SYMBOL(recvmsg)
 LIBC_SYMBOL(poll)
@@ -126,6 +128,16 @@ ssize_t libc_read(int fd, void *buf, size_t n)
 ssize_t libc_readv(int fd, const struct iovec *iov, int iovcnt)
 {
     CALL_OR(-1, readv, fd, iov, iovcnt);
+}
+
+ssize_t libc_write(int fd, const void *buf, size_t n)
+{
+    CALL_OR(-1, write, fd, buf, n);
+}
+
+ssize_t libc_writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    CALL_OR(-1, writev, fd, iov, iovcnt);
 }
 
 ssize_t libc_recvfrom(int fd, void *buf, size_t n, int flags,

@@ -33,6 +33,8 @@ int libc_execve(const char *path, char *const argv[], char *const envp[]);
 int libc_execvpe(const char *file, char *const argv[], char *const envp[]);
 int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
 ssize_t libc_read(int fd, void *buf, size_t n);
+ssize_t libc_write(int fd, const void *buf, size_t n);
+ssize_t libc_writev(int fd, const struct iovec *iov, int iovcnt);
 ssize_t libc_readv(int fd, const struct iovec *iov, int iovcnt);
 ssize_t libc_recvfrom(int fd, void *buf, size_t n, int flags,
                       struct sockaddr *addr, socklen_t *len);

@@ -41,6 +41,9 @@ struct pending {
     long long start_ms;     /* connect() time, CLOCK_MONOTONIC */
     _Atomic long long deadline_ms; /* start + TSRUN_CONNECT_TIMEOUT_MS */
     uint16_t have;          /* reply bytes read so far into buf */
+    bool hold_writes;       /* the server may drop bytes that come with the
+                               request (TSRUN_SOCKS5_PIPELINE=0): app writes
+                               wait for the reply */
     uint8_t buf[SOCKS5_REPLY_MAX]; /* method reply + CONNECT reply */
     struct sockaddr_storage dest; /* what the app asked for (logs) */
 };

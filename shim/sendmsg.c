@@ -2,12 +2,19 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "async.h"
 #include "export.h"
 #include "intercept.h"
 #include "libc.h"
+#include "pending.h"
 
 TSSHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
+    int rc0;
+    if (pending_any() && (rc0 = async_before_write(fd)) < 0) {
+        errno = -rc0;
+        return -1;
+    }
     if (msg == NULL || !intercept_wants(msg->msg_name, msg->msg_namelen))
         return libc_sendmsg(fd, msg, flags);
     int rc = intercept_send("sendmsg", fd, msg->msg_name, msg->msg_namelen, flags);
@@ -36,6 +43,11 @@ TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
     /* Messages to tunnelled addresses are refused (sendmmsg has no
      * MSG_FASTOPEN); send those before the first one, and report how many
      * went out, as a partial sendmmsg() does. */
+    int rc0;
+    if (pending_any() && (rc0 = async_before_write(fd)) < 0) {
+        errno = -rc0;
+        return -1;
+    }
     unsigned ok = 0;
     while (vec != NULL && ok < n &&
            !intercept_wants(vec[ok].msg_hdr.msg_name, vec[ok].msg_hdr.msg_namelen))

@@ -3,13 +3,20 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "async.h"
 #include "export.h"
 #include "intercept.h"
 #include "libc.h"
+#include "pending.h"
 
 TSSHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
                              const struct sockaddr *addr, socklen_t len)
 {
+    int rc0;
+    if (pending_any() && (rc0 = async_before_write(fd)) < 0) {
+        errno = -rc0;
+        return -1;
+    }
     if (!intercept_wants(addr, len))
         return libc_sendto(fd, buf, n, flags, addr, len);
     int rc = intercept_send("sendto", fd, addr, len, flags);

@@ -384,6 +384,7 @@ int tunnel_start(int fd, int family, const uint8_t dest16[16], uint16_t port,
                 rc = -ECONNREFUSED;
         } else if (rc == 1) {
             p->have = 2;
+            p->hold_writes = true;
             rc = send_all(fd, request + first, reqlen - first, deadline);
         }
     }

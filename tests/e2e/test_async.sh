@@ -152,10 +152,19 @@ except OSError as e: print(type(e).__name__, e.args)' "$BED_PEER_V4")
 
 test_gate_semantics() {
     local out mode
+    # A 300 ms "dial" (an echo server behind it) keeps the reply away while
+    # the probe connects a second time.
+    start_fault --delay-ms 300
     for mode in gate select; do
-        out=$(shim "$BED_SOCKS5" "$PROBE" "$mode" "$BED_PEER_V4" "$BED_ECHO_PORT")
+        out=$(shim "127.0.0.1:$FAULT_PORT" "$PROBE" "$mode" "$BED_PEER_V4" 7)
         assert_eq EINPROGRESS "$(field connect "$out")" "$out"
         assert_eq EALREADY "$(field again "$out")" "a second connect while pending: $out"
+        assert_eq 0 "$(field so_error "$out")" "$out"
+        assert_eq EISCONN "$(field again2 "$out")" "a connect after success: $out"
+        assert_eq "$BED_PEER_V4" "$(field peer "$out")" "$out"
+        assert_eq "[ping]" "$(field echo "$out")" "$out"
+        out=$(shim "$BED_SOCKS5" "$PROBE" "$mode" "$BED_PEER_V4" "$BED_ECHO_PORT")
+        assert_eq EINPROGRESS "$(field connect "$out")" "$out"
         assert_eq 0 "$(field so_error "$out")" "$out"
         assert_eq EISCONN "$(field again2 "$out")" "a connect after success: $out"
         assert_eq "$BED_PEER_V4" "$(field peer "$out")" "$out"
@@ -226,6 +235,12 @@ test_third_party_servers() {
     assert_eq "[ping]" "$(field echo "$out")" "microsocks: $out"
     out=$(TSRUN_SOCKS5_PIPELINE=0 shim "$BED_MICROSOCKS" "$PROBE" gate "$BED_PEER_V4" "$BED_REFUSED_PORT")
     assert_ne 0 "$(field so_error "$out")" "microsocks, refused: $out"
+    # An epoll-style app writes before the reply: with TSRUN_SOCKS5_PIPELINE=0
+    # the write waits for it, so microsocks cannot drop the bytes.
+    for _ in 1 2 3 4 5; do
+        out=$(TSRUN_SOCKS5_PIPELINE=0 shim "$BED_MICROSOCKS" "$PROBE" readfirst "$BED_PEER_V4" "$BED_ECHO_PORT")
+        assert_eq "[ping]" "$(field read1 "$out")$(field read0 "$out" | grep -v EAGAIN)" "microsocks, early write: $out"
+    done
     assert_eq 'ok=10 errors={}' "$(TSRUN_SOCKS5_PIPELINE=0 shim "$BED_MICROSOCKS" node -e "$NODE_PAR" "$BED_PEER_V4" "$BED_ECHO_PORT" 10)"
     out=$(shim "$BED_DANTE" "$PROBE" gate "$BED_PEER_V4" "$BED_ECHO_PORT")
     assert_eq "[ping]" "$(field echo "$out")" "dante: $out"
