@@ -274,7 +274,7 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         } else if (elf_inspect_path(path, &ei) < 0) {
             line(&dc, "WARN", "command: %s: unreadable", path);
         } else {
-            cmd_static = ei.is_elf && ei.is_static;
+            cmd_static = elf_bypasses_preload(&ei);
             cmd_priv = ei.setuid || ei.setgid || ei.file_caps;
             if (!ei.is_elf)
                 line(&dc, "OK", "command: %s is not ELF (a script: its interpreter gets the shim)",
@@ -286,9 +286,9 @@ int doctor_run(struct daemon *d, int argc, char **argv)
                                     : "needs a musl build of the shim (make musl)");
             else if (cmd_static)
                 line(&dc, "WARN",
-                     "command: %s is statically linked: the shim cannot work; tsrun "
+                     "command: %s is %s: the shim cannot work; tsrun "
                      "exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it",
-                     path);
+                     path, ei.is_go ? "a Go program" : "statically linked");
             else
                 line(&dc, "OK", "command: %s is dynamically linked: the shim works", path);
             if (cmd_priv)

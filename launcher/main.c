@@ -95,15 +95,17 @@ static int cmd_run(const struct cli *c)
     bool proxy_env = false, preload = true;
     struct elf_info ei = {0};
     if (inject_resolve(c->argv[0], path, sizeof path) == 0 && elf_inspect_path(path, &ei) == 0) {
-        if (ei.is_elf && ei.is_static) {
+        if (elf_bypasses_preload(&ei)) {
             /* LD_PRELOAD stays: dynamic programs it starts still use it. */
             proxy_env = !c->no_proxy_env;
-            tsr_warn("%s is statically linked: the shim cannot work there%s", path,
+            tsr_warn("%s is %s: the shim cannot work there%s", path,
+                     ei.is_go ? "a Go program (its connects are raw syscalls)"
+                              : "statically linked",
                      proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://... for "
                                  "proxy-aware tools"
                                : "");
         }
-        if (ei.is_elf && !ei.is_static && elf_is_musl(&ei)) {
+        if (ei.is_elf && !elf_bypasses_preload(&ei) && elf_is_musl(&ei)) {
             /* A glibc-built shim cannot load into a musl process. */
             char musl[PATH_MAX];
             if (inject_find_musl_shim(shim, musl, sizeof musl) == 0) {
