@@ -1,0 +1,211 @@
+# shellcheck shell=bash
+# Static and Go programs (issue 14): tsrun --intercept=seccomp|auto runs them
+# under a seccomp user-notify filter and answers their connect/getpeername
+# itself. Clients are built here from Debian's golang-go (tests/progs/gdial.go,
+# CGO_ENABLED=0 and =1) and musl-tools (tests/progs/faultprobe.c, -static),
+# once per build dir ($B/seccomp/, Go cache in $B/gocache; no network).
+# tsrun uses the bed's fake tailscaled (--socket/--socks5: external mode).
+
+SC_DIR=$REPO/$B/seccomp
+
+# sc_build: the clients, rebuilt only when their source is newer.
+sc_build() {
+    mkdir -p "$SC_DIR"
+    local src=$REPO/tests/progs/gdial.go cgo out
+    if ! command -v go >/dev/null; then
+        _e2e_fail "no go toolchain: apt-get install golang-go (tests/packages.txt)"
+    fi
+    for cgo in 0 1; do
+        out=$SC_DIR/gdial-$([[ $cgo == 0 ]] && echo static || echo cgo)
+        if [[ ! -x $out || $src -nt $out ]]; then
+            (cd "$SC_DIR" && env GOCACHE="$REPO/$B/gocache" GOPATH="$REPO/$B/gopath" \
+                GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo go build -o "$out.$BASHPID" "$src") ||
+                _e2e_fail "go build ($cgo) failed"
+            mv "$out.$BASHPID" "$out"
+        fi
+    done
+    out=$SC_DIR/faultprobe-static
+    if [[ ! -x $out || $REPO/tests/progs/faultprobe.c -nt $out ]]; then
+        musl-gcc -static -std=c11 -O2 -o "$out.$BASHPID" "$REPO/tests/progs/faultprobe.c" ||
+            _e2e_fail "musl-gcc -static failed"
+        mv "$out.$BASHPID" "$out"
+    fi
+}
+
+# sc_tsrun ARGS...: tsrun against the bed's daemon, stderr to $BED_DIR/sc.err.
+sc_tsrun() {
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" "$@" 2>"$BED_DIR/sc.err"
+}
+
+test_seccomp_clients_are_static_and_go() {
+    sc_build
+    assert_contains "$(file "$SC_DIR/gdial-static")" "statically linked"
+    assert_contains "$(file "$SC_DIR/gdial-cgo")" "dynamically linked"
+    assert_contains "$(file "$SC_DIR/faultprobe-static")" "statically linked"
+    # Without tsrun the bed has no route to the tailnet.
+    local out
+    out=$("$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT") || true
+    assert_contains "$out" "network is unreachable"
+}
+
+test_seccomp_go_dial_by_ip() {
+    sc_build
+    local bin out
+    for bin in gdial-static gdial-cgo; do
+        out=$(sc_tsrun --intercept=seccomp "$SC_DIR/$bin" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+        echo "$bin v4: $out"
+        assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin RemoteAddr"
+        out=$(sc_tsrun --intercept=seccomp "$SC_DIR/$bin" dial "[$BED_PEER_V6]:$BED_ECHO_PORT")
+        echo "$bin v6: $out"
+        assert_eq "ok remote=[$BED_PEER_V6]:$BED_ECHO_PORT" "$out" "$bin RemoteAddr v6"
+    done
+}
+
+test_seccomp_auto_picks_seccomp_for_go() {
+    sc_build
+    local bin out
+    for bin in gdial-static gdial-cgo; do
+        out=$(sc_tsrun "$SC_DIR/$bin" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+        assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin under auto"
+        assert_contains "$(cat "$BED_DIR/sc.err")" "seccomp"
+        assert_eq 1 "$(wc -l <"$BED_DIR/sc.err")" "one line says which intercept and why"
+    done
+    assert_contains "$(cat "$BED_DIR/sc.err")" "a Go program"
+    # A dynamic C program keeps the shim, silently.
+    out=$(sc_tsrun sh -c 'echo "$LD_PRELOAD"')
+    assert_contains "$out" "libtsshim.so"
+    assert_eq "" "$(cat "$BED_DIR/sc.err")"
+}
+
+test_seccomp_go_http() {
+    sc_build
+    local bin out
+    for bin in gdial-static gdial-cgo; do
+        out=$(sc_tsrun "$SC_DIR/$bin" http "http://$BED_PEER_V4:$BED_HTTP_PORT/")
+        assert_eq "status=200 body=hello from db" "$out" "$bin net/http"
+    done
+}
+
+test_seccomp_go_refused() {
+    sc_build
+    local out
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_REFUSED_PORT") || true
+    echo "$out"
+    assert_contains "$out" "connect: connection refused"
+    # An offline peer (from the status) answers at once, like the shim.
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_OFFLINE_V4:$BED_ECHO_PORT") || true
+    echo "$out"
+    assert_contains "$out" "connect: no route to host"
+}
+
+test_seccomp_static_musl() {
+    sc_build
+    local out opts
+    for opts in "" -n; do
+        out=$(sc_tsrun "$SC_DIR/faultprobe-static" $opts -e "$BED_PEER_V4" "$BED_ECHO_PORT")
+        echo "musl static ${opts:-blocking}: $out"
+        assert_contains "$out" "connect=OK "
+        assert_contains "$out" "io=echo"
+        assert_contains "$out" "flags=same"
+        local fds=${out#* fds=}
+        fds=${fds%% *}
+        assert_eq "${fds%/*}" "${fds#*/}" "fd count before/after"
+    done
+    out=$(sc_tsrun "$SC_DIR/faultprobe-static" "$BED_PEER_V4" "$BED_REFUSED_PORT")
+    assert_contains "$out" "connect=ECONNREFUSED "
+}
+
+test_seccomp_udp_to_tailnet_is_unreachable() {
+    sc_build
+    # Go's connected UDP socket to a tailnet address: never direct.
+    local out
+    out=$(sc_tsrun --intercept=seccomp sh -c \
+        "exec python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+try:
+    s.connect((sys.argv[1],7)); print(\"connected\")
+except OSError as e: print(\"errno=%d\" % e.errno)
+try:
+    s2=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s2.sendto(b\"x\",(sys.argv[1],7)); print(\"sent\")
+except OSError as e: print(\"sendto errno=%d\" % e.errno)' $BED_PEER_V4")
+    echo "$out"
+    assert_contains "$out" "errno=101"        # ENETUNREACH
+    assert_contains "$out" "sendto errno=101" # ENETUNREACH
+}
+
+test_seccomp_many_concurrent_dials() {
+    sc_build
+    local out
+    out=$(sc_tsrun "$SC_DIR/gdial-static" many 50 "$BED_PEER_V4:$BED_ECHO_PORT")
+    echo "$out"
+    assert_eq "ok=50/50" "$out"
+}
+
+# The children of the command are covered too (filters are inherited).
+test_seccomp_covers_children() {
+    sc_build
+    local out
+    out=$(sc_tsrun --intercept=seccomp sh -c \
+        "sh -c '$SC_DIR/gdial-static dial $BED_PEER_V4:$BED_ECHO_PORT' & wait")
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
+}
+
+# A 1 ms signal storm during 100 tunnelled connects: one SOCKS5 connection
+# per connect (counted by a relay in front of the fake tailscaled).
+test_seccomp_signal_storm_one_tunnel_per_connect() {
+    sc_build
+    local log=$BED_DIR/relay.log port=10955 out
+    socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork TCP:$BED_SOCKS5 2>"$log" &
+    wait_for_port $port
+    out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "127.0.0.1:$port" "$SC_DIR/gdial-static" storm 100 \
+        "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
+    echo "$out"
+    assert_eq "ok=100/100" "$out"
+    assert_eq 100 "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
+    kill %1 2>/dev/null || true
+}
+
+test_seccomp_exit_status_and_signals() {
+    sc_build
+    assert_status 7 sc_tsrun --intercept=seccomp sh -c 'exit 7'
+    assert_status 127 sc_tsrun --intercept=seccomp /nonexistent/prog
+    # Killed by a signal: tsrun dies of the same signal.
+    local st=0
+    sc_tsrun --intercept=seccomp sh -c 'kill -TERM $$' || st=$?
+    assert_eq $((128 + 15)) "$st"
+    # A signal sent to tsrun reaches the command.
+    sc_tsrun --intercept=seccomp sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
+        >"$BED_DIR/sig.out" &
+    local pid=$!
+    wait_for_line "$BED_DIR/sig.out" ready
+    kill -USR1 $pid
+    st=0
+    wait $pid || st=$?
+    assert_eq 3 "$st"
+    assert_contains "$(cat "$BED_DIR/sig.out")" "got-usr1"
+}
+
+# tsrun inside tsrun (seccomp): the inner one cannot get a listener (EBUSY),
+# says so once and falls back; the outer supervisor still tunnels.
+test_seccomp_nested_falls_back_with_one_hint() {
+    sc_build
+    local out err
+    out=$(sc_tsrun --intercept=seccomp env TSRUN_STATE_DIR="$BED_DIR/sc-state2" \
+        "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" \
+        "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+    err=$(cat "$BED_DIR/sc.err")
+    echo "$err"
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
+    assert_contains "$err" "EBUSY"
+    assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
+    # --intercept=seccomp asked explicitly: no fallback, an error.
+    assert_status 125 sc_tsrun --intercept=seccomp \
+        "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" --intercept=seccomp true
+}
+
+test_seccomp_ptrace_not_implemented() {
+    assert_status 2 sc_tsrun --intercept=ptrace true
+    assert_contains "$(cat "$BED_DIR/sc.err")" "not implemented"
+}
