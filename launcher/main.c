@@ -155,6 +155,10 @@ static int cmd_run(const struct cli *c)
         goto out;
     }
     if (mode == RUNMODE_SECCOMP) {
+        /* The supervisor refuses offline peers at once, as the shim does
+         * from the name map: it needs the status (the warm path has none). */
+        if (!d.have_st)
+            daemon_fetch_status(&d, 3000);
         /* Returns only when no listener could be had: nothing ran yet. */
         int sr = runmode_seccomp(c->argv, env, d.socks5, routes, d.have_st ? &d.st : NULL);
         if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {

@@ -427,7 +427,7 @@ static void on_connect(const struct seccomp_notif *n)
     if (!id_valid(n->id))
         return;
     if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
-        respond(n->id, rc);
+        respond(n->id, rc ? rc : RESP_CONTINUE);
         return;
     }
     int family = AF_INET;
@@ -514,7 +514,7 @@ static void on_sendto(const struct seccomp_notif *n)
     if (!id_valid(n->id))
         return;
     if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
-        respond(n->id, rc);
+        respond(n->id, rc ? rc : RESP_CONTINUE);
         return;
     }
     int family;

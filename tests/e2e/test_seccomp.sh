@@ -18,10 +18,11 @@ sc_build() {
     for cgo in 0 1; do
         out=$SC_DIR/gdial-$([[ $cgo == 0 ]] && echo static || echo cgo)
         if [[ ! -x $out || $src -nt $out ]]; then
+            local tmp=$out.$BASHPID
             (cd "$SC_DIR" && env GOCACHE="$REPO/$B/gocache" GOPATH="$REPO/$B/gopath" \
-                GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo go build -o "$out.$BASHPID" "$src") ||
+                GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo go build -o "$tmp" "$src") ||
                 _e2e_fail "go build ($cgo) failed"
-            mv "$out.$BASHPID" "$out"
+            mv "$tmp" "$out"
         fi
     done
     out=$SC_DIR/faultprobe-static
@@ -116,6 +117,20 @@ test_seccomp_static_musl() {
     assert_contains "$out" "connect=ECONNREFUSED "
 }
 
+# Connects outside the tailnet continue in the kernel, untouched.
+test_seccomp_other_connects_continue() {
+    sc_build
+    local out
+    out=$(sc_tsrun "$SC_DIR/faultprobe-static" -n 127.0.0.1 "${BED_SOCKS5#*:}")
+    assert_contains "$out" "connect=OK "
+    out=$(sc_tsrun "$SC_DIR/faultprobe-static" 127.0.0.1 1)
+    assert_contains "$out" "connect=ECONNREFUSED "
+    # A unix socket (curl to the LocalAPI) and loopback HTTP from a Go program.
+    out=$(sc_tsrun --intercept=seccomp curl -s --unix-socket "$BED_TS_SOCKET" \
+        -o /dev/null -w '%{http_code}' http://local-tailscaled.sock/localapi/v0/status)
+    assert_eq 200 "$out"
+}
+
 test_seccomp_udp_to_tailnet_is_unreachable() {
     sc_build
     # Go's connected UDP socket to a tailnet address: never direct.
@@ -157,14 +172,17 @@ test_seccomp_signal_storm_one_tunnel_per_connect() {
     sc_build
     local log=$BED_DIR/relay.log port=10955 out
     socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork TCP:$BED_SOCKS5 2>"$log" &
-    wait_for_port $port
+    local relay=$!
+    wait_for_port 127.0.0.1 $port
+    local probes
+    probes=$(grep -c 'accepting connection' "$log" || true)
     out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
         "$TSRUN" --socks5 "127.0.0.1:$port" "$SC_DIR/gdial-static" storm 100 \
         "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
     echo "$out"
     assert_eq "ok=100/100" "$out"
-    assert_eq 100 "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
-    kill %1 2>/dev/null || true
+    assert_eq $((100 + probes)) "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
+    kill $relay 2>/dev/null || true
 }
 
 test_seccomp_exit_status_and_signals() {
@@ -176,7 +194,9 @@ test_seccomp_exit_status_and_signals() {
     sc_tsrun --intercept=seccomp sh -c 'kill -TERM $$' || st=$?
     assert_eq $((128 + 15)) "$st"
     # A signal sent to tsrun reaches the command.
-    sc_tsrun --intercept=seccomp sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=seccomp \
+        sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
         >"$BED_DIR/sig.out" &
     local pid=$!
     wait_for_line "$BED_DIR/sig.out" ready
@@ -192,7 +212,7 @@ test_seccomp_exit_status_and_signals() {
 test_seccomp_nested_falls_back_with_one_hint() {
     sc_build
     local out err
-    out=$(sc_tsrun --intercept=seccomp env TSRUN_STATE_DIR="$BED_DIR/sc-state2" \
+    out=$(sc_tsrun --intercept=seccomp -- env TSRUN_STATE_DIR="$BED_DIR/sc-state2" \
         "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" \
         "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT")
     err=$(cat "$BED_DIR/sc.err")
@@ -201,7 +221,7 @@ test_seccomp_nested_falls_back_with_one_hint() {
     assert_contains "$err" "EBUSY"
     assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
     # --intercept=seccomp asked explicitly: no fallback, an error.
-    assert_status 125 sc_tsrun --intercept=seccomp \
+    assert_status 125 sc_tsrun --intercept=seccomp -- \
         "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" --intercept=seccomp true
 }
 
