@@ -22,8 +22,8 @@ bool elf_is_musl(const struct elf_info *ei);
 bool elf_bypasses_preload(const struct elf_info *ei);
 
 /* Pure: inspects an ELF image held in buf (the program headers must be
- * inside buf; notes and section headers outside it count as absent). A non-ELF buffer gives is_elf=false and returns 0; a
- * truncated or malformed ELF returns -EINVAL. */
+ * inside buf; notes and section headers outside it count as absent). A non-ELF buffer gives
+ * is_elf=false and returns 0; a truncated or malformed ELF returns -EINVAL. */
 int elf_inspect_buf(const unsigned char *buf, size_t len, struct elf_info *out);
 
 /* Reads path's headers, mode bits and capability xattr. 0 or -errno. */

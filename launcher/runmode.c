@@ -75,7 +75,8 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     static struct unotify_cfg cfg; /* lives as long as the supervisor */
     memset(&cfg, 0, sizeof cfg);
     if (!socks5 || unotify_parse_proxy(socks5, &cfg) < 0) {
-        tsr_error("seccomp intercept: SOCKS5 address %s is not IP:PORT", socks5 ? socks5 : "(none)");
+        tsr_error("seccomp intercept: SOCKS5 address %s is not IP:PORT",
+                  socks5 ? socks5 : "(none)");
         return -EINVAL;
     }
     if (routes && *routes && route_parse_list(routes, &cfg.routes, NULL) < 0) {

@@ -95,8 +95,8 @@ static int install(int *listener, bool *killable, bool *nnp)
 #ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
     /* Once tsrun holds a notification, a signal must not abort and restart
      * the connect: the tunnel would be dialled twice. */
-    int fd = sc_seccomp(SECCOMP_SET_MODE_FILTER, flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-                        &prog);
+    int fd =
+        sc_seccomp(SECCOMP_SET_MODE_FILTER, flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
     if (fd >= 0) {
         *killable = true;
         *listener = fd;

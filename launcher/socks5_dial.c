@@ -72,8 +72,8 @@ static int send_all(int fd, const uint8_t *p, size_t n, long long deadline)
     return 0;
 }
 
-int socks5_dial(int fd, const struct sockaddr *proxy, socklen_t proxylen,
-                const uint8_t dest16[16], uint16_t port, int timeout_ms)
+int socks5_dial(int fd, const struct sockaddr *proxy, socklen_t proxylen, const uint8_t dest16[16],
+                uint16_t port, int timeout_ms)
 {
     long long start = now_ms(), deadline = start + timeout_ms;
     uint8_t req[SOCKS5_REQUEST_MAX], buf[SOCKS5_REPLY_MAX];

@@ -14,7 +14,7 @@
  * closes early, -ETIMEDOUT past the bound, the SOCKS5 reply's errno
  * (common/socks5_errno.h) otherwise. On failure fd may be connected to the
  * proxy: the caller disconnects it (connect AF_UNSPEC) or closes it. */
-int socks5_dial(int fd, const struct sockaddr *proxy, socklen_t proxylen,
-                const uint8_t dest16[16], uint16_t port, int timeout_ms);
+int socks5_dial(int fd, const struct sockaddr *proxy, socklen_t proxylen, const uint8_t dest16[16],
+                uint16_t port, int timeout_ms);
 
 #endif

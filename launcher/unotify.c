@@ -52,11 +52,12 @@ static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
 static int g_listener = -1;
 static const struct unotify_cfg *g_cfg;
 static struct seccomp_notif_sizes g_sizes;
-static atomic_int g_use_addfd;   /* pidfd_getfd refused once: ADDFD from then on */
+static atomic_int g_use_addfd; /* pidfd_getfd refused once: ADDFD from then on */
 static volatile pid_t g_child;
 
 /* Signals another process sends tsrun go on to the command. */
-static const int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
+static const int forwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
+                                SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
 
 static void peer_remember(ino_t ino, const struct sockaddr *sa, socklen_t len)
 {
@@ -191,7 +192,7 @@ static enum sock_kind sock_kind(pid_t tid, int fd, int *family)
     ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof name - 1);
     if (n < 0)
         return errno == ENOENT || errno == ENODATA || errno == EOPNOTSUPP ? SOCK_KIND_NONE
-                                                                            : SOCK_KIND_OTHER;
+                                                                          : SOCK_KIND_OTHER;
     name[n] = '\0';
     size_t l = strlen(name);
     *family = l > 2 && strcmp(name + l - 2, "v6") == 0 ? AF_INET6 : AF_INET;
@@ -592,8 +593,9 @@ int unotify_supervise(int listener, pid_t child, const struct unotify_cfg *cfg)
     install_forwarding();
     if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g_sizes) < 0)
         memset(&g_sizes, 0, sizeof g_sizes);
-    size_t nsize = g_sizes.seccomp_notif > sizeof(struct seccomp_notif) ? g_sizes.seccomp_notif
-                                                                         : sizeof(struct seccomp_notif);
+    size_t nsize = g_sizes.seccomp_notif > sizeof(struct seccomp_notif)
+                       ? g_sizes.seccomp_notif
+                       : sizeof(struct seccomp_notif);
     /* Allocated once, before the command can need an answer. */
     struct seccomp_notif *n = malloc(nsize);
     int pidfd = (int)syscall(SYS_pidfd_open, child, 0);

@@ -14,10 +14,10 @@
 struct unotify_cfg {
     struct sockaddr_storage proxy; /* tailscaled's SOCKS5 (IPv4 or IPv6) */
     socklen_t proxylen;
-    struct route_table routes;     /* extra tunnelled ranges (TSRUN_ROUTES) */
-    const uint8_t (*offline)[16];  /* peers offline in the status (IPv6 form) */
+    struct route_table routes;    /* extra tunnelled ranges (TSRUN_ROUTES) */
+    const uint8_t (*offline)[16]; /* peers offline in the status (IPv6 form) */
     size_t noffline;
-    int timeout_ms;                /* per tunnelled connect */
+    int timeout_ms; /* per tunnelled connect */
 };
 
 /* Pure: fills cfg->proxy from "IP:PORT" or "[IPv6]:PORT". 0 or -EINVAL. */

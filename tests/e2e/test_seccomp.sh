@@ -229,3 +229,17 @@ test_seccomp_ptrace_not_implemented() {
     assert_status 2 sc_tsrun --intercept=ptrace true
     assert_contains "$(cat "$BED_DIR/sc.err")" "not implemented"
 }
+
+# doctor says what this machine permits, and what a Go program gets here.
+test_seccomp_doctor_reports() {
+    sc_build
+    local out
+    out=$(sc_tsrun doctor "$SC_DIR/gdial-static") || true
+    assert_contains "$out" "OK    seccomp: user-notify listeners work"
+    assert_contains "$out" "a Go program: the shim cannot work; tsrun runs it under seccomp"
+    # Inside a seccomp tree the listener is taken: doctor says so.
+    out=$(sc_tsrun --intercept=seccomp -- "$TSRUN" --socket "$BED_TS_SOCKET" \
+        --socks5 "$BED_SOCKS5" doctor) || true
+    assert_contains "$out" "seccomp: no listener"
+    assert_contains "$out" "EBUSY"
+}
