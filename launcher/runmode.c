@@ -97,6 +97,7 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
         free(off);
         return rc;
     }
+    cfg.no_new_privs = ch.no_new_privs;
     tsr_debug("seccomp: pid %d runs %s under the filter (%s%s)", (int)ch.pid, argv[0],
               ch.killable ? "WAIT_KILLABLE_RECV" : "signals may restart a connect",
               ch.no_new_privs ? ", no-new-privs" : "");

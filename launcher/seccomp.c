@@ -56,6 +56,12 @@ static struct sock_filter filter[] = {
     SC_NOTIFY,
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpeername, 0, 1),
     SC_NOTIFY,
+    /* execs: tsrun reports setuid/setcap programs that no-new-privs
+     * disarms (one notification per exec, answered CONTINUE). */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+    SC_NOTIFY,
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execveat, 0, 1),
+    SC_NOTIFY,
     /* sendto with a destination (UDP, TCP fast open); without one it is a
      * send on a connected socket and stays in the kernel. */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 0, 5),

@@ -15,8 +15,8 @@ struct seccomp_child {
 };
 
 /* Forks; the child sets no-new-privs unless it holds CAP_SYS_ADMIN,
- * installs the filter (connect, getpeername and sendto with an address go
- * to the listener; other architectures' socket calls fail with ENOSYS;
+ * installs the filter (connect, getpeername, sendto with an address and
+ * execve/execveat go to the listener; other architectures' socket calls fail with ENOSYS;
  * everything else is allowed), hands the listener over SCM_RIGHTS and
  * execvpe()s argv with env (exit 127/126 with one line when that fails).
  * Returns 0 with *out filled, or -errno when no listener could be had

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -529,6 +530,65 @@ static void on_sendto(const struct seccomp_notif *n)
     respond(n->id, rc);
 }
 
+/* Reads a NUL-terminated path from the tracee, a page at a time (a string
+ * near the end of a mapping must not fail the whole read). */
+static int read_path(pid_t tid, uint64_t addr, char *out, size_t n)
+{
+    size_t have = 0;
+    while (have + 1 < n) {
+        size_t page = 4096 - (size_t)((addr + have) & 4095);
+        size_t want = page < n - 1 - have ? page : n - 1 - have;
+        if (mem_read(tid, addr + have, out + have, want) < 0)
+            return -EFAULT;
+        void *nul = memchr(out + have, '\0', want);
+        if (nul)
+            return 0;
+        have += want;
+    }
+    return -ENAMETOOLONG;
+}
+
+/* setuid/setgid/setcap programs run without their privileges under
+ * no-new-privs: say so once per program instead of letting them fail
+ * mysteriously (sudo: "effective uid is not 0"). */
+static void on_exec(const struct seccomp_notif *n)
+{
+    char path[PATH_MAX], full[PATH_MAX + 64];
+    bool at = n->data.nr == __NR_execveat;
+    int dirfd = at ? (int)n->data.args[0] : AT_FDCWD;
+    if (!g_cfg->no_new_privs ||
+        read_path(n->pid, at ? n->data.args[1] : n->data.args[0], path, sizeof path) < 0) {
+        respond(n->id, RESP_CONTINUE);
+        return;
+    }
+    if (path[0] == '/')
+        snprintf(full, sizeof full, "%s", path);
+    else if (dirfd == AT_FDCWD)
+        snprintf(full, sizeof full, "/proc/%d/cwd/%s", (int)n->pid, path);
+    else
+        snprintf(full, sizeof full, "/proc/%d/fd/%d/%s", (int)n->pid, dirfd, path);
+    struct stat sb;
+    bool priv = stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
+                ((sb.st_mode & (S_ISUID | S_ISGID)) ||
+                 getxattr(full, "security.capability", NULL, 0) > 0);
+    respond(n->id, RESP_CONTINUE);
+    if (priv) {
+        static struct {
+            dev_t dev;
+            ino_t ino;
+        } said[8];
+        static unsigned nsaid;
+        for (unsigned i = 0; i < nsaid && i < 8; i++)
+            if (said[i].dev == sb.st_dev && said[i].ino == sb.st_ino)
+                return;
+        said[nsaid % 8].dev = sb.st_dev;
+        said[nsaid++ % 8].ino = sb.st_ino;
+        tsr_warn("%s is %s: under --intercept=seccomp without CAP_SYS_ADMIN (no-new-privs) it "
+                 "runs without those privileges", path,
+                 (sb.st_mode & S_ISUID) ? "setuid" : (sb.st_mode & S_ISGID) ? "setgid" : "setcap");
+    }
+}
+
 static void on_notification(const struct seccomp_notif *n)
 {
     switch (n->data.nr) {
@@ -540,6 +600,10 @@ static void on_notification(const struct seccomp_notif *n)
         break;
     case __NR_sendto:
         on_sendto(n);
+        break;
+    case __NR_execve:
+    case __NR_execveat:
+        on_exec(n);
         break;
     default:
         respond(n->id, RESP_CONTINUE);

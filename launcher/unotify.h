@@ -3,6 +3,7 @@
 #ifndef TSRUN_UNOTIFY_H
 #define TSRUN_UNOTIFY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -18,6 +19,7 @@ struct unotify_cfg {
     const uint8_t (*offline)[16]; /* peers offline in the status (IPv6 form) */
     size_t noffline;
     int timeout_ms; /* per tunnelled connect */
+    bool no_new_privs; /* the tree runs with it: report setuid/setcap execs */
 };
 
 /* Pure: fills cfg->proxy from "IP:PORT" or "[IPv6]:PORT". 0 or -EINVAL. */
