@@ -87,6 +87,8 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     const char *t = getenv("TSRUN_CONNECT_TIMEOUT_MS");
     if (t && atoi(t) > 0)
         cfg.timeout_ms = atoi(t);
+    const char *a = getenv("TSRUN_SECCOMP_ADDFD");
+    cfg.force_addfd = a && !strcmp(a, "1");
     size_t noff = 0;
     uint8_t(*off)[16] = offline_list(st, &noff);
     cfg.offline = (const uint8_t(*)[16])off;

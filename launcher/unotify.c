@@ -654,6 +654,7 @@ int unotify_supervise(int listener, pid_t child, const struct unotify_cfg *cfg)
     g_listener = listener;
     g_cfg = cfg;
     g_child = child;
+    atomic_store(&g_use_addfd, cfg->force_addfd);
     install_forwarding();
     if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g_sizes) < 0)
         memset(&g_sizes, 0, sizeof g_sizes);

@@ -20,6 +20,7 @@ struct unotify_cfg {
     size_t noffline;
     int timeout_ms; /* per tunnelled connect */
     bool no_new_privs; /* the tree runs with it: report setuid/setcap execs */
+    bool force_addfd;  /* never pidfd_getfd (TSRUN_SECCOMP_ADDFD=1: Docker's path, for tests) */
 };
 
 /* Pure: fills cfg->proxy from "IP:PORT" or "[IPv6]:PORT". 0 or -EINVAL. */

@@ -265,3 +265,24 @@ test_seccomp_non_root_setuid_is_reported() {
     assert_contains "$err" "suid-id is setuid: under --intercept=seccomp"
     assert_eq 1 "$(grep -c setuid <<<"$err")" "reported once"
 }
+
+# The ADDFD path (Docker's default profile refuses pidfd_getfd): a new socket
+# installed over the app's fd keeps its number and O_NONBLOCK/O_CLOEXEC.
+test_seccomp_addfd_path() {
+    sc_build
+    local out opts
+    export TSRUN_SECCOMP_ADDFD=1
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
+    for opts in "" -n; do
+        out=$(sc_tsrun "$SC_DIR/faultprobe-static" $opts -e "$BED_PEER_V4" "$BED_ECHO_PORT")
+        echo "addfd ${opts:-blocking}: $out"
+        assert_contains "$out" "connect=OK "
+        assert_contains "$out" "io=echo"
+        assert_contains "$out" "flags=same"
+    done
+    out=$(sc_tsrun "$SC_DIR/gdial-static" many 20 "$BED_PEER_V4:$BED_ECHO_PORT")
+    assert_eq "ok=20/20" "$out"
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_REFUSED_PORT") || true
+    assert_contains "$out" "connect: connection refused"
+}
