@@ -32,6 +32,10 @@
 #error "seccomp intercept: add this architecture's AUDIT_ARCH"
 #endif
 
+#ifndef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+#define SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV (1UL << 5) /* Linux 5.19, uapi seccomp.h */
+#endif
+
 #define SC_LOAD(field) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
 #define SC_NOTIFY BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF)
 #define SC_ALLOW BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
@@ -98,9 +102,9 @@ static int install(int *listener, bool *killable, bool *nnp)
     if (*nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return -errno;
     unsigned flags = SECCOMP_FILTER_FLAG_NEW_LISTENER;
-#ifdef SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
     /* Once tsrun holds a notification, a signal must not abort and restart
-     * the connect: the tunnel would be dialled twice. */
+     * the connect: the tunnel would be dialled twice. Kernels before 5.19
+     * answer EINVAL to the flag: try again without it. */
     int fd =
         sc_seccomp(SECCOMP_SET_MODE_FILTER, flags | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
     if (fd >= 0) {
@@ -110,7 +114,6 @@ static int install(int *listener, bool *killable, bool *nnp)
     }
     if (errno != EINVAL)
         return -errno;
-#endif
     *killable = false;
     fd = sc_seccomp(SECCOMP_SET_MODE_FILTER, flags, &prog);
     if (fd < 0)
