@@ -176,11 +176,16 @@ test_seccomp_signal_storm_one_tunnel_per_connect() {
     wait_for_port 127.0.0.1 $port
     local probes
     probes=$(grep -c 'accepting connection' "$log" || true)
+    # sh's parent is tsrun, the supervisor: its fd count before and after.
     out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
-        "$TSRUN" --socks5 "127.0.0.1:$port" "$SC_DIR/gdial-static" storm 100 \
-        "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
+        "$TSRUN" --socks5 "127.0.0.1:$port" --intercept=seccomp sh -c \
+        'ls /proc/$PPID/fd | wc -l; "$0" storm 100 "$1"; ls /proc/$PPID/fd | wc -l' \
+        "$SC_DIR/gdial-static" "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
     echo "$out"
-    assert_eq "ok=100/100" "$out"
+    local lines
+    mapfile -t lines <<<"$out"
+    assert_eq "ok=100/100" "${lines[1]}"
+    assert_eq "${lines[0]}" "${lines[2]}" "supervisor fds before/after"
     assert_eq $((100 + probes)) "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
     kill $relay 2>/dev/null || true
 }
