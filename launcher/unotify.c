@@ -568,9 +568,9 @@ static void on_exec(const struct seccomp_notif *n)
     else
         snprintf(full, sizeof full, "/proc/%d/fd/%d/%s", (int)n->pid, dirfd, path);
     struct stat sb;
-    bool priv = stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
-                ((sb.st_mode & (S_ISUID | S_ISGID)) ||
-                 getxattr(full, "security.capability", NULL, 0) > 0);
+    bool priv =
+        stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        ((sb.st_mode & (S_ISUID | S_ISGID)) || getxattr(full, "security.capability", NULL, 0) > 0);
     respond(n->id, RESP_CONTINUE);
     if (priv) {
         static struct {
@@ -584,8 +584,11 @@ static void on_exec(const struct seccomp_notif *n)
         said[nsaid % 8].dev = sb.st_dev;
         said[nsaid++ % 8].ino = sb.st_ino;
         tsr_warn("%s is %s: under --intercept=seccomp without CAP_SYS_ADMIN (no-new-privs) it "
-                 "runs without those privileges", path,
-                 (sb.st_mode & S_ISUID) ? "setuid" : (sb.st_mode & S_ISGID) ? "setgid" : "setcap");
+                 "runs without those privileges",
+                 path,
+                 (sb.st_mode & S_ISUID)   ? "setuid"
+                 : (sb.st_mode & S_ISGID) ? "setgid"
+                                          : "setcap");
     }
 }
 
