@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dnsstub.h"
 #include "seccomp.h"
 #include "tsrun.h"
 #include "unotify.h"
@@ -93,6 +94,9 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     uint8_t(*off)[16] = offline_list(st, &noff);
     cfg.offline = (const uint8_t(*)[16])off;
     cfg.noffline = noff;
+    /* Names for resolvers that ask DNS themselves (Go's pure resolver). */
+    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0)
+        cfg.dns = true;
     struct seccomp_child ch;
     int rc = seccomp_spawn(argv, env, &ch);
     if (rc < 0) {

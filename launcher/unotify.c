@@ -33,6 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dnsstub.h"
 #include "socks5_dial.h"
 #include "tsrun.h"
 
@@ -420,6 +421,69 @@ static int read_dest(const struct seccomp_notif *n, uint64_t addr, uint64_t len,
     return rc < 0 ? -ENETUNREACH : 0;
 }
 
+static bool is_udp(pid_t tid, int fd, int *family)
+{
+    char path[64], name[32];
+    fd_path(path, sizeof path, tid, "fd", fd);
+    ssize_t l = getxattr(path, "system.sockprotoname", name, sizeof name - 1);
+    if (l < 0)
+        return false;
+    name[l] = '\0';
+    *family = !strcmp(name, "UDPv6") ? AF_INET6 : AF_INET;
+    return !strcmp(name, "UDP") || !strcmp(name, "UDPv6");
+}
+
+/* A UDP socket connected to a nameserver (Go's pure resolver): connect it
+ * to the stub instead, which answers tailnet names and forwards the rest to
+ * ns. RESP_CONTINUE when that cannot be done (the query then goes to ns). */
+static int redirect_dns(const struct seccomp_notif *n, int fd, int family,
+                        const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    pid_t tgid = tgid_of((pid_t)n->pid);
+    int pfd = tgid < 0 ? -1 : (int)syscall(SYS_pidfd_open, tgid, 0);
+    if (pfd < 0)
+        return RESP_CONTINUE;
+    int lfd = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+    close(pfd);
+    if (lfd < 0)
+        return RESP_CONTINUE;
+    struct sockaddr_storage stub, from;
+    socklen_t sl, fl = sizeof from;
+    int rc = RESP_CONTINUE;
+    const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub;
+    memset(&stub, 0, sizeof stub);
+    if (family == AF_INET) {
+        memcpy(&stub, st4, sizeof *st4);
+        sl = sizeof *st4;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&stub;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = st4->sin_port;
+        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], &st4->sin_addr, 4);
+        sl = sizeof *s6;
+    }
+    if (connect(lfd, (struct sockaddr *)&stub, sl) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&from, &fl) < 0)
+        goto out;
+    if (from.ss_family == AF_INET6) {
+        /* The stub (IPv4) sees ::ffff:127.0.0.1:P as 127.0.0.1:P. */
+        struct sockaddr_in6 f6;
+        memcpy(&f6, &from, sizeof f6);
+        struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
+        memset(&from, 0, sizeof from);
+        f4->sin_family = AF_INET;
+        f4->sin_port = f6.sin6_port;
+        memcpy(&f4->sin_addr, &f6.sin6_addr.s6_addr[12], 4);
+    }
+    dnsstub_remember(&from, ns, nslen);
+    tsr_debug("seccomp: tid %d fd %d: DNS connect redirected to the stub", (int)n->pid, fd);
+    rc = 0;
+out:
+    close(lfd);
+    return rc;
+}
+
 static void on_connect(const struct seccomp_notif *n)
 {
     int fd = (int)n->data.args[0];
@@ -429,6 +493,14 @@ static void on_connect(const struct seccomp_notif *n)
     if (!id_valid(n->id))
         return;
     if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
+        uint8_t a16[16];
+        uint16_t port = 0;
+        int fam;
+        if (rc == 0 && g_cfg->dns && route_addr16((struct sockaddr *)&ss, len, a16, &port) &&
+            port == DNSSTUB_PORT && is_udp(n->pid, fd, &fam)) {
+            respond(n->id, redirect_dns(n, fd, fam, &ss, len));
+            return;
+        }
         respond(n->id, rc ? rc : RESP_CONTINUE);
         return;
     }

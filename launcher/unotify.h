@@ -18,9 +18,12 @@ struct unotify_cfg {
     struct route_table routes;    /* extra tunnelled ranges (TSRUN_ROUTES) */
     const uint8_t (*offline)[16]; /* peers offline in the status (IPv6 form) */
     size_t noffline;
-    int timeout_ms; /* per tunnelled connect */
-    bool no_new_privs; /* the tree runs with it: report setuid/setcap execs */
-    bool force_addfd;  /* never pidfd_getfd (TSRUN_SECCOMP_ADDFD=1: Docker's path, for tests) */
+    int timeout_ms;               /* per tunnelled connect */
+    bool no_new_privs;            /* the tree runs with it: report setuid/setcap execs */
+    bool dns;                     /* UDP connects to port 53 go to the stub: */
+    struct sockaddr_storage stub; /* launcher/dnsstub.c's address */
+    socklen_t stublen;
+    bool force_addfd; /* never pidfd_getfd (TSRUN_SECCOMP_ADDFD=1: Docker's path, for tests) */
 };
 
 /* Pure: fills cfg->proxy from "IP:PORT" or "[IPv6]:PORT". 0 or -EINVAL. */

@@ -3,19 +3,23 @@
 //
 //	gdial dial HOST:PORT     one net.Dial, "ping\n" echoed: "ok remote=ADDR" | "err=..."
 //	gdial http URL           GET: "status=N body=..."
+//	gdial lookup NAME        Go's own resolver: "addrs=A B ..." | "err=..."
 //	gdial many N HOST:PORT   N concurrent dials, each echoed: "ok=K/N" (+ "err=..." lines)
 //	gdial storm N HOST:PORT  N sequential dials while SIGUSR1 hits the process every 1 ms
 package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,6 +53,15 @@ func main() {
 			os.Exit(1)
 		}
 		fmt.Println("ok remote=" + r)
+	case "lookup":
+		r := &net.Resolver{PreferGo: true}
+		addrs, err := r.LookupHost(context.Background(), os.Args[2])
+		if err != nil {
+			fmt.Println("err=" + err.Error())
+			os.Exit(1)
+		}
+		sort.Strings(addrs)
+		fmt.Println("addrs=" + strings.Join(addrs, " "))
 	case "http":
 		resp, err := http.Get(os.Args[2])
 		if err != nil {
