@@ -32,6 +32,8 @@ static const char usage_main[] =
     "  --accept-routes     accept subnet routes; tunnel peers' routes too\n"
     "  --timeout SECONDS   how long to wait for Running (default 60)\n"
     "  --no-proxy-env      no ALL_PROXY/HTTP(S)_PROXY for static binaries\n"
+    "  --intercept MODE    auto (default): the shim for dynamic programs, seccomp\n"
+    "                      for static and Go ones; or shim, seccomp, env\n"
     "  -v, --verbose       debug lines on stderr (also TSRUN_DEBUG=1)\n"
     "  -h, --help          this text (`tsrun SUBCOMMAND --help` for one command)\n"
     "  --version           print the version\n"
@@ -168,6 +170,16 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
                 snprintf(err, errlen, "--timeout wants seconds (1..86400)");
                 return -EINVAL;
             }
+        } else if ((v = opt_value(argc, argv, &i, "--intercept", &m)) || m) {
+            static const char *const modes[] = {"auto", "shim", "seccomp", "ptrace", "env"};
+            size_t k = 0;
+            while (v && k < sizeof modes / sizeof modes[0] && strcmp(v, modes[k]) != 0)
+                k++;
+            if (!v || k == sizeof modes / sizeof modes[0]) {
+                snprintf(err, errlen, "--intercept wants auto, shim, seccomp, ptrace or env");
+                return -EINVAL;
+            }
+            c->intercept = (enum cli_intercept)k;
         } else if (!strcmp(a, "--ephemeral")) {
             c->ephemeral = true;
         } else if (!strcmp(a, "--accept-routes")) {

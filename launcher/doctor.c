@@ -23,6 +23,7 @@
 #include "elfinfo.h"
 #include "inject.h"
 #include "localapi.h"
+#include "seccomp.h"
 #include "preload.h"
 #include "tsrun.h"
 
@@ -264,6 +265,15 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     addr = addr_buf[0] ? addr_buf : NULL;
     free(s5);
 
+    /* What static and Go programs get here (--intercept=auto). */
+    int sc = seccomp_probe();
+    if (sc == 0)
+        line(&dc, "OK", "seccomp: user-notify listeners work: static and Go programs are tunnelled "
+                        "with --intercept=seccomp");
+    else
+        line(&dc, "WARN", "seccomp: no listener (%s); ptrace intercept is not implemented: static "
+                          "and Go programs get proxy variables only", seccomp_strerror(sc));
+
     bool cmd_static = false, cmd_priv = false;
     if (argc > 0) {
         char path[4096];
@@ -274,7 +284,7 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         } else if (elf_inspect_path(path, &ei) < 0) {
             line(&dc, "WARN", "command: %s: unreadable", path);
         } else {
-            cmd_static = ei.is_elf && ei.is_static;
+            cmd_static = elf_bypasses_preload(&ei);
             cmd_priv = ei.setuid || ei.setgid || ei.file_caps;
             if (!ei.is_elf)
                 line(&dc, "OK", "command: %s is not ELF (a script: its interpreter gets the shim)",
@@ -285,10 +295,11 @@ int doctor_run(struct daemon *d, int argc, char **argv)
                      have_musl_shim ? "the musl shim is used"
                                     : "needs a musl build of the shim (make musl)");
             else if (cmd_static)
-                line(&dc, "WARN",
-                     "command: %s is statically linked: the shim cannot work; tsrun "
-                     "exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it",
-                     path);
+                line(&dc, sc == 0 ? "OK" : "WARN",
+                     "command: %s is %s: the shim cannot work; %s", path,
+                     ei.is_go ? "a Go program" : "statically linked",
+                     sc == 0 ? "tsrun runs it under seccomp (--intercept=auto)"
+                             : "tsrun exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it");
             else
                 line(&dc, "OK", "command: %s is dynamically linked: the shim works", path);
             if (cmd_priv)

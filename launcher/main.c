@@ -18,6 +18,8 @@
 #include "localapi.h"
 #include "namemap.h"
 #include "preload.h"
+#include "runmode.h"
+#include "seccomp.h"
 #include "tsrun.h"
 
 extern char **environ;
@@ -94,16 +96,34 @@ static int cmd_run(const struct cli *c)
     }
     bool proxy_env = false, preload = true;
     struct elf_info ei = {0};
-    if (inject_resolve(c->argv[0], path, sizeof path) == 0 && elf_inspect_path(path, &ei) == 0) {
-        if (ei.is_elf && ei.is_static) {
+    bool inspected =
+        inject_resolve(c->argv[0], path, sizeof path) == 0 && elf_inspect_path(path, &ei) == 0;
+    enum runmode mode;
+    const char *why;
+    if (!inspected)
+        memset(&ei, 0, sizeof ei);
+    if (runmode_choose(c->intercept, &ei, &mode, &why) < 0) {
+        tsr_error("%s", why);
+        rc = TSR_EXIT_USAGE;
+        goto out;
+    }
+    if (mode == RUNMODE_ENV)
+        proxy_env = !c->no_proxy_env;
+    if (mode == RUNMODE_SECCOMP && c->intercept == CLI_INTERCEPT_AUTO)
+        tsr_warn("%s is %s: tunnelling its connects with seccomp user notifications", c->argv[0],
+                 why);
+    if (inspected) {
+        if (elf_bypasses_preload(&ei) && mode != RUNMODE_SECCOMP) {
             /* LD_PRELOAD stays: dynamic programs it starts still use it. */
             proxy_env = !c->no_proxy_env;
-            tsr_warn("%s is statically linked: the shim cannot work there%s", path,
+            tsr_warn("%s is %s: the shim cannot work there%s", path,
+                     ei.is_go ? "a Go program (its connects are raw syscalls)"
+                              : "statically linked",
                      proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://... for "
                                  "proxy-aware tools"
                                : "");
         }
-        if (ei.is_elf && !ei.is_static && elf_is_musl(&ei)) {
+        if (ei.is_elf && !elf_bypasses_preload(&ei) && elf_is_musl(&ei)) {
             /* A glibc-built shim cannot load into a musl process. */
             char musl[PATH_MAX];
             if (inject_find_musl_shim(shim, musl, sizeof musl) == 0) {
@@ -133,6 +153,31 @@ static int cmd_run(const struct cli *c)
         tsr_error("cannot build the environment");
         rc = TSR_EXIT_INTERNAL;
         goto out;
+    }
+    if (mode == RUNMODE_SECCOMP) {
+        /* The supervisor refuses offline peers at once, as the shim does
+         * from the name map: it needs the status (the warm path has none). */
+        if (!d.have_st)
+            daemon_fetch_status(&d, 3000);
+        /* Returns only when no listener could be had: nothing ran yet. */
+        int sr = runmode_seccomp(c->argv, env, d.socks5, routes, d.have_st ? &d.st : NULL);
+        if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
+            if (sr != -EINVAL)
+                tsr_error("--intercept=seccomp: no seccomp listener: %s", seccomp_strerror(sr));
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
+        }
+        o.proxy_env = !c->no_proxy_env;
+        tsr_warn("hint: no seccomp listener for %s (%s); ptrace intercept is not implemented; "
+                 "falling back to the shim%s", c->argv[0], seccomp_strerror(sr),
+                 o.proxy_env ? " and ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
+        inject_free_env(env);
+        env = NULL;
+        if (inject_build_env(environ, &o, &env) < 0) {
+            tsr_error("cannot build the environment");
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
+        }
     }
     tsr_debug("exec %s with LD_PRELOAD=%s TSRUN_SOCKS5=%s", c->argv[0], shim, d.socks5);
     rc = inject_exec(c->argv, env);

@@ -336,11 +336,16 @@ test_static_binary_warning_and_proxy_env() {
             'int main(void){const char*v=getenv("ALL_PROXY");puts(v?v:"(unset)");return 0;}' >"$bin.c"
         cc -static -O1 -o "$bin" "$bin.c" 2>/dev/null || musl-gcc -static -o "$bin" "$bin.c"
     fi
+    # --intercept=auto (the default) runs it under seccomp: no proxy variables.
     out=$("$TSRUN" "$bin" 2>"$BED_DIR/static.err")
+    err=$(<"$BED_DIR/static.err")
+    assert_contains "$err" "statically linked: tunnelling its connects with seccomp"
+    assert_eq "(unset)" "$out"
+    out=$("$TSRUN" --intercept=env "$bin" 2>"$BED_DIR/static.err")
     err=$(<"$BED_DIR/static.err")
     assert_contains "$err" "statically linked"
     assert_eq "socks5h://$(head -n1 "$TSRUN_STATE_DIR/socks5")" "$out"
-    out=$("$TSRUN" --no-proxy-env "$bin" 2>/dev/null)
+    out=$("$TSRUN" --intercept=env --no-proxy-env "$bin" 2>/dev/null)
     assert_eq "(unset)" "$out"
 }
 

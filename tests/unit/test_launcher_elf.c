@@ -138,3 +138,144 @@ Test(elf, real_binaries)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+/* A PT_NOTE segment holding one note (name, type) after the headers. */
+static size_t craft_note(unsigned char *buf, size_t size, const char *name, uint32_t type)
+{
+    uint32_t types[] = {PT_INTERP, PT_NOTE};
+    size_t len = craft(buf, size, types, 2);
+    Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
+    uint32_t namesz = (uint32_t)strlen(name) + 1, descsz = 8;
+    unsigned char *n = buf + len;
+    memcpy(n, &namesz, 4);
+    memcpy(n + 4, &descsz, 4);
+    memcpy(n + 8, &type, 4);
+    memcpy(n + 12, name, namesz);
+    size_t total = 12 + ((namesz + 3) & ~3u) + descsz;
+    ph[1].p_offset = len;
+    ph[1].p_filesz = total;
+    return len + total;
+}
+
+Test(elf, go_build_id_note)
+{
+    unsigned char buf[1024];
+    struct elf_info ei;
+    size_t len = craft_note(buf, sizeof buf, "Go", 4);
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_static);
+    cr_assert(ei.is_go);
+    cr_assert(elf_bypasses_preload(&ei), "a dynamic Go program bypasses the shim");
+    /* GNU's build id (name "GNU", type 3) is not Go's. */
+    len = craft_note(buf, sizeof buf, "GNU", 3);
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+    cr_assert_not(elf_bypasses_preload(&ei));
+    /* "Go" with another type, and a note running past its segment. */
+    len = craft_note(buf, sizeof buf, "Go", 1);
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+    len = craft_note(buf, sizeof buf, "Go", 4);
+    Elf64_Phdr *ph = (Elf64_Phdr *)(buf + sizeof(Elf64_Ehdr));
+    ph[1].p_filesz = 14;
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+    /* The segment outside the buffer counts as absent. */
+    ph[1].p_filesz = 24;
+    ph[1].p_offset = 4096;
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+}
+
+/* Section headers [null, shstrtab, name] with the name's string table. */
+static size_t craft_sections(unsigned char *buf, size_t size, const char *secname)
+{
+    uint32_t types[] = {PT_INTERP, PT_LOAD};
+    size_t len = craft(buf, size, types, 2);
+    char strtab[64] = "";
+    size_t strsz = 1;
+    memcpy(strtab + strsz, ".shstrtab", 10);
+    size_t shstr_name = strsz;
+    strsz += 10;
+    size_t sec_name = strsz;
+    memcpy(strtab + strsz, secname, strlen(secname) + 1);
+    strsz += strlen(secname) + 1;
+    memcpy(buf + len, strtab, strsz);
+    size_t stroff = len;
+    len += (strsz + 7) & ~7u;
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)buf;
+    eh->e_shoff = len;
+    eh->e_shentsize = sizeof(Elf64_Shdr);
+    eh->e_shnum = 3;
+    eh->e_shstrndx = 1;
+    Elf64_Shdr *sh = (Elf64_Shdr *)(buf + len);
+    memset(sh, 0, 3 * sizeof *sh);
+    sh[1].sh_name = (uint32_t)shstr_name;
+    sh[1].sh_type = SHT_STRTAB;
+    sh[1].sh_offset = stroff;
+    sh[1].sh_size = strsz;
+    sh[2].sh_name = (uint32_t)sec_name;
+    sh[2].sh_type = SHT_PROGBITS;
+    return len + 3 * sizeof *sh;
+}
+
+Test(elf, go_sections)
+{
+    unsigned char buf[2048];
+    struct elf_info ei;
+    size_t len = craft_sections(buf, sizeof buf, ".go.buildinfo");
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert(ei.is_go);
+    len = craft_sections(buf, sizeof buf, ".note.go.buildid");
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert(ei.is_go);
+    len = craft_sections(buf, sizeof buf, ".go.buildinf");
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+    len = craft_sections(buf, sizeof buf, ".gopclntab");
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+    /* Section headers cut off by the buffer: absent, not an error. */
+    len = craft_sections(buf, sizeof buf, ".go.buildinfo");
+    cr_assert_eq(elf_inspect_buf(buf, len - 1, &ei), 0);
+    cr_assert_not(ei.is_go);
+    /* A name offset past the string table. */
+    Elf64_Shdr *sh = (Elf64_Shdr *)(buf + len - 3 * sizeof(Elf64_Shdr));
+    sh[2].sh_name = 60;
+    cr_assert_eq(elf_inspect_buf(buf, len, &ei), 0);
+    cr_assert_not(ei.is_go);
+}
+
+/* Go programs built here with Debian's golang-go: static (CGO_ENABLED=0),
+ * cgo (dynamically linked against glibc), and a C program for contrast. */
+Test(elf, real_go_binaries, .timeout = 300)
+{
+    if (system("command -v go >/dev/null 2>&1") != 0) {
+        cr_log_warn("no go toolchain (apt-get install golang-go): Go cases skipped");
+        return;
+    }
+    char dir[] = "/tmp/test-elf-go.XXXXXX", cmd[2048], bin[256];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(cmd, sizeof cmd,
+             "cd %s && export GOCACHE=%s/cache GOPATH=%s/gopath GOFLAGS= GO111MODULE=off && "
+             "printf 'package main\\nimport \"net\"\\nfunc main(){ net.Dial(\"tcp\", "
+             "\"127.0.0.1:1\") }\\n' > m.go && "
+             "CGO_ENABLED=0 go build -o static m.go && CGO_ENABLED=1 go build -o cgo m.go",
+             dir, dir, dir);
+    cr_assert_eq(system(cmd), 0, "go build failed: %s", cmd);
+    struct elf_info ei;
+    snprintf(bin, sizeof bin, "%s/static", dir);
+    cr_assert_eq(elf_inspect_path(bin, &ei), 0);
+    cr_assert(ei.is_static);
+    cr_assert(ei.is_go);
+    snprintf(bin, sizeof bin, "%s/cgo", dir);
+    cr_assert_eq(elf_inspect_path(bin, &ei), 0);
+    cr_assert_not(ei.is_static, "the cgo build has an interpreter");
+    cr_assert(ei.is_go, "the cgo build still carries Go's build id");
+    cr_assert(elf_bypasses_preload(&ei));
+    cr_assert_eq(elf_inspect_path("/bin/true", &ei), 0);
+    cr_assert_not(ei.is_go);
+    cr_assert_not(elf_bypasses_preload(&ei));
+    snprintf(cmd, sizeof cmd, "chmod -R u+w '%s'; rm -rf '%s'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+}

@@ -1,0 +1,290 @@
+/* See dnsstub.h. Wire format: RFC 1035 §4 (header, question, answer RRs). */
+#include "dnsstub.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#define DNS_HEADER 12
+#define DNS_TYPE_A 1
+#define DNS_TYPE_PTR 12
+#define DNS_TYPE_AAAA 28
+#define DNS_CLASS_IN 1
+#define DNS_FLAG_QR 0x8000
+#define DNS_FLAG_RD 0x0100
+#define DNS_FLAG_RA 0x0080
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_TTL 60
+#define DNS_MSG_MAX 1232
+#define DNS_FORWARD_TIMEOUT_MS 5000
+
+/* Reads the question name (no compression in questions) as a lower-case
+ * dotted string without the trailing dot. Returns the offset after QCLASS,
+ * or -EINVAL. */
+static int read_question(const uint8_t *q, size_t len, char *name, size_t nlen, int *qtype)
+{
+    size_t pos = DNS_HEADER, out = 0;
+    for (;;) {
+        if (pos >= len)
+            return -EINVAL;
+        uint8_t n = q[pos++];
+        if (n == 0)
+            break;
+        if (n & 0xC0 || pos + n > len || out + n + 1 >= nlen)
+            return -EINVAL;
+        if (out)
+            name[out++] = '.';
+        for (uint8_t i = 0; i < n; i++)
+            name[out++] = (char)tolower(q[pos + i]);
+        pos += n;
+    }
+    name[out] = '\0';
+    if (pos + 4 > len)
+        return -EINVAL;
+    *qtype = q[pos] << 8 | q[pos + 1];
+    return (int)pos + 4;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0 && (a == b || s[a - b - 1] == '.');
+}
+
+/* PTR names of 100.64.0.0/10 and fd7a:115c:a1e0::/48. */
+static bool tailnet_ptr(const char *name)
+{
+    if (ends_with(name, "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa"))
+        return true;
+    if (!ends_with(name, "100.in-addr.arpa"))
+        return false;
+    /* "d.c.b.100.in-addr.arpa": b is the second octet. */
+    size_t l = strlen(name) - strlen("100.in-addr.arpa") - 1;
+    size_t start = l;
+    while (start > 0 && name[start - 1] != '.')
+        start--;
+    int b = atoi(name + start);
+    return l > start && b >= 64 && b <= 127;
+}
+
+static const struct status_node *find_node(const struct tsr_status *st, const char *name)
+{
+    for (size_t i = 0; i <= st->npeers; i++) {
+        const struct status_node *n = i == st->npeers ? &st->self : &st->peers[i];
+        const char *fq = n->dns_name;
+        if (!fq || !*fq)
+            continue;
+        size_t shortlen = strcspn(fq, ".");
+        if (!strcasecmp(fq, name) || (strlen(name) == shortlen && !strncasecmp(fq, name, shortlen)))
+            return n;
+    }
+    return NULL;
+}
+
+int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, uint8_t *out,
+                   size_t outlen)
+{
+    char name[256];
+    int qtype;
+    if (qlen < DNS_HEADER || (q[2] & 0x80) || q[4] != 0 || q[5] != 1)
+        return -EINVAL;
+    int end = read_question(q, qlen, name, sizeof name, &qtype);
+    if (end < 0)
+        return end;
+    const struct status_node *n = find_node(st, name);
+    bool nx = false;
+    if (!n) {
+        bool under = (st->suffix && *st->suffix && ends_with(name, st->suffix)) ||
+                     ends_with(name, "ts.net") || (qtype == DNS_TYPE_PTR && tailnet_ptr(name));
+        if (!under)
+            return 0;
+        nx = true;
+    }
+    if ((size_t)end > outlen)
+        return -EINVAL;
+    memcpy(out, q, (size_t)end);
+    uint16_t flags = DNS_FLAG_QR | DNS_FLAG_RA | (uint16_t)((q[2] << 8 | q[3]) & DNS_FLAG_RD);
+    if (nx)
+        flags |= DNS_RCODE_NXDOMAIN;
+    out[2] = (uint8_t)(flags >> 8);
+    out[3] = (uint8_t)flags;
+    memset(out + 6, 0, 6); /* AN, NS, AR counts */
+    size_t pos = (size_t)end;
+    unsigned an = 0;
+    for (int i = 0; n && i < n->nips; i++) {
+        uint8_t addr[16];
+        int fam = qtype == DNS_TYPE_A ? AF_INET : qtype == DNS_TYPE_AAAA ? AF_INET6 : 0;
+        size_t alen = fam == AF_INET ? 4 : 16;
+        if (!fam || inet_pton(fam, n->ips[i], addr) != 1)
+            continue;
+        if (pos + 12 + alen > outlen)
+            break;
+        uint8_t rr[12] = {0xC0, DNS_HEADER, 0, (uint8_t)qtype, 0, DNS_CLASS_IN,
+                          0,    0,          0, DNS_TTL,        0, (uint8_t)alen};
+        memcpy(out + pos, rr, sizeof rr);
+        memcpy(out + pos + sizeof rr, addr, alen);
+        pos += sizeof rr + alen;
+        an++;
+    }
+    out[6] = (uint8_t)(an >> 8);
+    out[7] = (uint8_t)an;
+    return (int)pos;
+}
+
+/* --- the server --- */
+
+#define ROUTE_SLOTS 256
+
+struct redirect {
+    struct sockaddr_storage from, ns;
+    socklen_t nslen;
+};
+
+static struct redirect redirects[ROUTE_SLOTS];
+static size_t nredirects, redirect_next;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int stub_fd = -1;
+static const struct tsr_status *g_st;
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+    return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+}
+
+void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
+                      socklen_t nslen)
+{
+    pthread_mutex_lock(&lock);
+    struct redirect *r = &redirects[redirect_next];
+    redirect_next = (redirect_next + 1) % ROUTE_SLOTS;
+    if (nredirects < ROUTE_SLOTS)
+        nredirects++;
+    r->from = *from;
+    r->ns = *ns;
+    r->nslen = nslen;
+    pthread_mutex_unlock(&lock);
+}
+
+static bool lookup_ns(const struct sockaddr_storage *from, struct sockaddr_storage *ns,
+                      socklen_t *nslen)
+{
+    bool found = false;
+    pthread_mutex_lock(&lock);
+    for (size_t i = 0; i < nredirects && !found; i++)
+        if (same_addr(&redirects[i].from, from)) {
+            *ns = redirects[i].ns;
+            *nslen = redirects[i].nslen;
+            found = true;
+        }
+    pthread_mutex_unlock(&lock);
+    return found;
+}
+
+struct fwd {
+    struct sockaddr_storage from, ns;
+    socklen_t fromlen, nslen;
+    size_t len;
+    uint8_t msg[DNS_MSG_MAX];
+};
+
+/* One forwarded query: to the program's nameserver, the reply back. */
+static void *forward(void *arg)
+{
+    struct fwd *f = arg;
+    uint8_t reply[4096];
+    int s = socket(f->ns.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s >= 0 && sendto(s, f->msg, f->len, 0, (struct sockaddr *)&f->ns, f->nslen) >= 0) {
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        if (poll(&p, 1, DNS_FORWARD_TIMEOUT_MS) == 1) {
+            ssize_t n = recv(s, reply, sizeof reply, 0);
+            if (n > 0)
+                sendto(stub_fd, reply, (size_t)n, 0, (struct sockaddr *)&f->from, f->fromlen);
+        }
+    }
+    if (s >= 0)
+        close(s);
+    free(f);
+    return NULL;
+}
+
+static void *serve(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct fwd *f = calloc(1, sizeof *f);
+        if (!f)
+            return NULL;
+        f->fromlen = sizeof f->from;
+        ssize_t n =
+            recvfrom(stub_fd, f->msg, sizeof f->msg, 0, (struct sockaddr *)&f->from, &f->fromlen);
+        if (n <= 0) {
+            free(f);
+            continue;
+        }
+        f->len = (size_t)n;
+        uint8_t out[DNS_MSG_MAX];
+        int a = dnsstub_answer(g_st, f->msg, f->len, out, sizeof out);
+        if (a > 0) {
+            sendto(stub_fd, out, (size_t)a, 0, (struct sockaddr *)&f->from, f->fromlen);
+            free(f);
+            continue;
+        }
+        pthread_t t;
+        if (a < 0 || !lookup_ns(&f->from, &f->ns, &f->nslen) ||
+            pthread_create(&t, NULL, forward, f) != 0) {
+            free(f); /* the program retries or times out, as with a lost datagram */
+            continue;
+        }
+        pthread_detach(t);
+    }
+    return NULL;
+}
+
+int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, socklen_t *len)
+{
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof in;
+    g_st = st;
+    stub_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (stub_fd < 0)
+        return -errno;
+    if (bind(stub_fd, (struct sockaddr *)&in, sizeof in) < 0 ||
+        getsockname(stub_fd, (struct sockaddr *)&in, &l) < 0) {
+        int e = errno;
+        close(stub_fd);
+        stub_fd = -1;
+        return -e;
+    }
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, &in, sizeof in);
+    *len = sizeof in;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, serve, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        close(stub_fd);
+        stub_fd = -1;
+        return -rc;
+    }
+    pthread_detach(t);
+    return 0;
+}

@@ -1,0 +1,112 @@
+#include "runmode.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnsstub.h"
+#include "seccomp.h"
+#include "tsrun.h"
+#include "unotify.h"
+
+int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmode *out,
+                   const char **why)
+{
+    *why = "";
+    switch (req) {
+    case CLI_INTERCEPT_SHIM:
+        *out = RUNMODE_SHIM;
+        return 0;
+    case CLI_INTERCEPT_ENV:
+        *out = RUNMODE_ENV;
+        *why = "--intercept=env";
+        return 0;
+    case CLI_INTERCEPT_SECCOMP:
+        *out = RUNMODE_SECCOMP;
+        *why = "--intercept=seccomp";
+        return 0;
+    case CLI_INTERCEPT_PTRACE:
+        *why = "--intercept=ptrace is not implemented yet; use seccomp or env";
+        return -ENOTSUP;
+    case CLI_INTERCEPT_AUTO:
+        break;
+    }
+    if (elf_bypasses_preload(ei)) {
+        *out = RUNMODE_SECCOMP;
+        *why = ei->is_go ? "a Go program (its connects are raw syscalls)" : "statically linked";
+        return 0;
+    }
+    *out = RUNMODE_SHIM;
+    return 0;
+}
+
+/* Offline peers' addresses in the IPv6 form route_addr16 gives. */
+static uint8_t (*offline_list(const struct tsr_status *st, size_t *n))[16]
+{
+    *n = 0;
+    if (!st || !st->npeers)
+        return NULL;
+    uint8_t(*a)[16] = calloc(st->npeers * STATUS_MAX_IPS, 16);
+    if (!a)
+        return NULL;
+    for (size_t i = 0; i < st->npeers; i++) {
+        const struct status_node *p = &st->peers[i];
+        if (p->online)
+            continue;
+        for (int k = 0; k < p->nips; k++) {
+            uint8_t *o = a[*n];
+            struct in_addr v4;
+            if (inet_pton(AF_INET, p->ips[k], &v4) == 1) {
+                memset(o, 0, 10);
+                o[10] = o[11] = 0xff;
+                memcpy(o + 12, &v4, 4);
+                (*n)++;
+            } else if (inet_pton(AF_INET6, p->ips[k], o) == 1) {
+                (*n)++;
+            }
+        }
+    }
+    return a;
+}
+
+int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
+                    const struct tsr_status *st)
+{
+    static struct unotify_cfg cfg; /* lives as long as the supervisor */
+    memset(&cfg, 0, sizeof cfg);
+    if (!socks5 || unotify_parse_proxy(socks5, &cfg) < 0) {
+        tsr_error("seccomp intercept: SOCKS5 address %s is not IP:PORT",
+                  socks5 ? socks5 : "(none)");
+        return -EINVAL;
+    }
+    if (routes && *routes && route_parse_list(routes, &cfg.routes, NULL) < 0) {
+        tsr_error("seccomp intercept: bad routes %s", routes);
+        return -EINVAL;
+    }
+    cfg.timeout_ms = UNOTIFY_DEFAULT_TIMEOUT_MS;
+    const char *t = getenv("TSRUN_CONNECT_TIMEOUT_MS");
+    if (t && atoi(t) > 0)
+        cfg.timeout_ms = atoi(t);
+    const char *a = getenv("TSRUN_SECCOMP_ADDFD");
+    cfg.force_addfd = a && !strcmp(a, "1");
+    size_t noff = 0;
+    uint8_t(*off)[16] = offline_list(st, &noff);
+    cfg.offline = (const uint8_t(*)[16])off;
+    cfg.noffline = noff;
+    /* Names for resolvers that ask DNS themselves (Go's pure resolver). */
+    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0)
+        cfg.dns = true;
+    struct seccomp_child ch;
+    int rc = seccomp_spawn(argv, env, &ch);
+    if (rc < 0) {
+        free(off);
+        return rc;
+    }
+    cfg.no_new_privs = ch.no_new_privs;
+    tsr_debug("seccomp: pid %d runs %s under the filter (%s%s)", (int)ch.pid, argv[0],
+              ch.killable ? "WAIT_KILLABLE_RECV" : "signals may restart a connect",
+              ch.no_new_privs ? ", no-new-privs" : "");
+    int status = unotify_supervise(ch.listener, ch.pid, &cfg);
+    unotify_exit_like(status);
+}

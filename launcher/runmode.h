@@ -1,0 +1,29 @@
+/* Which intercept a command gets (--intercept), and the seccomp run. */
+#ifndef TSRUN_RUNMODE_H
+#define TSRUN_RUNMODE_H
+
+#include "cli.h"
+#include "elfinfo.h"
+#include "status.h"
+
+enum runmode {
+    RUNMODE_SHIM,    /* LD_PRELOAD (today's path) */
+    RUNMODE_SECCOMP, /* filter + tsrun as supervisor */
+    RUNMODE_ENV,     /* LD_PRELOAD + proxy variables */
+};
+
+/* Pure: the mode for a program (ei from elf_inspect_path; all zero when it
+ * could not be read: the shim, as for scripts). auto: static or Go ELF ->
+ * seccomp, else shim. *why: a short reason for the one line tsrun prints.
+ * 0, or -ENOTSUP for ptrace (not implemented) with *why saying so. */
+int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmode *out,
+                   const char **why);
+
+/* Runs argv under the seccomp supervisor. On success it does not return: tsrun
+ * exits as the command did. Returns -errno when no listener could be had
+ * (nothing ran; see seccomp_strerror) or -EINVAL for a bad socks5/routes.
+ * st (may be NULL): peers offline there are refused with EHOSTUNREACH. */
+int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
+                    const struct tsr_status *st);
+
+#endif

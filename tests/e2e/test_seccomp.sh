@@ -1,0 +1,340 @@
+# shellcheck shell=bash
+# Static and Go programs (issue 14): tsrun --intercept=seccomp|auto runs them
+# under a seccomp user-notify filter and answers their connect/getpeername
+# itself. Clients are built here from Debian's golang-go (tests/progs/gdial.go,
+# CGO_ENABLED=0 and =1) and musl-tools (tests/progs/faultprobe.c, -static),
+# once per build dir ($B/seccomp/, Go cache in $B/gocache; no network).
+# tsrun uses the bed's fake tailscaled (--socket/--socks5: external mode).
+
+SC_DIR=$REPO/$B/seccomp
+
+# sc_build: the clients, rebuilt only when their source is newer.
+sc_build() {
+    mkdir -p "$SC_DIR"
+    local src=$REPO/tests/progs/gdial.go cgo out
+    if ! command -v go >/dev/null; then
+        _e2e_fail "no go toolchain: apt-get install golang-go (tests/packages.txt)"
+    fi
+    for cgo in 0 1; do
+        out=$SC_DIR/gdial-$([[ $cgo == 0 ]] && echo static || echo cgo)
+        if [[ ! -x $out || $src -nt $out ]]; then
+            local tmp=$out.$BASHPID
+            (cd "$SC_DIR" && env GOCACHE="$REPO/$B/gocache" GOPATH="$REPO/$B/gopath" \
+                GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo go build -o "$tmp" "$src") ||
+                _e2e_fail "go build ($cgo) failed"
+            mv "$tmp" "$out"
+        fi
+    done
+    out=$SC_DIR/faultprobe-static
+    if [[ ! -x $out || $REPO/tests/progs/faultprobe.c -nt $out ]]; then
+        musl-gcc -static -std=c11 -O2 -o "$out.$BASHPID" "$REPO/tests/progs/faultprobe.c" ||
+            _e2e_fail "musl-gcc -static failed"
+        mv "$out.$BASHPID" "$out"
+    fi
+}
+
+# sc_tsrun ARGS...: tsrun against the bed's daemon, stderr to $BED_DIR/sc.err.
+sc_tsrun() {
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" "$@" 2>"$BED_DIR/sc.err"
+}
+
+test_seccomp_clients_are_static_and_go() {
+    sc_build
+    assert_contains "$(file "$SC_DIR/gdial-static")" "statically linked"
+    assert_contains "$(file "$SC_DIR/gdial-cgo")" "dynamically linked"
+    assert_contains "$(file "$SC_DIR/faultprobe-static")" "statically linked"
+    # Without tsrun the bed has no route to the tailnet.
+    local out
+    out=$("$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT") || true
+    assert_contains "$out" "network is unreachable"
+}
+
+test_seccomp_go_dial_by_ip() {
+    sc_build
+    local bin out
+    for bin in gdial-static gdial-cgo; do
+        out=$(sc_tsrun --intercept=seccomp "$SC_DIR/$bin" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+        echo "$bin v4: $out"
+        assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin RemoteAddr"
+        out=$(sc_tsrun --intercept=seccomp "$SC_DIR/$bin" dial "[$BED_PEER_V6]:$BED_ECHO_PORT")
+        echo "$bin v6: $out"
+        assert_eq "ok remote=[$BED_PEER_V6]:$BED_ECHO_PORT" "$out" "$bin RemoteAddr v6"
+    done
+}
+
+test_seccomp_auto_picks_seccomp_for_go() {
+    sc_build
+    local bin out
+    for bin in gdial-static gdial-cgo; do
+        out=$(sc_tsrun "$SC_DIR/$bin" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+        assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin under auto"
+        assert_contains "$(cat "$BED_DIR/sc.err")" "seccomp"
+        assert_eq 1 "$(wc -l <"$BED_DIR/sc.err")" "one line says which intercept and why"
+    done
+    assert_contains "$(cat "$BED_DIR/sc.err")" "a Go program"
+    # A dynamic C program keeps the shim, silently.
+    out=$(sc_tsrun sh -c 'echo "$LD_PRELOAD"')
+    assert_contains "$out" "libtsshim.so"
+    assert_eq "" "$(cat "$BED_DIR/sc.err")"
+}
+
+test_seccomp_go_http() {
+    sc_build
+    local bin out
+    for bin in gdial-static gdial-cgo; do
+        out=$(sc_tsrun "$SC_DIR/$bin" http "http://$BED_PEER_V4:$BED_HTTP_PORT/")
+        assert_eq "status=200 body=hello from db" "$out" "$bin net/http"
+    done
+}
+
+test_seccomp_go_refused() {
+    sc_build
+    local out
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_REFUSED_PORT") || true
+    echo "$out"
+    assert_contains "$out" "connect: connection refused"
+    # An offline peer (from the status) answers at once, like the shim.
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_OFFLINE_V4:$BED_ECHO_PORT") || true
+    echo "$out"
+    assert_contains "$out" "connect: no route to host"
+}
+
+test_seccomp_static_musl() {
+    sc_build
+    local out opts
+    for opts in "" -n; do
+        out=$(sc_tsrun "$SC_DIR/faultprobe-static" $opts -e "$BED_PEER_V4" "$BED_ECHO_PORT")
+        echo "musl static ${opts:-blocking}: $out"
+        assert_contains "$out" "connect=OK "
+        assert_contains "$out" "io=echo"
+        assert_contains "$out" "flags=same"
+        local fds=${out#* fds=}
+        fds=${fds%% *}
+        assert_eq "${fds%/*}" "${fds#*/}" "fd count before/after"
+    done
+    out=$(sc_tsrun "$SC_DIR/faultprobe-static" "$BED_PEER_V4" "$BED_REFUSED_PORT")
+    assert_contains "$out" "connect=ECONNREFUSED "
+}
+
+# Connects outside the tailnet continue in the kernel, untouched.
+test_seccomp_other_connects_continue() {
+    sc_build
+    local out
+    out=$(sc_tsrun "$SC_DIR/faultprobe-static" -n 127.0.0.1 "${BED_SOCKS5#*:}")
+    assert_contains "$out" "connect=OK "
+    out=$(sc_tsrun "$SC_DIR/faultprobe-static" 127.0.0.1 1)
+    assert_contains "$out" "connect=ECONNREFUSED "
+    # A unix socket (curl to the LocalAPI) and loopback HTTP from a Go program.
+    out=$(sc_tsrun --intercept=seccomp curl -s --unix-socket "$BED_TS_SOCKET" \
+        -o /dev/null -w '%{http_code}' http://local-tailscaled.sock/localapi/v0/status)
+    assert_eq 200 "$out"
+}
+
+test_seccomp_udp_to_tailnet_is_unreachable() {
+    sc_build
+    # Go's connected UDP socket to a tailnet address: never direct.
+    local out
+    out=$(sc_tsrun --intercept=seccomp sh -c \
+        "exec python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)
+try:
+    s.connect((sys.argv[1],7)); print(\"connected\")
+except OSError as e: print(\"errno=%d\" % e.errno)
+try:
+    s2=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s2.sendto(b\"x\",(sys.argv[1],7)); print(\"sent\")
+except OSError as e: print(\"sendto errno=%d\" % e.errno)' $BED_PEER_V4")
+    echo "$out"
+    assert_contains "$out" "errno=101"        # ENETUNREACH
+    assert_contains "$out" "sendto errno=101" # ENETUNREACH
+}
+
+test_seccomp_many_concurrent_dials() {
+    sc_build
+    local out
+    out=$(sc_tsrun "$SC_DIR/gdial-static" many 50 "$BED_PEER_V4:$BED_ECHO_PORT")
+    echo "$out"
+    assert_eq "ok=50/50" "$out"
+}
+
+# The children of the command are covered too (filters are inherited).
+test_seccomp_covers_children() {
+    sc_build
+    local out
+    out=$(sc_tsrun --intercept=seccomp sh -c \
+        "sh -c '$SC_DIR/gdial-static dial $BED_PEER_V4:$BED_ECHO_PORT' & wait")
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
+}
+
+# A 1 ms signal storm during 100 tunnelled connects: one SOCKS5 connection
+# per connect (counted by a relay in front of the fake tailscaled).
+test_seccomp_signal_storm_one_tunnel_per_connect() {
+    sc_build
+    local log=$BED_DIR/relay.log port=10955 out
+    socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork TCP:$BED_SOCKS5 2>"$log" &
+    local relay=$!
+    # Its own log says when it listens (a probe connect would count).
+    wait_for_line "$log" "listening on"
+    # sh's parent is tsrun, the supervisor: its fd count before and after.
+    out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "127.0.0.1:$port" --intercept=seccomp sh -c \
+        'ls /proc/$PPID/fd | wc -l; "$0" storm 100 "$1"; ls /proc/$PPID/fd | wc -l' \
+        "$SC_DIR/gdial-static" "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
+    echo "$out"
+    local lines
+    mapfile -t lines <<<"$out"
+    assert_eq "ok=100/100" "${lines[1]}"
+    assert_eq "${lines[0]}" "${lines[2]}" "supervisor fds before/after"
+    assert_eq 100 "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
+    kill $relay 2>/dev/null || true
+}
+
+test_seccomp_exit_status_and_signals() {
+    sc_build
+    assert_status 7 sc_tsrun --intercept=seccomp sh -c 'exit 7'
+    assert_status 127 sc_tsrun --intercept=seccomp /nonexistent/prog
+    # Killed by a signal: tsrun dies of the same signal.
+    local st=0
+    sc_tsrun --intercept=seccomp sh -c 'kill -TERM $$' || st=$?
+    assert_eq $((128 + 15)) "$st"
+    # A signal sent to tsrun reaches the command.
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=seccomp \
+        sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
+        >"$BED_DIR/sig.out" &
+    local pid=$!
+    wait_for_line "$BED_DIR/sig.out" ready
+    kill -USR1 $pid
+    st=0
+    wait $pid || st=$?
+    assert_eq 3 "$st"
+    assert_contains "$(cat "$BED_DIR/sig.out")" "got-usr1"
+}
+
+# tsrun inside tsrun (seccomp): the inner one cannot get a listener (EBUSY),
+# says so once and falls back; the outer supervisor still tunnels.
+test_seccomp_nested_falls_back_with_one_hint() {
+    sc_build
+    local out err
+    out=$(sc_tsrun --intercept=seccomp -- env TSRUN_STATE_DIR="$BED_DIR/sc-state2" \
+        "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" \
+        "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+    err=$(cat "$BED_DIR/sc.err")
+    echo "$err"
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
+    assert_contains "$err" "EBUSY"
+    assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
+    # --intercept=seccomp asked explicitly: no fallback, an error.
+    assert_status 125 sc_tsrun --intercept=seccomp -- \
+        "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" --intercept=seccomp true
+}
+
+test_seccomp_ptrace_not_implemented() {
+    assert_status 2 sc_tsrun --intercept=ptrace true
+    assert_contains "$(cat "$BED_DIR/sc.err")" "not implemented"
+}
+
+# doctor says what this machine permits, and what a Go program gets here.
+test_seccomp_doctor_reports() {
+    sc_build
+    local out
+    out=$(sc_tsrun doctor "$SC_DIR/gdial-static") || true
+    assert_contains "$out" "OK    seccomp: user-notify listeners work"
+    assert_contains "$out" "a Go program: the shim cannot work; tsrun runs it under seccomp"
+    # Inside a seccomp tree the listener is taken: doctor says so.
+    out=$(sc_tsrun --intercept=seccomp -- "$TSRUN" --socket "$BED_TS_SOCKET" \
+        --socks5 "$BED_SOCKS5" doctor) || true
+    assert_contains "$out" "seccomp: no listener"
+    assert_contains "$out" "EBUSY"
+}
+
+# As a non-root user the tree runs with no-new-privs: tunnels still work, and a
+# setuid program is reported (once), not silently disarmed.
+test_seccomp_non_root_setuid_is_reported() {
+    sc_build
+    command -v setpriv >/dev/null || _e2e_fail "setpriv (util-linux) missing"
+    mkdir -p "$BED_DIR/nobody" && chmod 777 "$BED_DIR/nobody" && chmod 755 "$BED_DIR"
+    cp /usr/bin/id "$BED_DIR/suid-id" && chmod 4755 "$BED_DIR/suid-id"
+    local out err
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env TSRUN_STATE_DIR="$BED_DIR/nobody" \
+        TSRUN_SOCKET="$BED_TS_SOCKET" "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=seccomp sh -c \
+        "$SC_DIR/gdial-static dial $BED_PEER_V4:$BED_ECHO_PORT; $BED_DIR/suid-id -u; $BED_DIR/suid-id -u" \
+        2>"$BED_DIR/nobody.err")
+    err=$(cat "$BED_DIR/nobody.err")
+    echo "$out"
+    echo "$err"
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT
+65534
+65534" "$out"
+    assert_contains "$err" "suid-id is setuid: under --intercept=seccomp"
+    assert_eq 1 "$(grep -c setuid <<<"$err")" "reported once"
+}
+
+# The ADDFD path (Docker's default profile refuses pidfd_getfd): a new socket
+# installed over the app's fd keeps its number and O_NONBLOCK/O_CLOEXEC.
+test_seccomp_addfd_path() {
+    sc_build
+    local out opts
+    export TSRUN_SECCOMP_ADDFD=1
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT")
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
+    for opts in "" -n; do
+        out=$(sc_tsrun "$SC_DIR/faultprobe-static" $opts -e "$BED_PEER_V4" "$BED_ECHO_PORT")
+        echo "addfd ${opts:-blocking}: $out"
+        assert_contains "$out" "connect=OK "
+        assert_contains "$out" "io=echo"
+        assert_contains "$out" "flags=same"
+    done
+    out=$(sc_tsrun "$SC_DIR/gdial-static" many 20 "$BED_PEER_V4:$BED_ECHO_PORT")
+    assert_eq "ok=20/20" "$out"
+    out=$(sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_REFUSED_PORT") || true
+    assert_contains "$out" "connect: connection refused"
+}
+
+# Go's pure resolver asks the nameservers of /etc/resolv.conf itself: under
+# seccomp mode its UDP connects to port 53 reach tsrun's stub, which answers
+# tailnet names and forwards the rest. The logging server (tests/fakes/dns.py)
+# must see the other name and no tailnet name.
+test_seccomp_go_resolver_names_without_leak() {
+    sc_build
+    local d=$BED_DIR/scdns out
+    mkdir -p "$d"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$d/resolv.conf"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/hosts"
+    printf 'hosts: files dns\n' >"$d/nsswitch.conf"
+    python3 "$REPO/tests/fakes/dns.py" --log "$d/queries" --ready "$d/ready" \
+        --answer example.internal=10.9.8.7 &
+    wait_for_file "$d/ready"
+    export -f sc_tsrun
+    export SC_DIR
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts nsswitch.conf; do mount --bind "$1/$f" "/etc/$f"; done
+        for bin in gdial-static gdial-cgo; do
+            sc_tsrun "$SC_DIR/$bin" lookup "$BED_PEER_SHORT" || true
+            sc_tsrun "$SC_DIR/$bin" lookup "$BED_PEER_FQDN" || true
+            sc_tsrun "$SC_DIR/$bin" lookup "nope.$BED_SUFFIX" || true
+            sc_tsrun "$SC_DIR/$bin" lookup example.internal || true
+            sc_tsrun "$SC_DIR/$bin" dial "$BED_PEER_SHORT:$BED_ECHO_PORT" || true
+        done' _ "$d")
+    echo "$out"
+    local want="addrs=$BED_PEER_V4 $BED_PEER_V6"
+    assert_eq "$want" "$(sed -n 1p <<<"$out")" "short name (static)"
+    assert_eq "$want" "$(sed -n 2p <<<"$out")" "FQDN (static)"
+    assert_contains "$(sed -n 3p <<<"$out")" "no such host"
+    assert_eq "addrs=10.9.8.7" "$(sed -n 4p <<<"$out")" "forwarded"
+    # Go dials either address of the name (both reach the peer).
+    assert_contains "ok remote=$BED_PEER_V4:$BED_ECHO_PORT|ok remote=[$BED_PEER_V6]:$BED_ECHO_PORT" \
+        "$(sed -n 5p <<<"$out")"
+    assert_contains "$(sed -n 5p <<<"$out")" "ok remote="
+    assert_eq "$want" "$(sed -n 6p <<<"$out")" "short name (cgo)"
+    assert_contains "ok remote=$BED_PEER_V4:$BED_ECHO_PORT|ok remote=[$BED_PEER_V6]:$BED_ECHO_PORT" \
+        "$(sed -n 10p <<<"$out")"
+    assert_contains "$(sed -n 10p <<<"$out")" "ok remote="
+    local seen leaked
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "example.internal" "the server saw the other name"
+    leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
+    assert_eq "" "$leaked" "DNS queries for tailnet names"
+}

@@ -1,0 +1,122 @@
+// gdial: a Go client for the seccomp intercept tests (stdlib only; built by
+// tests/e2e/test_seccomp.sh with CGO_ENABLED=0 and =1).
+//
+//	gdial dial HOST:PORT     one net.Dial, "ping\n" echoed: "ok remote=ADDR" | "err=..."
+//	gdial http URL           GET: "status=N body=..."
+//	gdial lookup NAME        Go's own resolver: "addrs=A B ..." | "err=..."
+//	gdial many N HOST:PORT   N concurrent dials, each echoed: "ok=K/N" (+ "err=..." lines)
+//	gdial storm N HOST:PORT  N sequential dials while SIGUSR1 hits the process every 1 ms
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+func echo(addr string) (string, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ping\n")); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if line != "ping\n" {
+		return "", fmt.Errorf("echo %q", line)
+	}
+	return c.RemoteAddr().String(), nil
+}
+
+func main() {
+	switch os.Args[1] {
+	case "dial":
+		r, err := echo(os.Args[2])
+		if err != nil {
+			fmt.Println("err=" + err.Error())
+			os.Exit(1)
+		}
+		fmt.Println("ok remote=" + r)
+	case "lookup":
+		r := &net.Resolver{PreferGo: true}
+		addrs, err := r.LookupHost(context.Background(), os.Args[2])
+		if err != nil {
+			fmt.Println("err=" + err.Error())
+			os.Exit(1)
+		}
+		sort.Strings(addrs)
+		fmt.Println("addrs=" + strings.Join(addrs, " "))
+	case "http":
+		resp, err := http.Get(os.Args[2])
+		if err != nil {
+			fmt.Println("err=" + err.Error())
+			os.Exit(1)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		fmt.Printf("status=%d body=%s", resp.StatusCode, b)
+	case "many", "storm":
+		n, _ := strconv.Atoi(os.Args[2])
+		ok := 0
+		var mu sync.Mutex
+		var errs []string
+		one := func() {
+			_, err := echo(os.Args[3])
+			mu.Lock()
+			if err == nil {
+				ok++
+			} else {
+				errs = append(errs, err.Error())
+			}
+			mu.Unlock()
+		}
+		if os.Args[1] == "many" {
+			var wg sync.WaitGroup
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() { defer wg.Done(); one() }()
+			}
+			wg.Wait()
+		} else {
+			sig := make(chan os.Signal, 64)
+			signal.Notify(sig, syscall.SIGUSR1)
+			stop := make(chan bool)
+			go func() {
+				t := time.NewTicker(time.Millisecond)
+				defer t.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+						syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+					case <-sig:
+					}
+				}
+			}()
+			for i := 0; i < n; i++ {
+				one()
+			}
+			close(stop)
+		}
+		fmt.Printf("ok=%d/%d\n", ok, n)
+		for _, e := range errs {
+			fmt.Println("err=" + e)
+		}
+	}
+}

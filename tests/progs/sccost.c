@@ -1,0 +1,70 @@
+/* sccost N: the cost of the syscalls seccomp mode traps, outside the tailnet.
+ *
+ * Prints two lines (mean per call, over N calls, after 100 warm-up calls):
+ *   getpeername_ns=X   getpeername() on a connected loopback socket
+ *   connect_ns=Y       socket() + connect() to a loopback listener + close()
+ * Run it plainly and under `tsrun --intercept=seccomp`: the difference is
+ * what the filter and the supervisor add (bench figures for issue 14).
+ * Builds with glibc and musl (-static). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    int n = argc > 1 ? atoi(argv[1]) : 2000;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4096) < 0 ||
+        getsockname(l, (struct sockaddr *)&a, &al) < 0) {
+        perror("listener");
+        return 2;
+    }
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
+        perror("connect");
+        return 2;
+    }
+    struct sockaddr_in p;
+    double t0 = 0;
+    for (int i = -100; i < n; i++) {
+        if (i == 0)
+            t0 = now_ns();
+        socklen_t pl = sizeof p;
+        if (getpeername(c, (struct sockaddr *)&p, &pl) < 0) {
+            perror("getpeername");
+            return 2;
+        }
+    }
+    printf("getpeername_ns=%.0f\n", (now_ns() - t0) / n);
+    for (int i = -100; i < n; i++) {
+        if (i == 0)
+            t0 = now_ns();
+        int s = socket(AF_INET, SOCK_STREAM, 0);
+        if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0) {
+            perror("connect");
+            return 2;
+        }
+        close(s);
+        int acc = accept(l, NULL, NULL); /* keep the backlog from filling */
+        if (acc >= 0)
+            close(acc);
+    }
+    printf("connect_ns=%.0f\n", (now_ns() - t0) / n);
+    return 0;
+}

@@ -1,0 +1,96 @@
+/* The seccomp supervisor's DNS stub: answers from a status snapshot. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <string.h>
+
+#include "dnsstub.h"
+
+/* A query for name/type with id 0x1234 and RD set. */
+static size_t query(uint8_t *q, const char *name, int type)
+{
+    size_t pos = 12;
+    memset(q, 0, 12);
+    q[0] = 0x12, q[1] = 0x34, q[2] = 0x01, q[5] = 1;
+    for (const char *p = name; *p;) {
+        size_t n = strcspn(p, ".");
+        q[pos++] = (uint8_t)n;
+        memcpy(q + pos, p, n);
+        pos += n;
+        p += n;
+        if (*p)
+            p++;
+    }
+    q[pos++] = 0;
+    q[pos++] = 0, q[pos++] = (uint8_t)type;
+    q[pos++] = 0, q[pos++] = 1;
+    return pos;
+}
+
+static void fixture(struct tsr_status *st, struct status_node *peer)
+{
+    memset(st, 0, sizeof *st);
+    memset(peer, 0, sizeof *peer);
+    st->suffix = "tail1a2b3.ts.net";
+    st->self.dns_name = "sandbox-1.tail1a2b3.ts.net";
+    strcpy(st->self.ips[0], "100.101.7.42");
+    st->self.nips = 1;
+    peer->dns_name = "db.tail1a2b3.ts.net";
+    strcpy(peer->ips[0], "100.88.12.5");
+    strcpy(peer->ips[1], "fd7a:115c:a1e0::d401:c05");
+    peer->nips = 2;
+    st->peers = peer;
+    st->npeers = 1;
+}
+
+Test(dnsstub, answers_tailnet_names)
+{
+    struct tsr_status st;
+    struct status_node peer;
+    fixture(&st, &peer);
+    uint8_t q[512], a[1232];
+    size_t ql = query(q, "DB", 1);
+    int n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    cr_assert_eq(n, (int)ql + 16, "one A record");
+    cr_assert_eq(a[0], 0x12);
+    cr_assert_eq(a[2] & 0x80, 0x80, "QR");
+    cr_assert_eq(a[3] & 0x0f, 0, "NOERROR");
+    cr_assert_eq(a[7], 1, "ANCOUNT");
+    const uint8_t want[4] = {100, 88, 12, 5};
+    cr_assert_arr_eq(a + n - 4, want, 4);
+    ql = query(q, "db.tail1a2b3.ts.net", 28);
+    n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    cr_assert_eq(n, (int)ql + 28, "one AAAA record");
+    ql = query(q, "db.tail1a2b3.ts.net", 16); /* TXT: empty NOERROR */
+    n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    cr_assert_eq(n, (int)ql);
+    cr_assert_eq(a[3] & 0x0f, 0);
+    cr_assert_eq(a[7], 0);
+}
+
+Test(dnsstub, nxdomain_and_forward)
+{
+    struct tsr_status st;
+    struct status_node peer;
+    fixture(&st, &peer);
+    uint8_t q[512], a[1232];
+    size_t ql = query(q, "nope.tail1a2b3.ts.net", 1);
+    int n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    cr_assert_eq(n, (int)ql);
+    cr_assert_eq(a[3] & 0x0f, 3, "NXDOMAIN, never forwarded");
+    ql = query(q, "x.other.ts.net", 1);
+    cr_assert_gt(dnsstub_answer(&st, q, ql, a, sizeof a), 0);
+    ql = query(q, "5.12.88.100.in-addr.arpa", 12);
+    n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    cr_assert_eq(a[3] & 0x0f, 3, "tailnet PTR stays here");
+    ql = query(q, "5.12.8.100.in-addr.arpa", 12);
+    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), 0, "100.8/16 is not the tailnet");
+    ql = query(q, "example.com", 1);
+    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), 0, "forwarded");
+    ql = query(q, "dbx", 1);
+    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), 0);
+    /* Not a query / truncated. */
+    q[2] |= 0x80;
+    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), -EINVAL);
+    ql = query(q, "db", 1);
+    cr_assert_eq(dnsstub_answer(&st, q, ql - 3, a, sizeof a), -EINVAL);
+}
