@@ -6,6 +6,7 @@
 
 #include "fuzz.h"
 #include "socks5.h"
+#include "socks5_errno.h"
 #include "tunnel.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         (void)socks5_error_name(r.error);
         (void)socks5_rep_name(r.rep);
-        (void)tunnel_reply_errno(&r, (long long)(len * 100));
+        (void)socks5_reply_errno(&r, (long long)(len * 100));
         break; /* complete: later bytes belong to the application */
     }
     free(buf);

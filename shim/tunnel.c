@@ -14,26 +14,7 @@
 #include "libc.h"
 #include "log.h"
 #include "pending.h"
-
-int tunnel_reply_errno(const struct socks5_reply *reply, long long elapsed_ms)
-{
-    if (reply->error != SOCKS5_ERR_REPLY)
-        return reply->error == SOCKS5_OK ? 0 : ECONNREFUSED;
-    switch (reply->rep) {
-    case SOCKS5_REP_GENERAL_FAILURE:
-        /* tailscaled answers every dial failure with 0x01: a refused port
-         * answers at once, an offline or filtered peer after its 5 s cap. */
-        return elapsed_ms >= TUNNEL_SLOW_FAILURE_MS ? ETIMEDOUT : ECONNREFUSED;
-    case SOCKS5_REP_NOT_ALLOWED: return EACCES;
-    case SOCKS5_REP_NETWORK_UNREACHABLE: return ENETUNREACH;
-    case SOCKS5_REP_HOST_UNREACHABLE: return EHOSTUNREACH;
-    case SOCKS5_REP_CONNECTION_REFUSED: return ECONNREFUSED;
-    case SOCKS5_REP_TTL_EXPIRED: return ETIMEDOUT;
-    case SOCKS5_REP_COMMAND_NOT_SUPPORTED: return EOPNOTSUPP;
-    case SOCKS5_REP_ADDRESS_NOT_SUPPORTED: return EAFNOSUPPORT;
-    default: return ECONNREFUSED;
-    }
-}
+#include "socks5_errno.h"
 
 int tunnel_proxy_addr(const struct config *cfg, int family, int v6only,
                       struct sockaddr_storage *out, socklen_t *len)
@@ -294,7 +275,7 @@ static int reply_result(int fd, const struct socks5_reply *reply, long long elap
                   socks5_rep_name(reply->rep));
     else
         log_debug("fd=%d bad proxy reply: %s", fd, socks5_error_name(reply->error));
-    return -tunnel_reply_errno(reply, elapsed_ms);
+    return -socks5_reply_errno(reply, elapsed_ms);
 }
 
 int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,

@@ -9,8 +9,6 @@
 #include "config.h"
 #include "socks5.h"
 
-/* A 0x01 reply this late is tailscaled's 5 s dial timeout, not a refusal. */
-#define TUNNEL_SLOW_FAILURE_MS 4500
 /* tailscaled answers every CONNECT within this (its dial context). */
 #define TUNNEL_TAILSCALED_DIAL_CAP_MS 5000
 
@@ -40,8 +38,6 @@ struct pending;
  * (once) removes p. */
 int tunnel_settle(int fd, struct pending *p);
 
-/* The errno that tells the truth about a complete reply (pure). */
-int tunnel_reply_errno(const struct socks5_reply *reply, long long elapsed_ms);
 
 /* The proxy address to use from a socket of this family, or -errno
  * (EAFNOSUPPORT: an IPv4 socket cannot reach an IPv6-only proxy). */

@@ -1,11 +1,12 @@
 /* SOCKS5 client messages (shim/socks5.c) and the errno table
- * (tunnel_reply_errno in shim/tunnel.c): exact bytes, every reply shape. */
+ * (socks5_reply_errno in common/socks5_errno.c): exact bytes, every reply shape. */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
 
 #include "socks5.h"
+#include "socks5_errno.h"
 #include "tunnel.h"
 
 static void addr16_of(const char *text, uint8_t out[16])
@@ -340,7 +341,7 @@ Test(socks5_names, error_and_rep_names)
 static int errno_for_rep(uint8_t rep, long long ms)
 {
     struct socks5_reply r = {.error = SOCKS5_ERR_REPLY, .rep = rep, .atyp = 1, .length = 6};
-    return tunnel_reply_errno(&r, ms);
+    return socks5_reply_errno(&r, ms);
 }
 
 Test(tunnel_errno, table)
@@ -359,7 +360,7 @@ Test(tunnel_errno, table)
 
 Test(tunnel_errno, general_failure_4500ms_boundary)
 {
-    cr_assert_eq(TUNNEL_SLOW_FAILURE_MS, 4500);
+    cr_assert_eq(SOCKS5_SLOW_FAILURE_MS, 4500);
     cr_assert_eq(errno_for_rep(0x01, 4499), ECONNREFUSED);
     cr_assert_eq(errno_for_rep(0x01, 4500), ETIMEDOUT);
     cr_assert_eq(errno_for_rep(0x01, 5000), ETIMEDOUT);
@@ -371,13 +372,13 @@ Test(tunnel_errno, general_failure_4500ms_boundary)
 Test(tunnel_errno, protocol_errors_are_refusals)
 {
     struct socks5_reply r = {0};
-    cr_assert_eq(tunnel_reply_errno(&r, 0), 0);
+    cr_assert_eq(socks5_reply_errno(&r, 0), 0);
     enum socks5_error errs[] = {SOCKS5_ERR_VERSION, SOCKS5_ERR_NO_METHOD, SOCKS5_ERR_METHOD,
                                 SOCKS5_ERR_ATYP};
     for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
         r.error = errs[i];
-        cr_assert_eq(tunnel_reply_errno(&r, 0), ECONNREFUSED, "error %d", errs[i]);
-        cr_assert_eq(tunnel_reply_errno(&r, 9000), ECONNREFUSED, "error %d late", errs[i]);
+        cr_assert_eq(socks5_reply_errno(&r, 0), ECONNREFUSED, "error %d", errs[i]);
+        cr_assert_eq(socks5_reply_errno(&r, 9000), ECONNREFUSED, "error %d late", errs[i]);
     }
 }
 
@@ -386,5 +387,5 @@ Test(tunnel_errno, parsed_05ff_maps_to_econnrefused)
     static const uint8_t buf[] = {0x05, 0xff};
     struct socks5_reply r;
     cr_assert_eq(socks5_parse_reply(buf, 2, &r), 0);
-    cr_assert_eq(tunnel_reply_errno(&r, 1), ECONNREFUSED);
+    cr_assert_eq(socks5_reply_errno(&r, 1), ECONNREFUSED);
 }
