@@ -74,16 +74,18 @@ static int family_error(int kind, int domain, const struct sockaddr *dest, sockl
     return 0;
 }
 
-static int refuse(const char *what, int fd, const struct sockaddr *dest, socklen_t len)
+static int refuse(const char *what, int fd, const struct sockaddr *dest,
+                  socklen_t len)
 {
     char d[80];
-    log_debug("%s fd=%d %s -> refused: only TCP is tunnelled (ENETUNREACH)", what, fd,
-              log_sockaddr(dest, len, d, sizeof d));
+    log_debug("%s fd=%d %s -> refused: only TCP is tunnelled (ENETUNREACH)", what,
+              fd, log_sockaddr(dest, len, d, sizeof d));
     return -ENETUNREACH;
 }
 
 /* Tunnels a TCP socket whose domain matches dest. */
-static int tunnel(const char *what, int fd, const struct sockaddr *dest, socklen_t len)
+static int tunnel(const char *what, int fd, const struct sockaddr *dest,
+                  socklen_t len)
 {
     const struct config *cfg = config_get();
     char d[80];
@@ -124,13 +126,15 @@ static int tunnel(const char *what, int fd, const struct sockaddr *dest, socklen
     if (log_debug_enabled()) {
         char p[80];
         log_line("%s fd=%d %s -> tunnel via %s: %s (%lld ms)", what, fd,
-                 log_sockaddr(dest, len, d, sizeof d), config_socks5_text(cfg, p, sizeof p),
+                 log_sockaddr(dest, len, d, sizeof d),
+                 config_socks5_text(cfg, p, sizeof p),
                  rc == 0 ? "ok" : strerror(-rc), log_now_ms() - start);
     }
     return rc;
 }
 
-int intercept_connect(const char *what, int fd, const struct sockaddr *dest, socklen_t len)
+int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
+                      socklen_t len)
 {
     int domain = 0, kind = socket_kind(fd, &domain);
     if (kind < 0)
@@ -143,7 +147,8 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest, soc
     return tunnel(what, fd, dest, len);
 }
 
-int intercept_send(const char *what, int fd, const struct sockaddr *dest, socklen_t len, int flags)
+int intercept_send(const char *what, int fd, const struct sockaddr *dest,
+                   socklen_t len, int flags)
 {
     int domain = 0, kind = socket_kind(fd, &domain);
     if (kind < 0)
