@@ -125,7 +125,7 @@ bench: deps all $(PROG_BIN) $(B)/tsbench
 # shim's and the launcher's pure code; `make fuzz` runs every target for
 # FUZZ_SECONDS on a scratch copy of fuzz/corpus/T and fails on any crash.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := socks5 names config status settle
+FUZZ_TARGETS := socks5 names config status settle route
 FUZZ_BIN     := $(FUZZ_TARGETS:%=$(B)/fuzz/fuzz_%)
 
 $(B)/fuzz/fuzz_%: fuzz/fuzz_%.c $(SHIM_OBJ) $(LAUNCHER_OBJ) $(COMMON_OBJ)

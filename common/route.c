@@ -3,14 +3,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* 100.64.0.0/10 as ::ffff:100.64.0.0/106, and fd7a:115c:a1e0::/48. */
-static const struct route tailnet_v4 = {
-    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 100, 64, 0, 0}, 96 + 10};
-static const struct route tailnet_v6 = {
-    {0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0}, 48};
+static const struct route tailnet_v4 = {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 100, 64, 0, 0},
+                                        96 + 10};
+static const struct route tailnet_v6 = {{0xfd, 0x7a, 0x11, 0x5c, 0xa1, 0xe0}, 48};
 
 static bool prefix_match(const uint8_t a[16], const struct route *r)
 {
@@ -45,12 +45,16 @@ static bool is_unspecified(const uint8_t a[16])
     return memcmp(a, zero, 16) == 0;
 }
 
-bool route_addr16(const struct sockaddr *sa, socklen_t len, uint8_t out[16],
-                  uint16_t *port)
+_Static_assert(ROUTE_SIN_LEN_MIN == sizeof(struct sockaddr_in), "sockaddr_in size");
+_Static_assert(ROUTE_SIN6_LEN_MIN == offsetof(struct sockaddr_in6, sin6_scope_id),
+               "SIN6_LEN_RFC2133 is sockaddr_in6 up to sin6_scope_id");
+_Static_assert(ROUTE_SA_LEN_MAX == sizeof(struct sockaddr_storage), "sockaddr_storage size");
+
+bool route_addr16(const struct sockaddr *sa, socklen_t len, uint8_t out[16], uint16_t *port)
 {
-    if (sa == NULL)
+    if (sa == NULL || len < sizeof(sa_family_t) || len > ROUTE_SA_LEN_MAX)
         return false;
-    if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+    if (sa->sa_family == AF_INET && len >= ROUTE_SIN_LEN_MIN) {
         const struct sockaddr_in *in = (const void *)sa;
         memset(out, 0, 10);
         out[10] = out[11] = 0xff;
@@ -59,7 +63,7 @@ bool route_addr16(const struct sockaddr *sa, socklen_t len, uint8_t out[16],
             *port = ntohs(in->sin_port);
         return true;
     }
-    if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+    if (sa->sa_family == AF_INET6 && len >= ROUTE_SIN6_LEN_MIN) {
         const struct sockaddr_in6 *in6 = (const void *)sa;
         memcpy(out, &in6->sin6_addr, 16);
         if (port != NULL)
@@ -69,23 +73,24 @@ bool route_addr16(const struct sockaddr *sa, socklen_t len, uint8_t out[16],
     return false;
 }
 
-bool route_addr16_is_tunnelled(const uint8_t a[16],
-                               const struct route_table *extra)
+enum route_match route_addr16_match(const uint8_t a[16], const struct route_table *extra)
 {
     if (prefix_match(a, &tailnet_v4) || prefix_match(a, &tailnet_v6))
-        return true;
+        return ROUTE_TAILNET;
     if (extra == NULL || is_loopback(a) || is_unspecified(a))
-        return false;
-    if (extra->all)
-        return true;
+        return ROUTE_DIRECT;
     for (unsigned i = 0; i < extra->count; i++)
         if (prefix_match(a, &extra->route[i]))
-            return true;
-    return false;
+            return ROUTE_LISTED;
+    return extra->all ? ROUTE_ALL : ROUTE_DIRECT;
 }
 
-bool route_is_tunnelled(const struct sockaddr *sa, socklen_t len,
-                        const struct route_table *extra)
+bool route_addr16_is_tunnelled(const uint8_t a[16], const struct route_table *extra)
+{
+    return route_addr16_match(a, extra) != ROUTE_DIRECT;
+}
+
+bool route_is_tunnelled(const struct sockaddr *sa, socklen_t len, const struct route_table *extra)
 {
     uint8_t a[16];
     return route_addr16(sa, len, a, NULL) && route_addr16_is_tunnelled(a, extra);
@@ -140,8 +145,7 @@ int route_parse_list(const char *s, struct route_table *out, const char **bad)
         size_t n = strcspn(s, ", ");
         if (n == 3 && strncmp(s, "all", 3) == 0) {
             out->all = true;
-        } else if (out->count == ROUTE_MAX ||
-                   parse_cidr(s, n, &out->route[out->count]) < 0) {
+        } else if (out->count == ROUTE_MAX || parse_cidr(s, n, &out->route[out->count]) < 0) {
             if (bad != NULL)
                 *bad = s;
             return -EINVAL;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "settings.h"
 #include "tsrun.h"
 
 int inject_preload_chain(const char *existing, const char *shim, char *out, size_t outlen)
@@ -133,14 +134,35 @@ static void env_add(struct envb *e, const char *key, const char *val)
 static const char *const proxy_vars[] = {"ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY",
                                          "all_proxy", "https_proxy", "http_proxy"};
 
+int inject_check_settings(char *const *envp, char *err, size_t errlen)
+{
+    for (size_t i = 0; envp && envp[i]; i++) {
+        const char *eq = strchr(envp[i], '=');
+        char key[64];
+        if (strncmp(envp[i], "TSRUN_", 6) != 0 || eq == NULL ||
+            (size_t)(eq - envp[i]) >= sizeof key)
+            continue;
+        memcpy(key, envp[i], (size_t)(eq - envp[i]));
+        key[eq - envp[i]] = '\0';
+        int k = settings_key_of(key);
+        if (k >= 0 && settings_check(k, eq + 1) < 0) {
+            snprintf(err, errlen, "%s=%.60s: expected %s", key, eq + 1, settings_expected(k));
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
 int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out)
 {
     struct envb e = {0};
     const char *old_preload = NULL;
     char preload[8192];
-    bool set_preload = o->shim && *o->shim;
+    bool set_preload = o->shim && *o->shim, pipeline = o->pipeline;
     for (size_t i = 0; envp && envp[i]; i++) {
         const char *s = envp[i];
+        if (has_key(s, "TSRUN_SOCKS5_PIPELINE"))
+            pipeline = false; /* the user's own choice stays */
         if (has_key(s, "LD_PRELOAD")) {
             old_preload = s + strlen("LD_PRELOAD=");
             if (set_preload)
@@ -168,6 +190,8 @@ int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out
         env_add(&e, "TSRUN_NAMES", o->names);
     if (o->routes && *o->routes)
         env_add(&e, "TSRUN_ROUTES", o->routes);
+    if (pipeline)
+        env_add(&e, "TSRUN_SOCKS5_PIPELINE", "1");
     if (o->proxy_env && o->socks5) {
         char url[128];
         snprintf(url, sizeof url, "socks5h://%s", o->socks5);

@@ -13,7 +13,16 @@ struct inject_opts {
     const char *names;  /* map path or NULL */
     const char *routes; /* TSRUN_ROUTES value or NULL/"" */
     bool proxy_env;     /* also ALL_PROXY/HTTP(S)_PROXY (+ lower case) */
+    bool pipeline;      /* TSRUN_SOCKS5_PIPELINE=1 unless envp sets it: only for
+                           the tailscaled tsrun started (it reads the greeting
+                           and the request with io.ReadFull) */
 };
+
+/* Pure: checks every TSRUN_* variable in envp that the shim reads, with the
+ * shim's own parsers (common/settings.h), so tsrun refuses exactly what the
+ * shim would fall back from. 0, or -EINVAL with one line in err naming the
+ * first bad variable and what it expects. */
+int inject_check_settings(char *const *envp, char *err, size_t errlen);
 
 /* Pure: shim first, then the existing LD_PRELOAD items (space or colon
  * separated, kept as written). If shim is already one of the items the

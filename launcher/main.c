@@ -20,6 +20,7 @@
 #include "preload.h"
 #include "runmode.h"
 #include "seccomp.h"
+#include "settings.h"
 #include "tsrun.h"
 
 extern char **environ;
@@ -37,12 +38,9 @@ static int setup(const struct cli *c, struct daemon *d)
     d->state_dir_opt = c->state_dir;
     d->socks5_port = c->socks5_port;
     const char *p = getenv("TSRUN_SOCKS5_PORT");
-    if (!c->socks5_port && p && *p) {
-        d->socks5_port = atoi(p);
-        if (d->socks5_port < 0 || d->socks5_port > 65535) {
-            tsr_error("TSRUN_SOCKS5_PORT: not a port: %s", p);
-            return TSR_EXIT_USAGE;
-        }
+    if (!c->socks5_port && p && *p && settings_parse_port(p, &d->socks5_port) < 0) {
+        tsr_error("TSRUN_SOCKS5_PORT: not a port (1..65535): %s", p);
+        return TSR_EXIT_USAGE;
     }
     d->ephemeral = c->ephemeral;
     d->accept_routes = c->accept_routes;
@@ -68,12 +66,26 @@ static char *routes_for(const struct daemon *d)
     return NULL;
 }
 
+/* The shim's TSRUN_* values, checked with the shim's own parsers: what it
+ * would only fall back from, tsrun refuses before anything starts. */
+static int check_settings(void)
+{
+    char err[256];
+    if (inject_check_settings(environ, err, sizeof err) == 0)
+        return 0;
+    tsr_error("%s", err);
+    return TSR_EXIT_USAGE;
+}
+
 static int cmd_run(const struct cli *c)
 {
     struct daemon d;
     char shim[PATH_MAX], path[PATH_MAX];
     char **env = NULL, *routes = NULL;
-    int rc = setup(c, &d);
+    int rc = check_settings();
+    if (rc)
+        return rc;
+    rc = setup(c, &d);
     if (rc)
         return rc;
     /* Before anything starts: a missing shim is a broken install. */
@@ -148,6 +160,7 @@ static int cmd_run(const struct cli *c)
         .names = d.have_st || d.from_ready ? d.names_path : NULL,
         .routes = routes,
         .proxy_env = proxy_env,
+        .pipeline = d.mode == DAEMON_MODE_USERSPACE,
     };
     if (inject_build_env(environ, &o, &env) < 0) {
         tsr_error("cannot build the environment");
@@ -202,7 +215,10 @@ static int cmd_env(const struct cli *c)
     struct daemon d;
     char shim[PATH_MAX], preload[8192];
     char *routes = NULL;
-    int rc = setup(c, &d);
+    int rc = check_settings();
+    if (rc)
+        return rc;
+    rc = setup(c, &d);
     if (rc)
         return rc;
     rc = daemon_ensure(&d, 0);
@@ -231,6 +247,8 @@ static int cmd_env(const struct cli *c)
     routes = routes_for(&d);
     if (routes && *routes)
         print_export("TSRUN_ROUTES", routes);
+    if (d.mode == DAEMON_MODE_USERSPACE && !getenv("TSRUN_SOCKS5_PIPELINE"))
+        print_export("TSRUN_SOCKS5_PIPELINE", "1");
     if (fflush(stdout) != 0)
         rc = TSR_EXIT_INTERNAL;
 out:
@@ -473,7 +491,9 @@ int main(int argc, char **argv)
     struct cli c;
     char err[256];
     const char *dbg = getenv("TSRUN_DEBUG");
-    tsr_verbose = dbg && *dbg && strcmp(dbg, "0") != 0;
+    int level = 0;
+    /* The shim's parser: a bad value is refused later by check_settings(). */
+    tsr_verbose = dbg && *dbg && settings_parse_level(dbg, &level) == 0 && level > 0;
     if (cli_parse(argc, argv, &c, err, sizeof err) < 0) {
         tsr_error("%s", err);
         return TSR_EXIT_USAGE;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,76 +13,16 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "settings.h"
+
+#define CONFIG_STR_(x) #x
+#define CONFIG_STR(x) CONFIG_STR_(x)
 
 #define CONFIG_FILE_MAX 4096
-#define CONFIG_TIMEOUT_MAX_MS 600000
-
-static const char *const config_keys[] = {
-    "TSRUN_SOCKS5", "TSRUN_ROUTES", "TSRUN_CONNECT_TIMEOUT_MS",
-    "TSRUN_DEBUG",  "TSRUN_QUIET",  "TSRUN_NAMES", "TSRUN_SOCKS5_PIPELINE",
-};
 
 int config_parse_socks5(const char *s, struct sockaddr_in6 *out, bool *is_v4)
 {
-    char host[INET6_ADDRSTRLEN + 2];
-    const char *colon;
-    size_t hostlen;
-
-    if (s == NULL || *s == '\0')
-        return -EINVAL;
-    if (*s == '[') {
-        const char *close = strchr(s, ']');
-        if (close == NULL || close[1] != ':')
-            return -EINVAL;
-        hostlen = (size_t)(close - s - 1);
-        s++;
-        colon = close + 1;
-    } else {
-        colon = strrchr(s, ':');
-        if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL)
-            return -EINVAL; /* bare IPv6 needs brackets */
-        hostlen = (size_t)(colon - s);
-    }
-    if (hostlen == 0 || hostlen >= sizeof host)
-        return -EINVAL;
-    memcpy(host, s, hostlen);
-    host[hostlen] = '\0';
-
-    char *end;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (errno != 0 || end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
-        return -EINVAL;
-
-    memset(out, 0, sizeof *out);
-    out->sin6_family = AF_INET6;
-    out->sin6_port = htons((uint16_t)port);
-    struct in_addr v4;
-    if (strcmp(host, "localhost") == 0)
-        strcpy(host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &v4) == 1) {
-        out->sin6_addr.s6_addr[10] = 0xff;
-        out->sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&out->sin6_addr.s6_addr[12], &v4, 4);
-        *is_v4 = true;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &out->sin6_addr) == 1) {
-        *is_v4 = false;
-        return 0;
-    }
-    return -EINVAL;
-}
-
-static int parse_int(const char *s, long min, long max, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
-        return -EINVAL;
-    *out = (int)v;
-    return 0;
+    return settings_parse_ipport(s, out, is_v4);
 }
 
 static void set_defaults(struct config *cfg)
@@ -89,12 +30,13 @@ static void set_defaults(struct config *cfg)
     bool is_v4 = true;
     memset(cfg, 0, sizeof *cfg);
     cfg->enabled = true;
-    config_parse_socks5(CONFIG_DEFAULT_SOCKS5, &cfg->socks5, &is_v4);
+    settings_parse_ipport(CONFIG_DEFAULT_SOCKS5, &cfg->socks5, &is_v4);
     cfg->socks5_is_v4 = is_v4;
     cfg->connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
-    /* tailscaled reads the greeting and the request with io.ReadFull, so
-     * both can go in one write; some servers (microsocks) drop the excess. */
-    cfg->pipeline = true;
+    /* Off by default: RFC 1928 servers such as microsocks drop bytes sent
+     * after the greeting. tailscaled reads greeting and request with
+     * io.ReadFull, so tsrun turns it on for the tailscaled it started. */
+    cfg->pipeline = false;
 }
 
 const char *config_socks5_text(const struct config *cfg, char *buf, size_t size)
@@ -111,66 +53,121 @@ const char *config_socks5_text(const struct config *cfg, char *buf, size_t size)
     return buf;
 }
 
-int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg,
-                 char *err, size_t errlen)
+/* Appends "; " + one formatted message to err (truncating, never overflowing). */
+static void add_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void add_err(char *err, size_t errlen, const char *fmt, ...)
 {
-    const char *v, *bad = NULL;
-    int flag;
+    size_t used = strnlen(err, errlen);
+    if (errlen == 0 || used + 1 >= errlen)
+        return;
+    if (used > 0) {
+        snprintf(err + used, errlen - used, "; ");
+        used = strnlen(err, errlen);
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + used, errlen - used, fmt, ap);
+    va_end(ap);
+}
 
+/* Parses one key's value into cfg; on a bad value applies the fail-closed
+ * fallback and returns what it fell back to, for the message. NULL: good. */
+static const char *parse_key(enum settings_key k, const char *v, struct config *cfg)
+{
+    bool b;
+    switch (k) {
+    case SETTINGS_SOCKS5: {
+        struct sockaddr_in6 sa;
+        if (settings_parse_ipport(v, &sa, &b) == 0) {
+            cfg->socks5 = sa;
+            cfg->socks5_is_v4 = b;
+            return NULL;
+        }
+    }
+        cfg->refuse_errno = ECONNREFUSED;
+        return "tailnet connections are refused (ECONNREFUSED)";
+    case SETTINGS_ROUTES:
+        if (route_parse_list(v, &cfg->routes, NULL) == 0)
+            return NULL;
+        memset(&cfg->routes, 0, sizeof cfg->routes);
+        cfg->routes.all = true;
+        return "every non-loopback destination goes through the proxy (as \"all\")";
+    case SETTINGS_CONNECT_TIMEOUT_MS:
+        if (settings_parse_int(v, 1, SETTINGS_TIMEOUT_MAX_MS, &cfg->connect_timeout_ms) == 0)
+            return NULL;
+        cfg->connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
+        return "using " CONFIG_STR(CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
+    case SETTINGS_DEBUG:
+        if (settings_parse_level(v, &cfg->debug) == 0)
+            return NULL;
+        cfg->debug = 0;
+        return "using 0";
+    case SETTINGS_QUIET:
+        if (settings_parse_bool(v, &b) == 0) {
+            cfg->quiet = b;
+            return NULL;
+        }
+        cfg->quiet = false;
+        return "using 0";
+    case SETTINGS_SOCKS5_PIPELINE:
+        if (settings_parse_bool(v, &b) == 0) {
+            cfg->pipeline = b;
+            return NULL;
+        }
+        cfg->pipeline = false;
+        return "using 0";
+    case SETTINGS_NAMES:
+        if (settings_check(k, v) == 0) {
+            strcpy(cfg->names_path, v);
+            return NULL;
+        }
+        cfg->names_path[0] = '\0';
+        return "no name map";
+    case SETTINGS_LOG:
+        if (settings_check(k, v) == 0) {
+            strcpy(cfg->log_path, v);
+            return NULL;
+        }
+        cfg->log_path[0] = '\0';
+        return "no log file";
+    case SETTINGS_NKEYS:
+        break;
+    }
+    return "ignored";
+}
+
+/* config_parse() that appends to err instead of starting it afresh. */
+static int parse_all(config_lookup_fn lookup, void *ctx, struct config *cfg, char *err,
+                     size_t errlen)
+{
+    int rc = 0;
     set_defaults(cfg);
-    if ((v = lookup("TSRUN_SOCKS5", ctx)) != NULL &&
-        config_parse_socks5(v, &cfg->socks5, &cfg->socks5_is_v4) < 0) {
-        snprintf(err, errlen, "TSRUN_SOCKS5=%.80s: expected IP:PORT or [IPv6]:PORT", v);
-        return -EINVAL;
-    }
-    if ((v = lookup("TSRUN_ROUTES", ctx)) != NULL &&
-        route_parse_list(v, &cfg->routes, &bad) < 0) {
-        snprintf(err, errlen, "TSRUN_ROUTES: bad item \"%.60s\" (expected CIDR list or \"all\")",
-                 bad != NULL ? bad : v);
-        return -EINVAL;
-    }
-    if ((v = lookup("TSRUN_CONNECT_TIMEOUT_MS", ctx)) != NULL &&
-        parse_int(v, 1, CONFIG_TIMEOUT_MAX_MS, &cfg->connect_timeout_ms) < 0) {
-        snprintf(err, errlen, "TSRUN_CONNECT_TIMEOUT_MS=%.40s: expected 1..%d", v,
-                 CONFIG_TIMEOUT_MAX_MS);
-        return -EINVAL;
-    }
-    if ((v = lookup("TSRUN_DEBUG", ctx)) != NULL && *v != '\0' &&
-        parse_int(v, 0, 9, &cfg->debug) < 0) {
-        snprintf(err, errlen, "TSRUN_DEBUG=%.40s: expected 0..9", v);
-        return -EINVAL;
-    }
-    if ((v = lookup("TSRUN_QUIET", ctx)) != NULL && *v != '\0') {
-        if (parse_int(v, 0, 1, &flag) < 0) {
-            snprintf(err, errlen, "TSRUN_QUIET=%.40s: expected 0 or 1", v);
-            return -EINVAL;
+    for (int k = 0; k < SETTINGS_NKEYS; k++) {
+        const char *v = lookup(settings_name(k), ctx);
+        if (v == NULL || *v == '\0')
+            continue; /* unset: the default */
+        const char *fallback = parse_key(k, v, cfg);
+        if (fallback != NULL) {
+            add_err(err, errlen, "%s=%.60s: expected %s; %s", settings_name(k), v,
+                    settings_expected(k), fallback);
+            rc = -EINVAL;
         }
-        cfg->quiet = flag == 1;
     }
-    if ((v = lookup("TSRUN_SOCKS5_PIPELINE", ctx)) != NULL && *v != '\0') {
-        if (parse_int(v, 0, 1, &flag) < 0) {
-            snprintf(err, errlen, "TSRUN_SOCKS5_PIPELINE=%.40s: expected 0 or 1", v);
-            return -EINVAL;
-        }
-        cfg->pipeline = flag == 1;
-    }
-    if ((v = lookup("TSRUN_NAMES", ctx)) != NULL) {
-        if (strlen(v) >= sizeof cfg->names_path) {
-            snprintf(err, errlen, "TSRUN_NAMES: path longer than %zu bytes",
-                     sizeof cfg->names_path - 1);
-            return -EINVAL;
-        }
-        strcpy(cfg->names_path, v);
-    }
-    return 0;
+    return rc;
+}
+
+int config_parse(config_lookup_fn lookup, void *ctx, struct config *cfg, char *err, size_t errlen)
+{
+    if (errlen > 0)
+        err[0] = '\0';
+    return parse_all(lookup, ctx, cfg, err, errlen);
 }
 
 /* --- the root-owned file: "key = value" lines mapped onto TSRUN_* keys --- */
 
-#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
-
 struct file_pairs {
-    const char *value[CONFIG_NKEYS];
+    const char *value[SETTINGS_NKEYS];
     bool use_env; /* environment first, then the file (config_load) */
 };
 
@@ -180,10 +177,8 @@ static const char *file_lookup(const char *key, void *ctx)
     const char *env = pairs->use_env ? getenv(key) : NULL;
     if (env != NULL)
         return env;
-    for (size_t i = 0; i < CONFIG_NKEYS; i++)
-        if (strcmp(key, config_keys[i]) == 0)
-            return pairs->value[i];
-    return NULL;
+    int k = settings_key_of(key);
+    return k < 0 ? NULL : pairs->value[k];
 }
 
 static char *trim(char *s)
@@ -196,10 +191,12 @@ static char *trim(char *s)
     return s;
 }
 
-/* Splits the file's text into pairs; values point into copy. */
+/* Splits the file's text into pairs; values point into copy. A bad line is
+ * skipped and reported in err; the others still count. */
 static int file_split(char *copy, struct file_pairs *pairs, char *err, size_t errlen)
 {
     unsigned lineno = 0;
+    int rc = 0;
     for (char *save = NULL, *line = strtok_r(copy, "\n", &save); line != NULL;
          line = strtok_r(NULL, "\n", &save)) {
         lineno++;
@@ -208,46 +205,48 @@ static int file_split(char *copy, struct file_pairs *pairs, char *err, size_t er
             continue;
         char *eq = strchr(line, '=');
         if (eq == NULL) {
-            snprintf(err, errlen, "%s: line %u: expected key = value",
-                     CONFIG_SYSTEM_FILE, lineno);
-            return -EINVAL;
+            add_err(err, errlen, "%s: line %u: expected key = value; line ignored",
+                    CONFIG_SYSTEM_FILE, lineno);
+            rc = -EINVAL;
+            continue;
         }
         *eq = '\0';
         char *key = trim(line), *value = trim(eq + 1);
         char envkey[64];
-        size_t i;
         snprintf(envkey, sizeof envkey, "TSRUN_%s", key);
         for (char *p = envkey; *p != '\0'; p++)
             if (*p >= 'a' && *p <= 'z')
                 *p = (char)(*p - 'a' + 'A');
-        for (i = 0; i < CONFIG_NKEYS; i++)
-            if (strcmp(envkey, config_keys[i]) == 0)
-                break;
-        if (i == CONFIG_NKEYS) {
-            snprintf(err, errlen, "%s: line %u: unknown key \"%.40s\"",
-                     CONFIG_SYSTEM_FILE, lineno, key);
-            return -EINVAL;
+        int k = settings_key_of(envkey);
+        if (k < 0) {
+            add_err(err, errlen, "%s: line %u: unknown key \"%.40s\"; line ignored",
+                    CONFIG_SYSTEM_FILE, lineno, key);
+            rc = -EINVAL;
+            continue;
         }
-        pairs->value[i] = value;
+        pairs->value[k] = value;
     }
-    return 0;
+    return rc;
 }
 
-int config_parse_file_text(const char *text, struct config *cfg, char *err,
-                           size_t errlen)
+int config_parse_file_text(const char *text, struct config *cfg, char *err, size_t errlen)
 {
     char copy[CONFIG_FILE_MAX + 1];
     struct file_pairs pairs = {0};
     size_t len = strlen(text);
 
+    if (errlen > 0)
+        err[0] = '\0';
     if (len > CONFIG_FILE_MAX) {
-        snprintf(err, errlen, "%s: larger than %d bytes", CONFIG_SYSTEM_FILE,
+        set_defaults(cfg);
+        snprintf(err, errlen, "%s: larger than %d bytes; ignored", CONFIG_SYSTEM_FILE,
                  CONFIG_FILE_MAX);
         return -EINVAL;
     }
     memcpy(copy, text, len + 1);
     int rc = file_split(copy, &pairs, err, errlen);
-    return rc < 0 ? rc : config_parse(file_lookup, &pairs, cfg, err, errlen);
+    int rc2 = parse_all(file_lookup, &pairs, cfg, err, errlen);
+    return rc < 0 ? rc : rc2;
 }
 
 /* --- the process-wide configuration --- */
@@ -284,7 +283,7 @@ static int read_system_file(char *buf, size_t size)
 
 static void config_load(void)
 {
-    char err[256] = "";
+    char err[1024] = "";
     char text[CONFIG_FILE_MAX + 1];
     struct file_pairs pairs = {0};
     int saved = errno, rc = 0;
@@ -295,20 +294,21 @@ static void config_load(void)
     bool secure = getauxval(AT_SECURE) != 0;
     bool have_file = read_system_file(text, sizeof text);
 
-    if (have_file)
-        rc = file_split(text, &pairs, err, sizeof err);
     if (secure && !have_file) {
         memset(&config_global, 0, sizeof config_global);
-    } else if (rc == 0) {
+    } else {
+        if (have_file)
+            rc = file_split(text, &pairs, err, sizeof err);
         pairs.use_env = !secure;
-        rc = config_parse(file_lookup, &pairs, &config_global, err, sizeof err);
+        if (parse_all(file_lookup, &pairs, &config_global, err, sizeof err) < 0)
+            rc = -EINVAL;
     }
-    if (rc < 0) {
-        /* A bad value must not take the program down: say so once, then
-         * step aside for the rest of this process. */
-        memset(&config_global, 0, sizeof config_global);
-        log_line("%s; tunnelling disabled for this process", err);
-    }
+    /* The log depends on nothing: it gets its settings pushed from here. */
+    log_configure(config_global.debug, config_global.quiet, config_global.log_path);
+    /* IMPORTANT: a bad value never turns interception off; every key fell
+     * back to a fail-closed value (config.h). Say so once. */
+    if (rc < 0)
+        log_line("%s", err);
     errno = saved;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "fdtab.h"
+#include "localaddr.h"
 #include "log.h"
 #include "names.h"
 #include "route.h"
@@ -20,12 +21,26 @@
 bool intercept_wants(const struct sockaddr *dest, socklen_t len)
 {
     uint8_t a[16];
-    if (dest == NULL || (dest->sa_family != AF_INET && dest->sa_family != AF_INET6))
-        return false;
-    if (!route_addr16(dest, len, a, NULL))
+    /* route_addr16 takes exactly the lengths the kernel accepts for the
+     * family (common/route.h); the kernel refuses every other length with
+     * EINVAL before it looks at a route, so those may pass through. */
+    if (dest == NULL || !route_addr16(dest, len, a, NULL))
         return false;
     const struct config *cfg = config_get();
-    return cfg->enabled && route_addr16_is_tunnelled(a, &cfg->routes);
+    if (!cfg->enabled)
+        return false;
+    switch (route_addr16_match(a, &cfg->routes)) {
+    case ROUTE_DIRECT:
+        return false;
+    case ROUTE_ALL:
+        /* Exit node: the machine's own addresses are delivered locally, as
+         * on a TUN-mode node where the local table wins (localaddr.h). */
+        return !localaddr_is_local(a);
+    case ROUTE_TAILNET:
+    case ROUTE_LISTED:
+        break;
+    }
+    return true;
 }
 
 enum socket_kind { KIND_TCP, KIND_STREAM_OTHER, KIND_OTHER };
@@ -59,6 +74,21 @@ static bool wants_async(int fd)
     return fl >= 0 && (fl & O_NONBLOCK) != 0 && tfo == 0;
 }
 
+/* What the kernel answers when the address family does not fit the socket
+ * (tcp_v4_connect, ip4_datagram_connect, udp_sendmsg: EAFNOSUPPORT;
+ * tcp_v6_connect checks the length first: EINVAL below SIN6_LEN_RFC2133),
+ * or 0 when it would go on (an IPv4 datagram on an IPv6 socket). */
+static int family_error(int kind, int domain, const struct sockaddr *dest, socklen_t len)
+{
+    if (domain == dest->sa_family)
+        return 0;
+    if (domain == AF_INET)
+        return -EAFNOSUPPORT;
+    if (kind == KIND_TCP)
+        return len < ROUTE_SIN6_LEN_MIN ? -EINVAL : -EAFNOSUPPORT;
+    return 0;
+}
+
 static int refuse(const char *what, int fd, const struct sockaddr *dest,
                   socklen_t len)
 {
@@ -79,6 +109,11 @@ static int tunnel(const char *what, int fd, const struct sockaddr *dest,
     uint16_t port = 0;
 
     route_addr16(dest, len, a, &port);
+    if (cfg->refuse_errno != 0) {
+        log_debug("%s fd=%d %s -> refused: TSRUN_SOCKS5 is unusable (%s)", what, fd,
+                  log_sockaddr(dest, len, d, sizeof d), strerror(cfg->refuse_errno));
+        return -cfg->refuse_errno;
+    }
     /* The name map knows which peers are offline: tailscaled would make us
      * wait its full 5 s dial timeout only to answer 0x01. */
     static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
@@ -123,10 +158,11 @@ int intercept_connect(const char *what, int fd, const struct sockaddr *dest,
     int domain = 0, kind = socket_kind(fd, &domain);
     if (kind < 0)
         return kind; /* EBADF, ENOTSOCK: what the kernel would say */
+    int bad = family_error(kind, domain, dest, len);
+    if (bad < 0)
+        return bad; /* as the kernel answers a family mismatch */
     if (kind != KIND_TCP)
         return refuse(what, fd, dest, len);
-    if (domain != dest->sa_family)
-        return -EAFNOSUPPORT; /* as the kernel answers a family mismatch */
     return tunnel(what, fd, dest, len, wants_async(fd));
 }
 
@@ -136,15 +172,18 @@ int intercept_send(const char *what, int fd, const struct sockaddr *dest,
     int domain = 0, kind = socket_kind(fd, &domain);
     if (kind < 0)
         return kind;
-    if (kind == KIND_OTHER)
-        return refuse(what, fd, dest, len);
+    if (kind == KIND_OTHER) {
+        int bad = family_error(kind, domain, dest, len);
+        return bad < 0 ? bad : refuse(what, fd, dest, len);
+    }
     /* A connected stream ignores the address unless MSG_FASTOPEN asks for a
      * connect; SCTP and friends are refused as in connect(). */
     if ((flags & MSG_FASTOPEN) == 0)
         return 1;
+    int bad = family_error(kind, domain, dest, len);
+    if (bad < 0)
+        return bad;
     if (kind != KIND_TCP)
         return refuse(what, fd, dest, len);
-    if (domain != dest->sa_family)
-        return -EAFNOSUPPORT;
     return tunnel(what, fd, dest, len, false); /* MSG_FASTOPEN sends data now */
 }

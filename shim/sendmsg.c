@@ -15,9 +15,10 @@ TSSHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         errno = -rc0;
         return -1;
     }
-    if (msg == NULL || !intercept_wants(msg->msg_name, msg->msg_namelen))
+    socklen_t len = msg != NULL ? intercept_msg_namelen(msg->msg_namelen) : 0;
+    if (msg == NULL || !intercept_wants(msg->msg_name, len))
         return libc_sendmsg(fd, msg, flags);
-    int rc = intercept_send("sendmsg", fd, msg->msg_name, msg->msg_namelen, flags);
+    int rc = intercept_send("sendmsg", fd, msg->msg_name, len, flags);
     if (rc == 1)
         return libc_sendmsg(fd, msg, flags);
     if (rc < 0) {
@@ -37,8 +38,7 @@ typedef int sendmmsg_flags_t;
 typedef unsigned int sendmmsg_flags_t;
 #endif
 
-TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
-                           sendmmsg_flags_t flags)
+TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, sendmmsg_flags_t flags)
 {
     /* Messages to tunnelled addresses are refused (sendmmsg has no
      * MSG_FASTOPEN); send those before the first one, and report how many
@@ -50,14 +50,16 @@ TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n,
     }
     unsigned ok = 0;
     while (vec != NULL && ok < n &&
-           !intercept_wants(vec[ok].msg_hdr.msg_name, vec[ok].msg_hdr.msg_namelen))
+           !intercept_wants(vec[ok].msg_hdr.msg_name,
+                            intercept_msg_namelen(vec[ok].msg_hdr.msg_namelen)))
         ok++;
     if (vec == NULL || ok == n)
         return libc_sendmmsg(fd, vec, n, (int)flags);
     if (ok > 0)
         return libc_sendmmsg(fd, vec, ok, (int)flags);
     int rc = intercept_send("sendmmsg", fd, vec[0].msg_hdr.msg_name,
-                            vec[0].msg_hdr.msg_namelen, (int)flags & ~MSG_FASTOPEN);
+                            intercept_msg_namelen(vec[0].msg_hdr.msg_namelen),
+                            (int)flags & ~MSG_FASTOPEN);
     if (rc == 1)
         return libc_sendmmsg(fd, vec, n, (int)flags);
     errno = rc < 0 ? -rc : ENETUNREACH;

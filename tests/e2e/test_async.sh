@@ -22,11 +22,14 @@ start_fault() {
     FAULT_PORT=$(sed -n 's/^port=//p' "$f")
 }
 
-# shim PROXY_ADDR CMD...: CMD with the shim, pointed at PROXY_ADDR.
+# shim PROXY_ADDR CMD...: CMD with the shim, pointed at PROXY_ADDR, with
+# pipelining as tsrun sets it for tailscaled (the fake and faultsocks read
+# the request exactly; microsocks tests set TSRUN_SOCKS5_PIPELINE=0).
 shim() {
     local proxy=$1
     shift
-    env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$proxy" "$@"
+    env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$proxy" \
+        TSRUN_SOCKS5_PIPELINE="${TSRUN_SOCKS5_PIPELINE:-1}" "$@"
 }
 
 NODE_PAR='

@@ -5,7 +5,7 @@
 # bounded time with the documented errno (shim/tunnel.c: garbage, EOF or
 # 05 FF -> ECONNREFUSED, a stall -> ETIMEDOUT at TSRUN_CONNECT_TIMEOUT_MS),
 # no crash, no fd leak and the application's fd flags unchanged. Each case
-# runs with the pipelined handshake (default) and TSRUN_SOCKS5_PIPELINE=0,
+# runs with the pipelined handshake (what tsrun sets for its tailscaled) and TSRUN_SOCKS5_PIPELINE=0,
 # blocking and non-blocking. The probe: tests/progs/faultprobe.c.
 
 BADSOCKS=$REPO/tests/fakes/badsocks.py

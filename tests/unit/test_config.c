@@ -46,11 +46,13 @@ static void assert_good(const char *key, const char *value, struct config *cfg)
     cr_assert(cfg->enabled);
 }
 
+/* A bad value is reported, and never turns interception off. */
 static void assert_bad(const char *key, const char *value, const char *msg_part)
 {
     struct config cfg;
     int rc = parse1(key, value, &cfg);
     cr_assert_eq(rc, -EINVAL, "%s=%s accepted", key, value);
+    cr_assert(cfg.enabled, "%s=%s turned the shim off", key, value);
     cr_assert_neq(strstr(err, msg_part), NULL, "%s=%s: message \"%s\" lacks \"%s\"", key, value,
                   err, msg_part);
     cr_assert_null(strchr(err, '\n'), "one line: %s", err);
@@ -71,8 +73,10 @@ Test(config_parse, defaults)
     cr_assert_gt(cfg.connect_timeout_ms, 5000, "above tailscaled's 5 s dial cap");
     cr_assert_eq(cfg.debug, 0);
     cr_assert(!cfg.quiet);
-    cr_assert(cfg.pipeline);
+    cr_assert(!cfg.pipeline, "off by default: microsocks drops pipelined bytes");
     cr_assert_str_eq(cfg.names_path, "");
+    cr_assert_str_eq(cfg.log_path, "");
+    cr_assert_eq(cfg.refuse_errno, 0);
     cr_assert_eq(cfg.routes.count, 0);
     cr_assert(!cfg.routes.all);
 }
@@ -101,14 +105,27 @@ Test(config_socks5, good)
 
 Test(config_socks5, bad)
 {
-    const char *bad[] = {"",          "127.0.0.1",      "127.0.0.1:",      "127.0.0.1:0",
-                         "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:80x", ":1055",
-                         "::1:1055",  "[::1]1055",      "[::1]:",          "[::1:1055",
-                         "[]:1055",   "tailscaled:1055", "127.0.0.1:99999999999999999999",
-                         "1.2.3.4.5:80", "[127.0.0.1]x:80"};
+    const char *bad[] = {"nonsense",      "127.0.0.1",       "127.0.0.1:",
+                         "127.0.0.1:0",   "127.0.0.1:65536", "127.0.0.1:-1",
+                         "127.0.0.1:80x", ":1055",           "::1:1055",
+                         "[::1]1055",     "[::1]:",          "[::1:1055",
+                         "[]:1055",       "tailscaled:1055", "127.0.0.1:99999999999999999999",
+                         "1.2.3.4.5:80",  "[127.0.0.1]x:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_bad("TSRUN_SOCKS5", bad[i], "TSRUN_SOCKS5=");
     assert_bad("TSRUN_SOCKS5", "127.0.0.1:0", "expected IP:PORT or [IPv6]:PORT");
+}
+
+Test(config_socks5, bad_value_refuses_tunnelled_connects)
+{
+    struct config cfg;
+    cr_assert_eq(parse1("TSRUN_SOCKS5", "nonsense", &cfg), -EINVAL);
+    cr_assert(cfg.enabled);
+    cr_assert_eq(cfg.refuse_errno, ECONNREFUSED);
+    cr_assert_neq(strstr(err, "refused (ECONNREFUSED)"), NULL, "%s", err);
+    cr_assert_eq(parse1("TSRUN_SOCKS5", "", &cfg), 0, "empty = unset");
+    cr_assert_eq(cfg.refuse_errno, 0);
+    cr_assert_str_eq(proxy_text(&cfg), "127.0.0.1:1055");
 }
 
 Test(config_socks5, port_edges_direct)
@@ -133,8 +150,12 @@ Test(config_keys, routes)
     cr_assert_eq(cfg.routes.count, 2);
     assert_good("TSRUN_ROUTES", "all", &cfg);
     cr_assert(cfg.routes.all);
-    assert_bad("TSRUN_ROUTES", "10.20.0.0/16,bogus", "bad item \"bogus\"");
+    assert_bad("TSRUN_ROUTES", "10.20.0.0/16,bogus", "TSRUN_ROUTES=10.20.0.0/16,bogus");
     assert_bad("TSRUN_ROUTES", "10.0.0.0/33", "TSRUN_ROUTES");
+    /* Fail closed: a list nobody can read means every destination. */
+    cr_assert_eq(parse1("TSRUN_ROUTES", "garbage", &cfg), -EINVAL);
+    cr_assert(cfg.routes.all);
+    cr_assert_neq(strstr(err, "as \"all\""), NULL, "%s", err);
 }
 
 Test(config_keys, connect_timeout)
@@ -144,9 +165,14 @@ Test(config_keys, connect_timeout)
     cr_assert_eq(cfg.connect_timeout_ms, 1);
     assert_good("TSRUN_CONNECT_TIMEOUT_MS", "600000", &cfg);
     cr_assert_eq(cfg.connect_timeout_ms, 600000);
-    const char *bad[] = {"0", "-5", "600001", "", "abc", "100ms", "1e3", "99999999999999999999"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    const char *bad[] = {
+        "0", "-5", "600001", " 5", "+5", "abc", "100ms", "1e3", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_bad("TSRUN_CONNECT_TIMEOUT_MS", bad[i], "TSRUN_CONNECT_TIMEOUT_MS=");
+        parse1("TSRUN_CONNECT_TIMEOUT_MS", bad[i], &cfg);
+        cr_assert_eq(cfg.connect_timeout_ms, CONFIG_DEFAULT_CONNECT_TIMEOUT_MS);
+        cr_assert_neq(strstr(err, "using 7000"), NULL, "%s", err);
+    }
 }
 
 Test(config_keys, debug)
@@ -161,7 +187,14 @@ Test(config_keys, debug)
     assert_good("TSRUN_DEBUG", "0", &cfg);
     cr_assert_eq(cfg.debug, 0);
     assert_bad("TSRUN_DEBUG", "10", "TSRUN_DEBUG=10");
-    assert_bad("TSRUN_DEBUG", "yes", "expected 0..9");
+    assert_bad("TSRUN_DEBUG", "maybe", "expected 0..9");
+    const char *on[] = {"true", "TRUE", "yes", "on", "On"};
+    for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) {
+        assert_good("TSRUN_DEBUG", on[i], &cfg);
+        cr_assert_eq(cfg.debug, 1, "%s", on[i]);
+    }
+    assert_good("TSRUN_DEBUG", "off", &cfg);
+    cr_assert_eq(cfg.debug, 0);
 }
 
 Test(config_keys, quiet)
@@ -174,7 +207,11 @@ Test(config_keys, quiet)
     assert_good("TSRUN_QUIET", "", &cfg);
     cr_assert(!cfg.quiet);
     assert_bad("TSRUN_QUIET", "2", "TSRUN_QUIET=2");
-    assert_bad("TSRUN_QUIET", "true", "expected 0 or 1");
+    assert_bad("TSRUN_QUIET", "sure", "expected 1/0, true/false, yes/no or on/off");
+    assert_good("TSRUN_QUIET", "true", &cfg);
+    cr_assert(cfg.quiet);
+    assert_good("TSRUN_QUIET", "no", &cfg);
+    cr_assert(!cfg.quiet);
 }
 
 Test(config_keys, pipeline)
@@ -185,8 +222,22 @@ Test(config_keys, pipeline)
     assert_good("TSRUN_SOCKS5_PIPELINE", "1", &cfg);
     cr_assert(cfg.pipeline);
     assert_good("TSRUN_SOCKS5_PIPELINE", "", &cfg);
+    cr_assert(!cfg.pipeline);
+    assert_good("TSRUN_SOCKS5_PIPELINE", "yes", &cfg);
     cr_assert(cfg.pipeline);
-    assert_bad("TSRUN_SOCKS5_PIPELINE", "no", "TSRUN_SOCKS5_PIPELINE=no");
+    assert_bad("TSRUN_SOCKS5_PIPELINE", "2", "TSRUN_SOCKS5_PIPELINE=2");
+    cr_assert_eq(parse1("TSRUN_SOCKS5_PIPELINE", "2", &cfg), -EINVAL);
+    cr_assert(!cfg.pipeline, "a bad value falls back to the interoperable 0");
+}
+
+Test(config_keys, log_path)
+{
+    struct config cfg;
+    assert_good("TSRUN_LOG", "/tmp/tsshim.log", &cfg);
+    cr_assert_str_eq(cfg.log_path, "/tmp/tsshim.log");
+    assert_bad("TSRUN_LOG", "relative.log", "TSRUN_LOG=relative.log");
+    parse1("TSRUN_LOG", "relative.log", &cfg);
+    cr_assert_str_eq(cfg.log_path, "");
 }
 
 Test(config_keys, names)
@@ -196,7 +247,7 @@ Test(config_keys, names)
     cr_assert_str_eq(cfg.names_path, "/run/tsrun/names");
     static char longpath[PATH_MAX + 10];
     memset(longpath, 'a', sizeof longpath - 1);
-    assert_bad("TSRUN_NAMES", longpath, "TSRUN_NAMES: path longer than");
+    assert_bad("TSRUN_NAMES", longpath, "TSRUN_NAMES=");
     memset(longpath, 0, sizeof longpath);
     memset(longpath, 'b', PATH_MAX - 1);
     assert_good("TSRUN_NAMES", longpath, &cfg);
@@ -291,6 +342,20 @@ Test(config_file, unknown_key)
     cr_assert_neq(strstr(err, CONFIG_SYSTEM_FILE), NULL, "%s", err);
 }
 
+Test(config_file, bad_line_skipped_others_apply)
+{
+    struct config cfg;
+    cr_assert_eq(config_parse_file_text("socks = 1\ndebug = 2\nquiet\nroutes = 10.0.0.0/8\n", &cfg,
+                                        err, sizeof err),
+                 -EINVAL);
+    cr_assert(cfg.enabled);
+    cr_assert_eq(cfg.debug, 2);
+    cr_assert_eq(cfg.routes.count, 1);
+    cr_assert_neq(strstr(err, "line 1: unknown key"), NULL, "%s", err);
+    cr_assert_neq(strstr(err, "line 3: expected key = value"), NULL, "%s", err);
+    cr_assert_null(strchr(err, '\n'), "one line: %s", err);
+}
+
 Test(config_file, missing_equals)
 {
     struct config cfg;
@@ -301,8 +366,7 @@ Test(config_file, missing_equals)
 Test(config_file, bad_value_reports_key)
 {
     struct config cfg;
-    cr_assert_eq(config_parse_file_text("socks5 = 127.0.0.1:0\n", &cfg, err, sizeof err),
-                 -EINVAL);
+    cr_assert_eq(config_parse_file_text("socks5 = 127.0.0.1:0\n", &cfg, err, sizeof err), -EINVAL);
     cr_assert_neq(strstr(err, "TSRUN_SOCKS5=127.0.0.1:0"), NULL, "%s", err);
 }
 

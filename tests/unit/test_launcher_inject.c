@@ -73,6 +73,26 @@ Test(inject, build_env)
     inject_free_env(env);
 }
 
+/* Pipelining only where tsrun knows the server is its own tailscaled, and
+ * never over the user's own choice. */
+Test(inject, build_env_pipeline_only_when_asked_and_not_overriding)
+{
+    char *plain[] = {"PATH=/usr/bin", NULL};
+    char *chosen[] = {"TSRUN_SOCKS5_PIPELINE=0", NULL};
+    struct inject_opts o = {.socks5 = "127.0.0.1:41641", .pipeline = true};
+    char **env = NULL;
+    cr_assert_eq(inject_build_env(plain, &o, &env), 0);
+    cr_assert_str_eq(env_get(env, "TSRUN_SOCKS5_PIPELINE"), "1");
+    inject_free_env(env);
+    cr_assert_eq(inject_build_env(chosen, &o, &env), 0);
+    cr_assert_str_eq(env_get(env, "TSRUN_SOCKS5_PIPELINE"), "0", "the user's value stays");
+    inject_free_env(env);
+    o.pipeline = false;
+    cr_assert_eq(inject_build_env(plain, &o, &env), 0);
+    cr_assert_null(env_get(env, "TSRUN_SOCKS5_PIPELINE"), "an external server gets the default");
+    inject_free_env(env);
+}
+
 Test(inject, build_env_static_proxy_vars)
 {
     char *envp[] = {"http_proxy=http://corp:3128", "TSRUN_ROUTES=all", NULL};

@@ -84,8 +84,8 @@ Test(route_builtin, v4_mapped_on_inet6)
 Test(route_builtin, loopback_and_others_never)
 {
     struct route_table all = table_of("all");
-    const char *never[] = {"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1",
-                           "0.0.0.0", "::", "::ffff:0.0.0.0"};
+    const char *never[] = {"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1", "0.0.0.0",
+                           "::",        "::ffff:0.0.0.0"};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
         cr_assert(!tunnelled(never[i], NULL), "%s without routes", never[i]);
         cr_assert(!tunnelled(never[i], &all), "%s with all", never[i]);
@@ -98,8 +98,10 @@ Test(route_builtin, other_families_and_short_lengths)
     socklen_t len = sa_of("100.88.12.5", 80, &ss);
     cr_assert(!route_is_tunnelled((struct sockaddr *)&ss, len - 1, NULL));
     cr_assert(!route_is_tunnelled(NULL, len, NULL));
-    len = sa_of("fd7a:115c:a1e0::1", 80, &ss);
-    cr_assert(!route_is_tunnelled((struct sockaddr *)&ss, len - 1, NULL));
+    sa_of("fd7a:115c:a1e0::1", 80, &ss);
+    /* Below SIN6_LEN_RFC2133 (24): the kernel refuses it with EINVAL. */
+    cr_assert(!route_is_tunnelled((struct sockaddr *)&ss, ROUTE_SIN6_LEN_MIN - 1, NULL));
+    cr_assert(route_is_tunnelled((struct sockaddr *)&ss, ROUTE_SIN6_LEN_MIN, NULL));
     ss.ss_family = AF_UNIX;
     cr_assert(!route_is_tunnelled((struct sockaddr *)&ss, sizeof ss, NULL));
     ss.ss_family = AF_UNSPEC;
@@ -257,4 +259,55 @@ Test(route_parse, tailnet_ranges_stay_without_extra)
     struct route_table t = table_of("10.0.0.0/8");
     cr_assert(tunnelled("100.88.12.5", &t));
     cr_assert(tunnelled("fd7a:115c:a1e0::1", &t));
+}
+
+/* ------------------------------------------------------------ address lengths */
+
+/* Every length Linux accepts (common/route.h: AF_INET 16..128, AF_INET6
+ * 24..128) is examined; the rest are the kernel's to refuse. */
+Test(route_lengths, kernel_accepted_lengths_are_examined)
+{
+    struct sockaddr_storage ss;
+    const char *v6[] = {"fd7a:115c:a1e0::d401:c05", "::ffff:100.88.12.5"};
+    for (size_t i = 0; i < 2; i++) {
+        sa_of(v6[i], 80, &ss);
+        for (socklen_t len = 0; len <= 200; len++)
+            cr_assert_eq(route_is_tunnelled((struct sockaddr *)&ss, len, NULL),
+                         len >= 24 && len <= 128, "%s len %u", v6[i], (unsigned)len);
+    }
+    sa_of("100.88.12.5", 80, &ss);
+    for (socklen_t len = 0; len <= 200; len++)
+        cr_assert_eq(route_is_tunnelled((struct sockaddr *)&ss, len, NULL), len >= 16 && len <= 128,
+                     "v4 len %u", (unsigned)len);
+}
+
+Test(route_lengths, rfc2133_length_reads_no_scope_id)
+{
+    uint8_t a[16];
+    uint16_t port = 0;
+    struct sockaddr_storage ss;
+    sa_of("fd7a:115c:a1e0::d401:c05", 4242, &ss);
+    cr_assert(route_addr16((struct sockaddr *)&ss, 24, a, &port));
+    cr_assert_eq(port, 4242);
+    cr_assert_eq(a[0], 0xfd);
+    cr_assert_eq(a[15], 0x05);
+}
+
+Test(route_match, all_is_told_apart)
+{
+    struct route_table t = table_of("10.20.0.0/16,all");
+    struct sockaddr_storage ss;
+    uint8_t a[16];
+    sa_of("100.88.12.5", 80, &ss);
+    route_addr16((struct sockaddr *)&ss, sizeof ss, a, NULL);
+    cr_assert_eq(route_addr16_match(a, &t), ROUTE_TAILNET);
+    sa_of("10.20.0.7", 80, &ss);
+    route_addr16((struct sockaddr *)&ss, sizeof(struct sockaddr_in), a, NULL);
+    cr_assert_eq(route_addr16_match(a, &t), ROUTE_LISTED);
+    sa_of("198.51.100.80", 80, &ss);
+    route_addr16((struct sockaddr *)&ss, sizeof(struct sockaddr_in), a, NULL);
+    cr_assert_eq(route_addr16_match(a, &t), ROUTE_ALL);
+    sa_of("127.0.0.1", 80, &ss);
+    route_addr16((struct sockaddr *)&ss, sizeof(struct sockaddr_in), a, NULL);
+    cr_assert_eq(route_addr16_match(a, &t), ROUTE_DIRECT);
 }
