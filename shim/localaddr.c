@@ -78,7 +78,7 @@ bool localaddr_is_local(const uint8_t a16[16])
         goto out;
     ssize_t n;
     do
-        n = recv(fd, &reply, sizeof reply, MSG_DONTWAIT);
+        n = libc_recvfrom(fd, &reply, sizeof reply, MSG_DONTWAIT, NULL, NULL);
     while (n < 0 && errno == EINTR);
     /* RTM_NEWROUTE: the route the kernel would use; NLMSG_ERROR (no route)
      * or anything short is "not local". */
