@@ -212,7 +212,7 @@ static void disconnect(int fd)
 
 /* What every tunnel does first: refuse an already connected socket and find
  * the proxy address this socket can reach. */
-static int prepare(int fd, int family, const struct config *cfg,
+static int prepare(int fd, int family, const uint8_t dest16[16], const struct config *cfg,
                    struct sockaddr_storage *proxy, socklen_t *proxylen, int *v6only)
 {
     /* Already connected (the app calls connect() again, or sends with
@@ -227,6 +227,18 @@ static int prepare(int fd, int family, const struct config *cfg,
     *v6only = 0;
     if (family == AF_INET6)
         libc_getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only, &optlen);
+    if (*v6only) {
+        static const uint8_t v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+        if (memcmp(dest16, v4_mapped, sizeof v4_mapped) == 0)
+            return -ENETUNREACH; /* tcp_v6_connect: a mapped address, v6-only */
+        /* An IPv6-only socket cannot reach an IPv4 proxy; the socket is not
+         * bound yet, so it may still take IPv4 (the tailnet peer it asked
+         * for is IPv6 either way). A bound one keeps trying [::1]. */
+        int off = 0;
+        if (cfg->socks5_is_v4 &&
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0)
+            *v6only = 0;
+    }
     int rc = tunnel_proxy_addr(cfg, family, *v6only, proxy, proxylen);
     if (rc < 0)
         log_line("cannot reach SOCKS5 proxy from this %s socket: set TSRUN_SOCKS5 "
@@ -286,7 +298,7 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
     struct sockaddr_storage proxy;
     socklen_t proxylen;
     int v6only;
-    int rc = prepare(fd, family, cfg, &proxy, &proxylen, &v6only);
+    int rc = prepare(fd, family, dest16, cfg, &proxy, &proxylen, &v6only);
     if (rc < 0)
         return rc;
 
@@ -334,7 +346,7 @@ int tunnel_start(int fd, int family, const uint8_t dest16[16], uint16_t port,
     struct sockaddr_storage proxy;
     socklen_t proxylen;
     int v6only;
-    int rc = prepare(fd, family, cfg, &proxy, &proxylen, &v6only);
+    int rc = prepare(fd, family, dest16, cfg, &proxy, &proxylen, &v6only);
     if (rc < 0)
         return rc;
     struct pending *p = pending_add(fd, pending_socket_ino(fd), start, deadline);
