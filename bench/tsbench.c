@@ -20,6 +20,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -179,6 +180,67 @@ static int worker_connect_refused(int n)
     return 0;
 }
 
+/* A connected loopback TCP pair (no shim business: 127.0.0.1 is never
+ * tunnelled). */
+static void tcp_pair(int fds[2])
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 1) ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl))
+        die("listener: %s", strerror(errno));
+    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fds[0] < 0 || connect(fds[0], (struct sockaddr *)&sa, sizeof sa))
+        die("connect: %s", strerror(errno));
+    fds[1] = accept(lfd, NULL, NULL);
+    if (fds[1] < 0)
+        die("accept: %s", strerror(errno));
+    close(lfd);
+}
+
+/* worker rw N: write() 64 bytes on one end of a loopback TCP pair, read()
+ * them on the other, and back (recv()/send()), N times: the hot loop of any
+ * non-tailnet program once read/recv are hooked. ns per round trip. */
+static int worker_rw(int n)
+{
+    int fds[2];
+    char buf[64] = {0};
+    tcp_pair(fds);
+    double t_end = now_s() + 20, t0 = now_s();
+    int i;
+    for (i = 0; i < n && (i & 1023 || now_s() < t_end); i++) {
+        if (write(fds[0], buf, sizeof buf) != (ssize_t)sizeof buf ||
+            read(fds[1], buf, sizeof buf) != (ssize_t)sizeof buf ||
+            send(fds[1], buf, sizeof buf, 0) != (ssize_t)sizeof buf ||
+            recv(fds[0], buf, sizeof buf, 0) != (ssize_t)sizeof buf)
+            die("rw: %s", strerror(errno));
+    }
+    double dt = now_s() - t0;
+    printf("%.1f\n", dt * 1e9 / i);
+    return 0;
+}
+
+/* worker poll N: poll() over both ends of a loopback TCP pair (one
+ * writable, one readable with a byte pending), timeout 0, N times: an event
+ * loop's idle tick once poll is hooked. ns per call. */
+static int worker_poll(int n)
+{
+    int fds[2];
+    tcp_pair(fds);
+    if (write(fds[0], "x", 1) != 1)
+        die("poll: %s", strerror(errno));
+    struct pollfd p[2] = {{.fd = fds[0], .events = POLLOUT}, {.fd = fds[1], .events = POLLIN}};
+    double t_end = now_s() + 20, t0 = now_s();
+    int i;
+    for (i = 0; i < n && (i & 1023 || now_s() < t_end); i++)
+        if (poll(p, 2, 0) != 2)
+            die("poll: %s", strerror(errno));
+    double dt = now_s() - t0;
+    printf("%.1f\n", dt * 1e9 / i);
+    return 0;
+}
+
 /* worker gai NAME N: getaddrinfo(NAME, "80") N times; prints ns/op, then
  * 1 if it resolved, 0 if not. */
 static int worker_gai(const char *name, int n)
@@ -209,6 +271,10 @@ static int worker_main(int argc, char **argv)
         return worker_connect(atoi(argv[3]));
     if (argc >= 4 && !strcmp(argv[2], "connect-refused"))
         return worker_connect_refused(atoi(argv[3]));
+    if (argc >= 4 && !strcmp(argv[2], "rw"))
+        return worker_rw(atoi(argv[3]));
+    if (argc >= 4 && !strcmp(argv[2], "poll"))
+        return worker_poll(atoi(argv[3]));
     if (argc >= 5 && !strcmp(argv[2], "gai"))
         return worker_gai(argv[3], atoi(argv[4]));
     die("unknown worker");
@@ -502,11 +568,14 @@ static void latency(struct path *ps, int np, int conns, int batches, const char 
     }
 }
 
-/* connect()+close() ×n per mode, batches interleaved plain/preload. */
-static void connect_overhead(int n, int batches)
+/* connect()+close() ×n, rw round trips ×rw_n and poll() ×poll_n per mode,
+ * batches interleaved plain/preload. */
+static void connect_overhead(int n, int rw_n, int poll_n, int batches)
 {
-    char nb[16];
+    char nb[16], rb[16], pb[16];
     snprintf(nb, sizeof nb, "%d", n / batches);
+    snprintf(rb, sizeof rb, "%d", rw_n / batches);
+    snprintf(pb, sizeof pb, "%d", poll_n / batches);
     struct path plain = {.name = "plain"},
                 pre = {.name = "shim", .socks5 = "127.0.0.1:1055", .pipeline = 1};
     for (int b = 0; b < batches && time_left(6); b++) {
@@ -519,6 +588,12 @@ static void connect_overhead(int n, int batches)
             if (run_worker(p, 30, &out, "connect-refused", nb, (char *)NULL) == 0)
                 add(ser("connect refused", p == &pre ? "preload" : "plain", "per_op", "ns"),
                     atof(out));
+            free(out);
+            if (run_worker(p, 30, &out, "rw", rb, (char *)NULL) == 0)
+                add(ser("rw", p == &pre ? "preload" : "plain", "per_op", "ns"), atof(out));
+            free(out);
+            if (run_worker(p, 30, &out, "poll", pb, (char *)NULL) == 0)
+                add(ser("poll", p == &pre ? "preload" : "plain", "per_op", "ns"), atof(out));
             free(out);
         }
     }
@@ -874,6 +949,10 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
         overhead_row("… socket+connect()+close(), closed 127.0.0.1 port (ECONNREFUSED: the hook's "
                      "CPU cost, less TCP)",
                      "connect refused", "plain", "preload", "per_op", "ns");
+        overhead_row("write/read + send/recv 64 B round trip, loopback TCP pair", "rw", "plain",
+                     "preload", "per_op", "ns");
+        overhead_row("poll() of a loopback TCP pair (2 fds ready, timeout 0)", "poll", "plain",
+                     "preload", "per_op", "ns");
         overhead_row("posix_spawn+wait of /bin/true", "exec", "plain", "preload", "per_exec", "µs");
         overhead_row("… for scale: an empty preloaded .so (any LD_PRELOAD's floor)", "exec",
                      "plain", "empty-so", "per_exec", "µs");
@@ -928,6 +1007,10 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
         double lo, hi;
         double co = overhead("connect", "plain", "preload", "per_op", &lo, &hi);
         target("non-tailnet connect() overhead ≤ 2 %", co * 100, "%+.2f %%", 2, 0);
+        double ro = overhead("rw", "plain", "preload", "per_op", &lo, &hi);
+        target("non-tailnet read/write loop overhead ≤ 1 %", ro * 100, "%+.2f %%", 1, 0);
+        double po = overhead("poll", "plain", "preload", "per_op", &lo, &hi);
+        target("non-tailnet poll loop overhead ≤ 1 %", po * 100, "%+.2f %%", 1, 0);
         double eo = overhead("exec", "plain", "preload", "per_exec", &lo, &hi);
         target("preload start-up overhead ≤ 3 %", eo * 100, "%+.2f %%", 3, 0);
         double tt =
@@ -1099,7 +1182,8 @@ int main(int argc, char **argv)
         /* Priority order: the shim's own cost, then per-connection latency,
          * then bulk (the tunnel's reps are the slowest and come last). */
         fprintf(stderr, "tsbench: connect overhead\n");
-        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), 40);
+        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), atoi(envs("TSB_RW_N", "400000")),
+                         atoi(envs("TSB_POLL_N", "2000000")), 40);
         fprintf(stderr, "tsbench: exec overhead\n");
         exec_overhead(atoi(envs("TSB_EXEC_N", "1000")), getenv("TSB_EMPTY_SO"),
                       getenv("TSB_PROXYCHAINS_SO"));
