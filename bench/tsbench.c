@@ -599,6 +599,136 @@ static void connect_overhead(int n, int rw_n, int poll_n, int batches)
     }
 }
 
+/* ------------------------------------------------------------------ parallel
+ * Many connects at once to a peer whose dial takes TSB_DIAL_DELAY_MS (the
+ * fake tailscaled's FAKE_TS_DIAL_DELAY rule for TSB_ASYNC_PORT), through the
+ * shim (LD_PRELOAD), the app's own SOCKS5 client where it has one (native),
+ * and the wireguard-go tunnel (tun: no added delay, no sch_netem here). */
+
+struct async_path {
+    const char *name;
+    const char *netns;  /* tun: the bench client netns */
+    const char *socks5; /* shim: TSRUN_SOCKS5 */
+    const char *proxy;  /* native: curl --socks5-hostname */
+    const char *host;   /* where the URL points */
+    bool ok;
+};
+
+/* Runs argv on path p (preloaded when p->socks5); returns the exit status,
+ * *secs the wall time, *out the stdout (malloc'd). */
+static int run_async(const struct async_path *p, char *const argv[], int timeout_s, double *secs,
+                     char **out)
+{
+    char **env = child_env(p->socks5, 1, false);
+    double t0 = now_s();
+    int rc = run_child(argv, env, p->netns, timeout_s, out);
+    *secs = now_s() - t0;
+    free(env);
+    return rc;
+}
+
+/* "total_ms=.. max_lag_ms=.. ok=.. errors=.." (tests/clients) -> series. */
+static void add_lag_line(const char *wl, const char *path, const char *line, int want_ok)
+{
+    const char *t = strstr(line, "total_ms="), *l = strstr(line, "max_lag_ms="),
+               *o = strstr(line, " ok=");
+    if (!t || !l || !o || atoi(o + 4) != want_ok) {
+        fprintf(stderr, "tsbench: %s %s: %s", wl, path, *line ? line : "(no output)\n");
+        return;
+    }
+    add(ser(wl, path, "total", "ms"), atof(t + 9));
+    add(ser(wl, path, "lag", "ms"), atof(l + 11));
+}
+
+static struct async_path *par_paths; /* the parallel rows' paths, for the table */
+static int par_np, par_delay_ms;
+
+static void parallel_rows(struct async_path *ps, int np, const char *clients, int port, int reps,
+                          const char *blackhole, const char *blackhole_tun_host)
+{
+    char js[PATH_MAX], py[PATH_MAX], url[128];
+    snprintf(js, sizeof js, "%s/loop_lag.js", clients);
+    snprintf(py, sizeof py, "%s/asyncio_lag.py", clients);
+    for (int r = 0; r < reps && time_left(40); r++) {
+        for (int j = 0; j < np; j++) {
+            struct async_path *p = &ps[(j + r) % np];
+            if (!p->ok)
+                continue;
+            snprintf(url, sizeof url, "http://%s:%d/", p->host, port);
+            double dt;
+            char *out;
+            if (!p->proxy) { /* node and asyncio have no SOCKS5 client of their own */
+                static const char *const ns[] = {"20", "100"};
+                for (int k = 0; k < 2; k++) {
+                    char wl[32];
+                    snprintf(wl, sizeof wl, "node %s", ns[k]);
+                    char *a[] = {"/usr/bin/env", "node", js, "--n", (char *)ns[k], url, NULL};
+                    run_async(p, a, 60, &dt, &out);
+                    add_lag_line(wl, p->name, out, atoi(ns[k]));
+                    free(out);
+                }
+                char *a[] = {"/usr/bin/env", "python3", py, "--n", "50", url, NULL};
+                run_async(p, a, 60, &dt, &out);
+                add_lag_line("asyncio 50", p->name, out, 50);
+                free(out);
+            }
+            /* curl --parallel over 20 URLs: one argv, 20 × "-o /dev/null URL". */
+            char *a[80], urls[20][160];
+            int k = 0;
+            a[k++] = "/usr/bin/env";
+            a[k++] = "curl";
+            a[k++] = "-sS";
+            a[k++] = "--parallel";
+            a[k++] = "--parallel-immediate";
+            a[k++] = "--parallel-max";
+            a[k++] = "20";
+            /* --noproxy '*' would also turn --socks5-hostname off. */
+            a[k++] = p->proxy ? "--socks5-hostname" : "--noproxy";
+            a[k++] = p->proxy ? (char *)p->proxy : "*";
+            for (int u = 0; u < 20; u++) {
+                snprintf(urls[u], sizeof urls[u], "%s%d", url, u);
+                a[k++] = "-o";
+                a[k++] = "/dev/null";
+                a[k++] = urls[u];
+            }
+            a[k] = NULL;
+            int rc = run_async(p, a, 60, &dt, &out);
+            if (rc == 0)
+                add(ser("curl parallel 20", p->name, "total", "ms"), dt * 1000);
+            else
+                fprintf(stderr, "tsbench: curl --parallel %s: exit %d\n", p->name, rc);
+            free(out);
+        }
+    }
+    /* curl -m 3 against a proxy that accepts and never answers (tun: a
+     * tunnelled address nobody answers); once per path. */
+    for (int j = 0; j < np && blackhole; j++) {
+        struct async_path *p = &ps[j];
+        if (!p->ok || !time_left(15))
+            continue;
+        struct async_path bp = *p;
+        if (p->socks5)
+            bp.socks5 = blackhole;
+        if (p->proxy)
+            bp.proxy = blackhole;
+        if (p->netns && !blackhole_tun_host)
+            continue;
+        snprintf(url, sizeof url, "http://%s:%d/", p->netns ? blackhole_tun_host : p->host, port);
+        char *a[] = {"/usr/bin/env", "curl",      "-sS", "-m", "3", "--noproxy", "*",
+                     "-o",           "/dev/null", url,   NULL};
+        if (bp.proxy) {
+            a[5] = "--socks5-hostname";
+            a[6] = (char *)bp.proxy;
+        }
+        double dt;
+        char *out;
+        int rc = run_async(&bp, a, 30, &dt, &out);
+        add(ser("curl -m 3 blackhole", p->name, "exit", "code"), rc);
+        add(ser("curl -m 3 blackhole", p->name, "elapsed", "s"), dt);
+        free(out);
+    }
+}
+
 static int spawn_wait(char *const argv[], char **env)
 {
     pid_t pid;
@@ -916,6 +1046,62 @@ static void ratio_target(const char *what, const struct series *a, const struct 
             pass ? "PASS" : "MISS");
 }
 
+static void table_parallel(struct async_path *ps, int np, int delay_ms)
+{
+    fprintf(md,
+            "\n### Parallel connects, the peer's dial taking %d ms (fake tailscaled; tun: no added"
+            " delay) — median total ms / worst timer lag ms\n\n",
+            delay_ms);
+    fprintf(md, "| workload |");
+    for (int j = 0; j < np; j++)
+        fprintf(md, " %s |", ps[j].name);
+    fprintf(md, " shim ÷ native | issue 11 goal (shim) |\n|---|");
+    for (int j = 0; j <= np; j++)
+        fprintf(md, "---:|");
+    fprintf(md, "---|\n");
+    static const char *const wls[] = {"node 20", "node 100", "asyncio 50"};
+    static const char *const goals[] = {"≤ 150 / ≤ 10", "≤ 300 / ≤ 50", "≤ 150 / ≤ 10"};
+    for (int w = 0; w < 3; w++) {
+        fprintf(md, "| %s concurrent (total / lag) |", wls[w]);
+        for (int j = 0; j < np; j++) {
+            struct series *t = find(wls[w], ps[j].name, "total"),
+                          *l = find(wls[w], ps[j].name, "lag");
+            if (!t || !l)
+                fprintf(md, " n/a |");
+            else
+                fprintf(md, " %.0f / %.0f (n=%d) |", med(t), med(l), t->n);
+        }
+        fprintf(md, " – | %s |\n", goals[w]);
+    }
+    fprintf(md, "| curl --parallel --parallel-immediate, 20 URLs (total) |");
+    for (int j = 0; j < np; j++) {
+        struct series *t = find("curl parallel 20", ps[j].name, "total");
+        if (!t)
+            fprintf(md, " n/a |");
+        else
+            fprintf(md, " %.0f (n=%d) |", med(t), t->n);
+    }
+    double rr = paired(find("curl parallel 20", "shim", "total"),
+                       find("curl parallel 20", "native", "total"), 1);
+    char rb[32];
+    rcell(rb, sizeof rb, rr);
+    fprintf(md, " %s | ≤ 1.2× native |\n", rb);
+    fprintf(md, "| curl -m 3, the proxy accepts and never answers (exit, s) |");
+    for (int j = 0; j < np; j++) {
+        struct series *e = find("curl -m 3 blackhole", ps[j].name, "exit"),
+                      *t = find("curl -m 3 blackhole", ps[j].name, "elapsed");
+        if (!e || !t)
+            fprintf(md, " n/a |");
+        else
+            fprintf(md, " exit %.0f after %.2f s |", med(e), med(t));
+    }
+    fprintf(md, " – | exit 28 after ≤ 3.3 s |\n");
+    fprintf(md, "\nnative: the app's own SOCKS5 client (curl `--socks5-hostname`; node and asyncio "
+                "have none). tun: the wireguard-go path in the bench client netns, straight to "
+                "the peer (blackhole: a tunnelled address the peer drops). Lag: the worst "
+                "lateness of a 1 ms timer while the connects run (tests/clients).\n");
+}
+
 static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, int per, bool bed)
 {
     char fn[PATH_MAX];
@@ -937,6 +1123,8 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
     fprintf(md, "## Performance\n");
     table_bulk(ps, np, bytes);
     table_conn(ps, np, conns);
+    if (bed && par_np)
+        table_parallel(par_paths, par_np, par_delay_ms);
     if (bed) {
         fprintf(md, "\n### The shim's own cost on non-tailnet work (median of batches (exec: of "
                     "single runs);"
@@ -1199,6 +1387,19 @@ int main(int argc, char **argv)
         }
         fprintf(stderr, "tsbench: latency\n");
         latency(ps, np, conns, batches, NULL);
+        const char *clients = getenv("TSB_CLIENTS");
+        int aport = atoi(envs("TSB_ASYNC_PORT", "0"));
+        static struct async_path aps[3];
+        aps[0] = (struct async_path){.name = "shim", .socks5 = gw, .host = peer, .ok = true};
+        aps[1] = (struct async_path){.name = "native", .proxy = gw, .host = peer, .ok = true};
+        aps[2] = (struct async_path){.name = "tun", .netns = cli, .host = peer, .ok = tun};
+        if (clients && aport > 0) {
+            fprintf(stderr, "tsbench: parallel connects\n");
+            par_paths = aps, par_np = 3;
+            par_delay_ms = atoi(envs("TSB_DIAL_DELAY_MS", "100"));
+            parallel_rows(aps, 3, clients, aport, atoi(envs("TSB_PARALLEL_REPS", "3")),
+                          getenv("TSB_BLACKHOLE"), getenv("TSB_BLACKHOLE_TUN_HOST"));
+        }
         fprintf(stderr, "tsbench: bulk\n");
         bulk(ps, np, bytes, reps, tun_reps, NULL);
     } else {
