@@ -20,6 +20,7 @@
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -179,6 +180,67 @@ static int worker_connect_refused(int n)
     return 0;
 }
 
+/* A connected loopback TCP pair (no shim business: 127.0.0.1 is never
+ * tunnelled). */
+static void tcp_pair(int fds[2])
+{
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 1) ||
+        getsockname(lfd, (struct sockaddr *)&sa, &sl))
+        die("listener: %s", strerror(errno));
+    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fds[0] < 0 || connect(fds[0], (struct sockaddr *)&sa, sizeof sa))
+        die("connect: %s", strerror(errno));
+    fds[1] = accept(lfd, NULL, NULL);
+    if (fds[1] < 0)
+        die("accept: %s", strerror(errno));
+    close(lfd);
+}
+
+/* worker rw N: write() 64 bytes on one end of a loopback TCP pair, read()
+ * them on the other, and back (recv()/send()), N times: the hot loop of any
+ * non-tailnet program once read/recv are hooked. ns per round trip. */
+static int worker_rw(int n)
+{
+    int fds[2];
+    char buf[64] = {0};
+    tcp_pair(fds);
+    double t_end = now_s() + 20, t0 = now_s();
+    int i;
+    for (i = 0; i < n && (i & 1023 || now_s() < t_end); i++) {
+        if (write(fds[0], buf, sizeof buf) != (ssize_t)sizeof buf ||
+            read(fds[1], buf, sizeof buf) != (ssize_t)sizeof buf ||
+            send(fds[1], buf, sizeof buf, 0) != (ssize_t)sizeof buf ||
+            recv(fds[0], buf, sizeof buf, 0) != (ssize_t)sizeof buf)
+            die("rw: %s", strerror(errno));
+    }
+    double dt = now_s() - t0;
+    printf("%.1f\n", dt * 1e9 / i);
+    return 0;
+}
+
+/* worker poll N: poll() over both ends of a loopback TCP pair (one
+ * writable, one readable with a byte pending), timeout 0, N times: an event
+ * loop's idle tick once poll is hooked. ns per call. */
+static int worker_poll(int n)
+{
+    int fds[2];
+    tcp_pair(fds);
+    if (write(fds[0], "x", 1) != 1)
+        die("poll: %s", strerror(errno));
+    struct pollfd p[2] = {{.fd = fds[0], .events = POLLOUT}, {.fd = fds[1], .events = POLLIN}};
+    double t_end = now_s() + 20, t0 = now_s();
+    int i;
+    for (i = 0; i < n && (i & 1023 || now_s() < t_end); i++)
+        if (poll(p, 2, 0) != 2)
+            die("poll: %s", strerror(errno));
+    double dt = now_s() - t0;
+    printf("%.1f\n", dt * 1e9 / i);
+    return 0;
+}
+
 /* worker gai NAME N: getaddrinfo(NAME, "80") N times; prints ns/op, then
  * 1 if it resolved, 0 if not. */
 static int worker_gai(const char *name, int n)
@@ -209,6 +271,10 @@ static int worker_main(int argc, char **argv)
         return worker_connect(atoi(argv[3]));
     if (argc >= 4 && !strcmp(argv[2], "connect-refused"))
         return worker_connect_refused(atoi(argv[3]));
+    if (argc >= 4 && !strcmp(argv[2], "rw"))
+        return worker_rw(atoi(argv[3]));
+    if (argc >= 4 && !strcmp(argv[2], "poll"))
+        return worker_poll(atoi(argv[3]));
     if (argc >= 5 && !strcmp(argv[2], "gai"))
         return worker_gai(argv[3], atoi(argv[4]));
     die("unknown worker");
@@ -502,11 +568,14 @@ static void latency(struct path *ps, int np, int conns, int batches, const char 
     }
 }
 
-/* connect()+close() ×n per mode, batches interleaved plain/preload. */
-static void connect_overhead(int n, int batches)
+/* connect()+close() ×n, rw round trips ×rw_n and poll() ×poll_n per mode,
+ * batches interleaved plain/preload. */
+static void connect_overhead(int n, int rw_n, int poll_n, int batches)
 {
-    char nb[16];
+    char nb[16], rb[16], pb[16];
     snprintf(nb, sizeof nb, "%d", n / batches);
+    snprintf(rb, sizeof rb, "%d", rw_n / batches);
+    snprintf(pb, sizeof pb, "%d", poll_n / batches);
     struct path plain = {.name = "plain"},
                 pre = {.name = "shim", .socks5 = "127.0.0.1:1055", .pipeline = 1};
     for (int b = 0; b < batches && time_left(6); b++) {
@@ -520,7 +589,143 @@ static void connect_overhead(int n, int batches)
                 add(ser("connect refused", p == &pre ? "preload" : "plain", "per_op", "ns"),
                     atof(out));
             free(out);
+            if (run_worker(p, 30, &out, "rw", rb, (char *)NULL) == 0)
+                add(ser("rw", p == &pre ? "preload" : "plain", "per_op", "ns"), atof(out));
+            free(out);
+            if (run_worker(p, 30, &out, "poll", pb, (char *)NULL) == 0)
+                add(ser("poll", p == &pre ? "preload" : "plain", "per_op", "ns"), atof(out));
+            free(out);
         }
+    }
+}
+
+/* ------------------------------------------------------------------ parallel
+ * Many connects at once to a peer whose dial takes TSB_DIAL_DELAY_MS (the
+ * fake tailscaled's FAKE_TS_DIAL_DELAY rule for TSB_ASYNC_PORT), through the
+ * shim (LD_PRELOAD), the app's own SOCKS5 client where it has one (native),
+ * and the wireguard-go tunnel (tun: no added delay, no sch_netem here). */
+
+struct async_path {
+    const char *name;
+    const char *netns;  /* tun: the bench client netns */
+    const char *socks5; /* shim: TSRUN_SOCKS5 */
+    const char *proxy;  /* native: curl --socks5-hostname */
+    const char *host;   /* where the URL points */
+    bool ok;
+};
+
+/* Runs argv on path p (preloaded when p->socks5); returns the exit status,
+ * *secs the wall time, *out the stdout (malloc'd). */
+static int run_async(const struct async_path *p, char *const argv[], int timeout_s, double *secs,
+                     char **out)
+{
+    char **env = child_env(p->socks5, 1, false);
+    double t0 = now_s();
+    int rc = run_child(argv, env, p->netns, timeout_s, out);
+    *secs = now_s() - t0;
+    free(env);
+    return rc;
+}
+
+/* "total_ms=.. max_lag_ms=.. ok=.. errors=.." (tests/clients) -> series. */
+static void add_lag_line(const char *wl, const char *path, const char *line, int want_ok)
+{
+    const char *t = strstr(line, "total_ms="), *l = strstr(line, "max_lag_ms="),
+               *o = strstr(line, " ok=");
+    if (!t || !l || !o || atoi(o + 4) != want_ok) {
+        fprintf(stderr, "tsbench: %s %s: %s", wl, path, *line ? line : "(no output)\n");
+        return;
+    }
+    add(ser(wl, path, "total", "ms"), atof(t + 9));
+    add(ser(wl, path, "lag", "ms"), atof(l + 11));
+}
+
+static struct async_path *par_paths; /* the parallel rows' paths, for the table */
+static int par_np, par_delay_ms;
+
+static void parallel_rows(struct async_path *ps, int np, const char *clients, int port, int reps,
+                          const char *blackhole, const char *blackhole_tun_host)
+{
+    char js[PATH_MAX], py[PATH_MAX], url[128];
+    snprintf(js, sizeof js, "%s/loop_lag.js", clients);
+    snprintf(py, sizeof py, "%s/asyncio_lag.py", clients);
+    for (int r = 0; r < reps && time_left(40); r++) {
+        for (int j = 0; j < np; j++) {
+            struct async_path *p = &ps[(j + r) % np];
+            if (!p->ok)
+                continue;
+            snprintf(url, sizeof url, "http://%s:%d/", p->host, port);
+            double dt;
+            char *out;
+            if (!p->proxy) { /* node and asyncio have no SOCKS5 client of their own */
+                static const char *const ns[] = {"20", "100"};
+                for (int k = 0; k < 2; k++) {
+                    char wl[32];
+                    snprintf(wl, sizeof wl, "node %s", ns[k]);
+                    char *a[] = {"/usr/bin/env", "node", js, "--n", (char *)ns[k], url, NULL};
+                    run_async(p, a, 60, &dt, &out);
+                    add_lag_line(wl, p->name, out, atoi(ns[k]));
+                    free(out);
+                }
+                char *a[] = {"/usr/bin/env", "python3", py, "--n", "50", url, NULL};
+                run_async(p, a, 60, &dt, &out);
+                add_lag_line("asyncio 50", p->name, out, 50);
+                free(out);
+            }
+            /* curl --parallel over 20 URLs: one argv, 20 × "-o /dev/null URL". */
+            char *a[80], urls[20][160];
+            int k = 0;
+            a[k++] = "/usr/bin/env";
+            a[k++] = "curl";
+            a[k++] = "-sS";
+            a[k++] = "--parallel";
+            a[k++] = "--parallel-immediate";
+            a[k++] = "--parallel-max";
+            a[k++] = "20";
+            /* --noproxy '*' would also turn --socks5-hostname off. */
+            a[k++] = p->proxy ? "--socks5-hostname" : "--noproxy";
+            a[k++] = p->proxy ? (char *)p->proxy : "*";
+            for (int u = 0; u < 20; u++) {
+                snprintf(urls[u], sizeof urls[u], "%s%d", url, u);
+                a[k++] = "-o";
+                a[k++] = "/dev/null";
+                a[k++] = urls[u];
+            }
+            a[k] = NULL;
+            int rc = run_async(p, a, 60, &dt, &out);
+            if (rc == 0)
+                add(ser("curl parallel 20", p->name, "total", "ms"), dt * 1000);
+            else
+                fprintf(stderr, "tsbench: curl --parallel %s: exit %d\n", p->name, rc);
+            free(out);
+        }
+    }
+    /* curl -m 3 against a proxy that accepts and never answers (tun: a
+     * tunnelled address nobody answers); once per path. */
+    for (int j = 0; j < np && blackhole; j++) {
+        struct async_path *p = &ps[j];
+        if (!p->ok || !time_left(15))
+            continue;
+        struct async_path bp = *p;
+        if (p->socks5)
+            bp.socks5 = blackhole;
+        if (p->proxy)
+            bp.proxy = blackhole;
+        if (p->netns && !blackhole_tun_host)
+            continue;
+        snprintf(url, sizeof url, "http://%s:%d/", p->netns ? blackhole_tun_host : p->host, port);
+        char *a[] = {"/usr/bin/env", "curl",      "-sS", "-m", "3", "--noproxy", "*",
+                     "-o",           "/dev/null", url,   NULL};
+        if (bp.proxy) {
+            a[5] = "--socks5-hostname";
+            a[6] = (char *)bp.proxy;
+        }
+        double dt;
+        char *out;
+        int rc = run_async(&bp, a, 30, &dt, &out);
+        add(ser("curl -m 3 blackhole", p->name, "exit", "code"), rc);
+        add(ser("curl -m 3 blackhole", p->name, "elapsed", "s"), dt);
+        free(out);
     }
 }
 
@@ -841,6 +1046,62 @@ static void ratio_target(const char *what, const struct series *a, const struct 
             pass ? "PASS" : "MISS");
 }
 
+static void table_parallel(struct async_path *ps, int np, int delay_ms)
+{
+    fprintf(md,
+            "\n### Parallel connects, the peer's dial taking %d ms (fake tailscaled; tun: no added"
+            " delay) — median total ms / worst timer lag ms\n\n",
+            delay_ms);
+    fprintf(md, "| workload |");
+    for (int j = 0; j < np; j++)
+        fprintf(md, " %s |", ps[j].name);
+    fprintf(md, " shim ÷ native | issue 11 goal (shim) |\n|---|");
+    for (int j = 0; j <= np; j++)
+        fprintf(md, "---:|");
+    fprintf(md, "---|\n");
+    static const char *const wls[] = {"node 20", "node 100", "asyncio 50"};
+    static const char *const goals[] = {"≤ 150 / ≤ 10", "≤ 300 / ≤ 50", "≤ 150 / ≤ 10"};
+    for (int w = 0; w < 3; w++) {
+        fprintf(md, "| %s concurrent (total / lag) |", wls[w]);
+        for (int j = 0; j < np; j++) {
+            struct series *t = find(wls[w], ps[j].name, "total"),
+                          *l = find(wls[w], ps[j].name, "lag");
+            if (!t || !l)
+                fprintf(md, " n/a |");
+            else
+                fprintf(md, " %.0f / %.0f (n=%d) |", med(t), med(l), t->n);
+        }
+        fprintf(md, " – | %s |\n", goals[w]);
+    }
+    fprintf(md, "| curl --parallel --parallel-immediate, 20 URLs (total) |");
+    for (int j = 0; j < np; j++) {
+        struct series *t = find("curl parallel 20", ps[j].name, "total");
+        if (!t)
+            fprintf(md, " n/a |");
+        else
+            fprintf(md, " %.0f (n=%d) |", med(t), t->n);
+    }
+    double rr = paired(find("curl parallel 20", "shim", "total"),
+                       find("curl parallel 20", "native", "total"), 1);
+    char rb[32];
+    rcell(rb, sizeof rb, rr);
+    fprintf(md, " %s | ≤ 1.2× native |\n", rb);
+    fprintf(md, "| curl -m 3, the proxy accepts and never answers (exit, s) |");
+    for (int j = 0; j < np; j++) {
+        struct series *e = find("curl -m 3 blackhole", ps[j].name, "exit"),
+                      *t = find("curl -m 3 blackhole", ps[j].name, "elapsed");
+        if (!e || !t)
+            fprintf(md, " n/a |");
+        else
+            fprintf(md, " exit %.0f after %.2f s |", med(e), med(t));
+    }
+    fprintf(md, " – | exit 28 after ≤ 3.3 s |\n");
+    fprintf(md, "\nnative: the app's own SOCKS5 client (curl `--socks5-hostname`; node and asyncio "
+                "have none). tun: the wireguard-go path in the bench client netns, straight to "
+                "the peer (blackhole: a tunnelled address the peer drops). Lag: the worst "
+                "lateness of a 1 ms timer while the connects run (tests/clients).\n");
+}
+
 static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, int per, bool bed)
 {
     char fn[PATH_MAX];
@@ -862,6 +1123,8 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
     fprintf(md, "## Performance\n");
     table_bulk(ps, np, bytes);
     table_conn(ps, np, conns);
+    if (bed && par_np)
+        table_parallel(par_paths, par_np, par_delay_ms);
     if (bed) {
         fprintf(md, "\n### The shim's own cost on non-tailnet work (median of batches (exec: of "
                     "single runs);"
@@ -874,6 +1137,10 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
         overhead_row("… socket+connect()+close(), closed 127.0.0.1 port (ECONNREFUSED: the hook's "
                      "CPU cost, less TCP)",
                      "connect refused", "plain", "preload", "per_op", "ns");
+        overhead_row("write/read + send/recv 64 B round trip, loopback TCP pair", "rw", "plain",
+                     "preload", "per_op", "ns");
+        overhead_row("poll() of a loopback TCP pair (2 fds ready, timeout 0)", "poll", "plain",
+                     "preload", "per_op", "ns");
         overhead_row("posix_spawn+wait of /bin/true", "exec", "plain", "preload", "per_exec", "µs");
         overhead_row("… for scale: an empty preloaded .so (any LD_PRELOAD's floor)", "exec",
                      "plain", "empty-so", "per_exec", "µs");
@@ -928,6 +1195,10 @@ static void write_outputs(struct path *ps, int np, uint64_t bytes, int conns, in
         double lo, hi;
         double co = overhead("connect", "plain", "preload", "per_op", &lo, &hi);
         target("non-tailnet connect() overhead ≤ 2 %", co * 100, "%+.2f %%", 2, 0);
+        double ro = overhead("rw", "plain", "preload", "per_op", &lo, &hi);
+        target("non-tailnet read/write loop overhead ≤ 1 %", ro * 100, "%+.2f %%", 1, 0);
+        double po = overhead("poll", "plain", "preload", "per_op", &lo, &hi);
+        target("non-tailnet poll loop overhead ≤ 1 %", po * 100, "%+.2f %%", 1, 0);
         double eo = overhead("exec", "plain", "preload", "per_exec", &lo, &hi);
         target("preload start-up overhead ≤ 3 %", eo * 100, "%+.2f %%", 3, 0);
         double tt =
@@ -1099,7 +1370,8 @@ int main(int argc, char **argv)
         /* Priority order: the shim's own cost, then per-connection latency,
          * then bulk (the tunnel's reps are the slowest and come last). */
         fprintf(stderr, "tsbench: connect overhead\n");
-        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), 40);
+        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), atoi(envs("TSB_RW_N", "400000")),
+                         atoi(envs("TSB_POLL_N", "2000000")), 40);
         fprintf(stderr, "tsbench: exec overhead\n");
         exec_overhead(atoi(envs("TSB_EXEC_N", "1000")), getenv("TSB_EMPTY_SO"),
                       getenv("TSB_PROXYCHAINS_SO"));
@@ -1115,6 +1387,19 @@ int main(int argc, char **argv)
         }
         fprintf(stderr, "tsbench: latency\n");
         latency(ps, np, conns, batches, NULL);
+        const char *clients = getenv("TSB_CLIENTS");
+        int aport = atoi(envs("TSB_ASYNC_PORT", "0"));
+        static struct async_path aps[3];
+        aps[0] = (struct async_path){.name = "shim", .socks5 = gw, .host = peer, .ok = true};
+        aps[1] = (struct async_path){.name = "native", .proxy = gw, .host = peer, .ok = true};
+        aps[2] = (struct async_path){.name = "tun", .netns = cli, .host = peer, .ok = tun};
+        if (clients && aport > 0) {
+            fprintf(stderr, "tsbench: parallel connects\n");
+            par_paths = aps, par_np = 3;
+            par_delay_ms = atoi(envs("TSB_DIAL_DELAY_MS", "100"));
+            parallel_rows(aps, 3, clients, aport, atoi(envs("TSB_PARALLEL_REPS", "3")),
+                          getenv("TSB_BLACKHOLE"), getenv("TSB_BLACKHOLE_TUN_HOST"));
+        }
         fprintf(stderr, "tsbench: bulk\n");
         bulk(ps, np, bytes, reps, tun_reps, NULL);
     } else {

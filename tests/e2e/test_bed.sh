@@ -314,6 +314,77 @@ test_socks_legacy_error_replies() {
     assert_eq "eof" "$(field end "$out")"
 }
 
+test_socks_dial_delay_before_the_reply() {
+    # FAKE_TS_DIAL_DELAY_MS: the reply (success and failure alike) is written
+    # only after the dial's delay; a FAKE_TS_DIAL_DELAY rule overrides it.
+    start_ts delay FAKE_TS_DIAL_DELAY_MS=800 FAKE_TS_DIAL_DELAY="$BED_ECHO_PORT=0" -- \
+        --state="$(logged_in_state delay)"
+    local out
+    out=$(rs "$TS_SOCKS" $(greet_connect4 "$BED_PEER_V4" 80) "text:GET / HTTP/1.0\r\n\r\n")
+    assert_contains "$(field hex "$out")" "$HELLO_HEX"
+    elapsed_between "$out" 0.8 5
+    out=$(rs "$TS_SOCKS" $(greet_connect4 "$BED_PEER_V4" "$BED_REFUSED_PORT"))
+    assert_eq "0500$FAIL10" "$(field hex "$out")"
+    elapsed_between "$out" 0.8 5
+    out=$(rs --limit 16 "$TS_SOCKS" $(greet_connect4 "$BED_PEER_V4" "$BED_ECHO_PORT") text:ping)
+    assert_contains "$(field hex "$out")" "70696e67"
+    elapsed_between "$out" 0 0.75
+}
+
+test_socks_dial_delay_rules_most_specific_wins() {
+    local rules="80=0,$BED_PEER_V4=0,$BED_PEER_V4:$BED_REFUSED_PORT=700,[$BED_PEER_V6]:80=700"
+    start_ts rules FAKE_TS_DIAL_DELAY="$rules" -- --state="$(logged_in_state rules)"
+    local out
+    out=$(rs "$TS_SOCKS" $(greet_connect4 "$BED_PEER_V4" "$BED_REFUSED_PORT"))
+    assert_eq "0500$FAIL10" "$(field hex "$out")"
+    elapsed_between "$out" 0.7 5
+    out=$(rs "$TS_SOCKS" hex:050100 hex:05010004 "ip6:$BED_PEER_V6" port:80 "text:GET / HTTP/1.0\r\n\r\n")
+    assert_contains "$(field hex "$out")" "$HELLO_HEX"
+    elapsed_between "$out" 0.7 5
+}
+
+test_socks_dial_delay_bad_rule_exits() {
+    local bad rc
+    for bad in 80 x=1 80=-1 0=5 1.2.3.4:70000=1; do
+        rc=0
+        FAKE_TS_DIAL_DELAY=$bad tailscaled --tun=userspace-networking --socks5-server=127.0.0.1:0 \
+            --socket="$BED_DIR/bad.sock" --state=mem: 2>"$BED_DIR/bad.err" || rc=$?
+        assert_eq 1 "$rc" "exit status for FAKE_TS_DIAL_DELAY=$bad"
+        assert_contains "$(cat "$BED_DIR/bad.err")" "FAKE_TS_DIAL_DELAY"
+    done
+}
+
+test_socks_dial_delays_overlap() {
+    # 120 handshakes at once against a 1 s dial: the fake dials them in
+    # parallel (thread per client, backlog 1024). One after another would take
+    # 120 s; the bound below is 8 times the delay, not a performance figure.
+    start_ts many FAKE_TS_DIAL_DELAY_MS=1000 -- --state="$(logged_in_state many)"
+    python3 - "$TS_SOCKS" "$BED_PEER_V4" "$BED_ECHO_PORT" <<'PY'
+import socket, sys, threading, time
+host, port = sys.argv[1].rsplit(":", 1)
+req = bytes([5, 1, 0, 5, 1, 0, 1]) + socket.inet_aton(sys.argv[2]) + int(sys.argv[3]).to_bytes(2, "big")
+ok = []
+def one():
+    s = socket.create_connection((host, int(port)), timeout=20)
+    s.sendall(req + b"x")
+    got = b""
+    while len(got) < 13:
+        d = s.recv(64)
+        if not d:
+            break
+        got += d
+    ok.append(got[:4] == bytes([5, 0, 5, 0]) and got.endswith(b"x"))
+    s.close()
+t0 = time.monotonic()
+ts = [threading.Thread(target=one) for _ in range(120)]
+for t in ts: t.start()
+for t in ts: t.join()
+dt = time.monotonic() - t0
+print("ok=%d elapsed=%.2f" % (sum(ok), dt))
+sys.exit(0 if sum(ok) == 120 and dt < 8 else 1)
+PY
+}
+
 test_socks_udp_associate() {
     local out
     out=$(python3 "$RAW" --udp "$BED_PEER_V4" "$BED_ECHO_PORT" hello-udp "$BED_SOCKS5")

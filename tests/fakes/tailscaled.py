@@ -128,7 +128,7 @@ def listen_tcp(addr):
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((host, port))
-    s.listen(128)
+    s.listen(1024)  # bursts of 100+ concurrent handshakes (Go: somaxconn)
     return s
 
 
@@ -322,11 +322,57 @@ class DialError(Exception):
     pass
 
 
+def parse_dial_delays(spec):
+    """FAKE_TS_DIAL_DELAY: "TARGET=MS,..." -> {key: seconds}.
+
+    TARGET is a port (digits: "8088"), an IP ("100.88.12.5",
+    "fd7a:115c:a1e0::d401:c05") or both ("100.88.12.5:80", "[fd7a::1]:80").
+    Keys: ("port", p), ("ip", ip), ("ipport", ip, p).  Raises ValueError."""
+    rules = {}
+    for item in (spec or "").split(","):
+        item = item.strip()
+        if not item:
+            continue
+        target, sep, ms = item.rpartition("=")
+        if not sep or not target or not ms.isdigit():
+            raise ValueError("bad rule %r (want TARGET=MS)" % item)
+        sec = int(ms) / 1000.0
+        if target.isdigit():
+            key = ("port", int(target))
+        elif target.startswith("["):
+            host, _, port = target[1:].partition("]:")
+            key = ("ipport", socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, host)),
+                   int(port))
+        elif target.count(":") == 1:
+            host, port = target.split(":")
+            key = ("ipport", socket.inet_ntoa(socket.inet_aton(host)), int(port))
+        else:
+            fam = socket.AF_INET6 if ":" in target else socket.AF_INET
+            key = ("ip", socket.inet_ntop(fam, socket.inet_pton(fam, target)))
+        if key[0] != "ip" and not 0 < key[-1] < 65536:
+            raise ValueError("bad port in %r" % item)
+        rules[key] = sec
+    return rules
+
+
 class Dialer:
-    def __init__(self, backend, timeout_ms):
+    def __init__(self, backend, timeout_ms, delay_ms=0, delay_rules=None):
         self.b = backend
         self.timeout = timeout_ms / 1000.0
+        self.delay = delay_ms / 1000.0
+        self.delay_rules = delay_rules or {}
         self.client_ns_fd = self.peer_ns_fd = None  # set once we setns()
+
+    def dial_delay(self, ip, port):
+        """Seconds this dial takes before its outcome (a tailnet round trip):
+        the most specific of FAKE_TS_DIAL_DELAY's rules, else FAKE_TS_DIAL_DELAY_MS."""
+        r = self.delay_rules
+        fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        ip = socket.inet_ntop(fam, socket.inet_pton(fam, ip))
+        for key in (("ipport", ip, port), ("ip", ip), ("port", port)):
+            if key in r:
+                return r[key]
+        return self.delay
 
     def client_socket(self, family, kind):
         """A socket in the client netns (where tailscaled itself runs)."""
@@ -400,6 +446,14 @@ class Dialer:
         how = self.classify(ip)
         if how == "stall":
             self._stall(deadline, what)
+        # The dial's round trip: success and failure (refused) alike arrive
+        # only after it, so the SOCKS reply is written after it too.  Bounded
+        # by the dial timeout, like the real 5 s context.
+        delay = self.dial_delay(ip, port)
+        if delay > 0:
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            if time.monotonic() >= deadline:
+                raise DialError("dial tcp %s: i/o timeout" % what)
         fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
         if how == "self":
             # netstack hands connections to the node's own tailnet address to
@@ -921,7 +975,14 @@ def main(argv):
 
     backend = Backend(tailnet.default_fixture(), state_path)
     timeout_ms = int(os.environ.get("FAKE_TS_DIAL_TIMEOUT_MS") or 5000)
-    dialer = Dialer(backend, timeout_ms)
+    try:
+        delay_ms = int(os.environ.get("FAKE_TS_DIAL_DELAY_MS") or 0)
+        if delay_ms < 0:
+            raise ValueError("negative")
+        delay_rules = parse_dial_delays(os.environ.get("FAKE_TS_DIAL_DELAY"))
+    except (ValueError, OSError) as e:
+        fatal("FAKE_TS_DIAL_DELAY_MS / FAKE_TS_DIAL_DELAY: %s" % e)
+    dialer = Dialer(backend, timeout_ms, delay_ms, delay_rules)
 
     # Every listener is opened here, in the caller's netns, before setns().
     socks_l = http_l = None
