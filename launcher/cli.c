@@ -155,6 +155,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
                 snprintf(err, errlen, "--socks5-port wants a port number 0..65535");
                 return -EINVAL;
             }
+            c->socks5_port_set = true;
         } else if ((v = opt_value(argc, argv, &i, "--socks5", &m)) || m) {
             if (!v || !*v)
                 goto need_value;

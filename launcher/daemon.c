@@ -27,6 +27,7 @@
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
+#include "port.h"
 #include "tsrun.h"
 
 extern char **environ;
@@ -85,7 +86,8 @@ int daemon_init(struct daemon *d)
         join(d->socks5_path, d->state_dir, "socks5") ||
         join(d->names_path, d->state_dir, "names") || join(d->lock_path, d->state_dir, "lock") ||
         join(d->state_path, d->state_dir, "tailscaled.state") ||
-        join(d->ready_path, d->state_dir, "ready")) {
+        join(d->ready_path, d->state_dir, "ready") || join(d->port_path, d->state_dir, "port") ||
+        join(d->http_path, d->state_dir, "http_proxy")) {
         tsr_error("state directory path too long: %s", d->state_dir);
         return TSR_EXIT_INTERNAL;
     }
@@ -396,16 +398,24 @@ static void child_exec(const char *bin, char **argv, char **env, int out_fd, int
 /* Starts tailscaled with output to the log. as_child: our direct child with
  * TS_PARENT_DEATH_FD (it dies with the supervisor); otherwise double-forked
  * into its own session so it outlives this short-lived process. */
-static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
+static int spawn_tailscaled(struct daemon *d, int port, bool as_child, pid_t *pid_out)
 {
     int rc = 0, log_fd = -1, errp[2] = {-1, -1}, pidp[2] = {-1, -1}, deathp[2] = {-1, -1};
     char **env = NULL;
-    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_sock[PATH_MAX + 16],
+    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_http[80], a_sock[PATH_MAX + 16],
          a_state[PATH_MAX + 16], death_env[48];
-    snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", d->socks5_port);
+    snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", port);
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     snprintf(a_state, sizeof a_state, "--state=%s", d->state_path);
-    char *argv[] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+    char *argv[8] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+    /* IMPORTANT: the same address for SOCKS5 and the outbound HTTP proxy
+     * makes tailscaled serve both on one listener, told apart by the first
+     * byte (cmd/tailscaled proxymux, not with port 0): Go programs get
+     * HTTP_PROXY=http://ADDR on the very port the shim uses. */
+    if (port > 0) {
+        snprintf(a_http, sizeof a_http, "--outbound-http-proxy-listen=127.0.0.1:%d", port);
+        argv[5] = a_http;
+    }
 
     char old[PATH_MAX + 4];
     snprintf(old, sizeof old, "%s.1", d->log_path);
@@ -446,7 +456,8 @@ static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
             goto out;
         }
     }
-    tsr_debug("starting %s %s %s %s %s", argv[0], argv[1], argv[2], argv[3], argv[4]);
+    tsr_debug("starting %s %s %s %s %s %s", argv[0], argv[1], argv[2], argv[3], argv[4],
+              argv[5] ? argv[5] : "");
     pid_t pid = fork();
     if (pid < 0) {
         rc = -errno;
@@ -535,19 +546,62 @@ static bool socks5_from_log(const char *log_path, char *out, size_t outlen)
     return found;
 }
 
-static bool read_socks5_file(struct daemon *d)
+/* The first word of path into out ("" when absent or unusable). */
+static bool read_word(const char *path, char *out, size_t outlen)
 {
     char *text = NULL;
-    if (tsr_read_file(d->socks5_path, &text, NULL) < 0)
+    out[0] = '\0';
+    if (tsr_read_file(path, &text, NULL) < 0)
         return false;
     size_t n = strcspn(text, " \r\n");
-    bool ok = n > 0 && n < sizeof d->socks5;
+    bool ok = n > 0 && n < outlen;
     if (ok) {
-        memcpy(d->socks5, text, n);
-        d->socks5[n] = '\0';
+        memcpy(out, text, n);
+        out[n] = '\0';
     }
     free(text);
     return ok;
+}
+
+static bool read_socks5_file(struct daemon *d)
+{
+    read_word(d->http_path, d->http_proxy, sizeof d->http_proxy);
+    return read_word(d->socks5_path, d->socks5, sizeof d->socks5);
+}
+
+/* The port to give tailscaled (port.h has the order), or -EADDRINUSE after
+ * saying why. A warning names a fallback the first time it is chosen. */
+static int pick_port(struct daemon *d)
+{
+    if (d->socks5_port_set) {
+        if (d->socks5_port > 0 && !port_free(d->socks5_port)) {
+            tsr_error("127.0.0.1:%d (the SOCKS5 port asked for) is in use by another program; "
+                      "pick another with --socks5-port/TSRUN_SOCKS5_PORT or stop that program",
+                      d->socks5_port);
+            return -EADDRINUSE;
+        }
+        return d->socks5_port;
+    }
+    int rec = port_read(d->port_path), fb = port_fallback(d->state_dir, geteuid());
+    if (rec > 0 && port_free(rec))
+        return rec;
+    if (rec > 0)
+        tsr_warn("127.0.0.1:%d (the SOCKS5 port recorded in %s) is now in use by another "
+                 "program; choosing again",
+                 rec, d->port_path);
+    if (port_free(PORT_DEFAULT))
+        return PORT_DEFAULT;
+    if (port_free(fb)) {
+        tsr_warn("127.0.0.1:%d is in use by another program: tailscaled's SOCKS5 and HTTP proxy "
+                 "listen on 127.0.0.1:%d instead (this state directory's fixed fallback, recorded "
+                 "in %s; `tsrun env`, `tsrun status` and install-preload use it)",
+                 PORT_DEFAULT, fb, d->port_path);
+        return fb;
+    }
+    tsr_error("127.0.0.1:%d and the fallback 127.0.0.1:%d are both in use by other programs; "
+              "choose a port with --socks5-port N (TSRUN_SOCKS5_PORT)",
+              PORT_DEFAULT, fb);
+    return -EADDRINUSE;
 }
 
 static void clean_stale(struct daemon *d)
@@ -565,6 +619,7 @@ static void clean_stale(struct daemon *d)
     }
     unlink(d->pid_path);
     unlink(d->socks5_path);
+    unlink(d->http_path);
     unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock); /* a dead daemon's socket file */
@@ -575,7 +630,10 @@ static int start_daemon(struct daemon *d, bool as_child, long long deadline)
 {
     pid_t pid = -1;
     char line[96];
-    int rc = spawn_tailscaled(d, as_child, &pid);
+    int port = pick_port(d);
+    if (port < 0)
+        return TSR_EXIT_DAEMON;
+    int rc = spawn_tailscaled(d, port, as_child, &pid);
     if (rc < 0) {
         tsr_error("cannot start %s: %s (log %s)", d->tailscaled, strerror(-rc), d->log_path);
         return TSR_EXIT_DAEMON;
@@ -611,6 +669,18 @@ static int start_daemon(struct daemon *d, bool as_child, long long deadline)
             return TSR_EXIT_DAEMON;
         }
         tsr_sleep_ms(10);
+    }
+    d->http_proxy[0] = '\0';
+    if (port > 0) {
+        snprintf(d->http_proxy, sizeof d->http_proxy, "%s", d->socks5);
+        int n = snprintf(line, sizeof line, "%s\n", d->http_proxy);
+        rc = tsr_write_atomic(d->http_path, line, (size_t)n, 0644);
+        if (rc == 0)
+            rc = port_write(d->port_path, port);
+        if (rc < 0) {
+            tsr_error("cannot write %s: %s", d->http_path, strerror(-rc));
+            goto fail;
+        }
     }
     int n = snprintf(line, sizeof line, "%s\n", d->socks5);
     rc = tsr_write_atomic(d->socks5_path, line, (size_t)n, 0644);
@@ -676,10 +746,9 @@ static int check_key(void)
  * throw the user's choices away. */
 static int resume_stopped(struct daemon *d)
 {
-    const char *prefs =
-        d->accept_routes
-            ? "{\"WantRunning\":true,\"WantRunningSet\":true,\"RouteAll\":true,\"RouteAllSet\":true}"
-            : "{\"WantRunning\":true,\"WantRunningSet\":true}";
+    const char *prefs = d->accept_routes ? "{\"WantRunning\":true,\"WantRunningSet\":true,"
+                                           "\"RouteAll\":true,\"RouteAllSet\":true}"
+                                         : "{\"WantRunning\":true,\"WantRunningSet\":true}";
     struct localapi_resp r;
     tsr_debug("node is Stopped: setting WantRunning%s", d->accept_routes ? " and RouteAll" : "");
     int rc = localapi_patch(d->sock, "/localapi/v0/prefs", prefs, STATUS_TIMEOUT_MS, &r);
@@ -1304,6 +1373,7 @@ out:
         d->child = -1;
         unlink(d->pid_path);
         unlink(d->socks5_path);
+        unlink(d->http_path);
         unlink(d->ready_path);
         if (lock_fd >= 0)
             close(lock_fd);
@@ -1392,6 +1462,7 @@ int daemon_down(struct daemon *d)
     }
     unlink(d->pid_path);
     unlink(d->socks5_path);
+    unlink(d->http_path);
     unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock);

@@ -19,7 +19,8 @@ struct daemon {
     const char *socket_opt; /* --socket / TSRUN_SOCKET: an external tailscaled */
     const char *socks5_opt; /* --socks5: an external SOCKS5 server */
     const char *state_dir_opt;
-    int socks5_port; /* 0: let tailscaled pick */
+    int socks5_port;      /* explicit port (0: let tailscaled pick) */
+    bool socks5_port_set; /* else: recorded, 1055, fallback (port.h) */
     bool ephemeral, accept_routes;
     int timeout_s;
 
@@ -28,8 +29,10 @@ struct daemon {
     char state_dir[PATH_MAX], sock[PATH_MAX], pid_path[PATH_MAX], sup_pid_path[PATH_MAX];
     char log_path[PATH_MAX], sup_log_path[PATH_MAX], socks5_path[PATH_MAX], names_path[PATH_MAX];
     char lock_path[PATH_MAX], state_path[PATH_MAX], ready_path[PATH_MAX];
+    char port_path[PATH_MAX], http_path[PATH_MAX];
     char tailscaled[PATH_MAX], tailscale[PATH_MAX];
-    char socks5[80]; /* "127.0.0.1:PORT", "" when unknown */
+    char socks5[80];     /* "127.0.0.1:PORT", "" when unknown */
+    char http_proxy[80]; /* its outbound HTTP proxy "127.0.0.1:PORT", "" when none */
 
     struct tsr_status st; /* the last status read */
     bool have_st;

@@ -17,6 +17,7 @@
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
+#include "port.h"
 #include "preload.h"
 #include "tsrun.h"
 
@@ -34,13 +35,16 @@ static int setup(const struct cli *c, struct daemon *d)
     d->socks5_opt = c->socks5;
     d->state_dir_opt = c->state_dir;
     d->socks5_port = c->socks5_port;
+    d->socks5_port_set = c->socks5_port_set;
     const char *p = getenv("TSRUN_SOCKS5_PORT");
-    if (!c->socks5_port && p && *p) {
-        d->socks5_port = atoi(p);
-        if (d->socks5_port < 0 || d->socks5_port > 65535) {
-            tsr_error("TSRUN_SOCKS5_PORT: not a port: %s", p);
+    if (!c->socks5_port_set && p && *p) {
+        if (port_parse(p, &d->socks5_port) < 0) {
+            tsr_error("TSRUN_SOCKS5_PORT=%s is not a port number (0..65535, digits only); "
+                      "unset it for the default, %d",
+                      p, PORT_DEFAULT);
             return TSR_EXIT_USAGE;
         }
+        d->socks5_port_set = true;
     }
     d->ephemeral = c->ephemeral;
     d->accept_routes = c->accept_routes;
@@ -112,14 +116,20 @@ static int cmd_run(const struct cli *c)
             } else {
                 preload = false;
                 proxy_env = !c->no_proxy_env;
-                tsr_warn("%s is linked against musl and there is no musl build of the shim (make musl, "
-                         "or TSRUN_SHIM_MUSL)%s", path,
-                         proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
+                tsr_warn(
+                    "%s is linked against musl and there is no musl build of the shim (make musl, "
+                    "or TSRUN_SHIM_MUSL)%s",
+                    path,
+                    proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
             }
         }
         if (ei.setuid || ei.setgid || ei.file_caps)
             tsr_warn("%s is %s: the loader ignores LD_PRELOAD there, its connections are not "
-                     "tunnelled", path, ei.file_caps ? "setcap" : ei.setuid ? "setuid" : "setgid");
+                     "tunnelled",
+                     path,
+                     ei.file_caps ? "setcap"
+                     : ei.setuid  ? "setuid"
+                                  : "setgid");
     }
     routes = routes_for(&d);
     struct inject_opts o = {
@@ -396,7 +406,8 @@ static int cmd_up(const struct cli *c)
         char *text = NULL;
         tsr_read_file(d.socks5_path, &text, NULL);
         fprintf(stderr, "tsrun: tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)\n",
-                text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path), d.sup_log_path);
+                text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path),
+                d.sup_log_path);
         free(text);
     }
     return rc;

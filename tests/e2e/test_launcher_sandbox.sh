@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# bed: --no-daemon
+# End-to-end tests of tsrun on real sandboxes (issue 13): a stable SOCKS5
+# port, secrets that never touch disk, a state directory that cannot be
+# hijacked, Tailscale's containerboot variables, Go-friendly proxy variables.
+# Each test has its own state dir and stops what it started on exit.
+
+sb_setup() {
+    export TSRUN_STATE_DIR=$BED_DIR/state/${FUNCNAME[1]}
+    export TS_AUTHKEY=tskey-auth-e2e
+    export TS_HOSTNAME=sandbox-1
+    unset TSRUN_SOCKET TSRUN_TAGS TSRUN_SOCKS5_PORT LD_PRELOAD TS_AUTH_KEY
+    mkdir -p "$TSRUN_STATE_DIR"
+    chmod 700 "$TSRUN_STATE_DIR"
+    if [[ ! -f $SHIM ]]; then
+        export TSRUN_SHIM=$BED_DIR/stub-shim.so
+        [[ -f $TSRUN_SHIM ]] || cc -shared -fPIC -o "$TSRUN_SHIM" -x c /dev/null
+    fi
+    trap '"$TSRUN" down >/dev/null 2>&1 || true; sb_cleanup' EXIT
+}
+sb_cleanup() { :; }
+
+# A listener on 127.0.0.1:$1 that is not tailscaled; its pid in SB_HOLDER.
+sb_hold_port() {
+    python3 -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); print("ok", flush=True); time.sleep(600)' "$1" \
+        >"$BED_DIR/holder.$1" &
+    SB_HOLDER=$!
+    wait_for_line "$BED_DIR/holder.$1" ok
+}
+
+sb_tailscaled_pid() { cat "$TSRUN_STATE_DIR/tailscaled.pid"; }
+# A tailscaled other than $1 has written its SOCKS5 address.
+sb_restarted() {
+    local now=
+    [[ -s $TSRUN_STATE_DIR/socks5 ]] || return 1
+    read -r now 2>/dev/null <"$TSRUN_STATE_DIR/tailscaled.pid" || return 1
+    [[ -n $now && $now != "$1" ]]
+}
+
+# ---------------------------------------------------------------- port
+
+test_socks5_port_is_1055_by_default() {
+    sb_setup
+    local out
+    out=$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')
+    assert_eq "127.0.0.1:1055" "$out"
+    assert_eq "127.0.0.1:1055" "$(head -n1 "$TSRUN_STATE_DIR/socks5")"
+}
+
+test_socks5_port_survives_a_restart() {
+    sb_setup
+    "$TSRUN" true
+    "$TSRUN" down 2>/dev/null
+    assert_eq "127.0.0.1:1055" "$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')"
+}
+
+test_socks5_port_taken_uses_a_fixed_fallback() {
+    sb_setup
+    sb_hold_port 1055
+    # shellcheck disable=SC2064
+    trap "kill $SB_HOLDER 2>/dev/null || true; \"$TSRUN\" down >/dev/null 2>&1 || true" EXIT
+    local out err first
+    out=$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"' 2>"$BED_DIR/err")
+    err=$(cat "$BED_DIR/err")
+    assert_contains "$err" "127.0.0.1:1055 is in use by another program"
+    assert_ne "127.0.0.1:1055" "$out"
+    assert_contains "$out" "127.0.0.1:"
+    assert_contains "$err" "$out"
+    first=$out
+    # Recorded where every consumer looks.
+    assert_eq "$first" "$(head -n1 "$TSRUN_STATE_DIR/socks5")"
+    assert_contains "$("$TSRUN" env)" "TSRUN_SOCKS5='$first'"
+    # A restart keeps it, even once 1055 is free again.
+    "$TSRUN" down 2>/dev/null
+    kill "$SB_HOLDER"
+    wait "$SB_HOLDER" 2>/dev/null || true
+    assert_eq "$first" "$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"' 2>/dev/null)"
+    # ... and so does a supervised restart of a crashed tailscaled.
+    "$TSRUN" down 2>/dev/null
+    "$TSRUN" up --background
+    local pid
+    pid=$(sb_tailscaled_pid)
+    kill -9 "$pid"
+    _e2e_poll 20 sb_restarted "$pid" || _e2e_fail "the supervisor did not restart tailscaled"
+    "$TSRUN" true
+    assert_eq "$first" "$(head -n1 "$TSRUN_STATE_DIR/socks5")"
+}
+
+test_socks5_port_malformed_is_rejected() {
+    sb_setup
+    local v err
+    for v in 12x " 1055" -1 99999 0x41 1e3; do
+        assert_status 2 env TSRUN_SOCKS5_PORT="$v" "$TSRUN" true 2>"$BED_DIR/err"
+        err=$(cat "$BED_DIR/err")
+        assert_contains "$err" "TSRUN_SOCKS5_PORT=$v is not a port number"
+    done
+    assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid)" "nothing started"
+}
