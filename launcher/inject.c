@@ -130,8 +130,10 @@ static void env_add(struct envb *e, const char *key, const char *val)
     e->v[e->n] = NULL;
 }
 
-static const char *const proxy_vars[] = {"ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY",
-                                         "all_proxy", "https_proxy", "http_proxy"};
+static const char *const proxy_vars[] = {"ALL_PROXY",   "all_proxy",  "HTTPS_PROXY", "HTTP_PROXY",
+                                         "https_proxy", "http_proxy", "NO_PROXY",    "no_proxy"};
+#define N_SOCKS_VARS 2 /* proxy_vars[0..1] always name the SOCKS5 URL */
+#define N_URL_VARS 6   /* ... [2..5] the HTTP proxy's when there is one */
 
 int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out)
 {
@@ -139,8 +141,11 @@ int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out
     const char *old_preload = NULL;
     char preload[8192];
     bool set_preload = o->shim && *o->shim;
+    const char *old_no_proxy = NULL;
     for (size_t i = 0; envp && envp[i]; i++) {
         const char *s = envp[i];
+        if (has_key(s, "NO_PROXY") || (!old_no_proxy && has_key(s, "no_proxy")))
+            old_no_proxy = strchr(s, '=') + 1;
         if (has_key(s, "LD_PRELOAD")) {
             old_preload = s + strlen("LD_PRELOAD=");
             if (set_preload)
@@ -169,10 +174,20 @@ int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out
     if (o->routes && *o->routes)
         env_add(&e, "TSRUN_ROUTES", o->routes);
     if (o->proxy_env && o->socks5) {
-        char url[128];
-        snprintf(url, sizeof url, "socks5h://%s", o->socks5);
-        for (size_t k = 0; k < sizeof proxy_vars / sizeof *proxy_vars; k++)
-            env_add(&e, proxy_vars[k], url);
+        char socks[128], http[128], *no = NULL;
+        snprintf(socks, sizeof socks, "socks5h://%s", o->socks5);
+        if (o->http_proxy && *o->http_proxy)
+            snprintf(http, sizeof http, "http://%s", o->http_proxy);
+        else
+            snprintf(http, sizeof http, "%s", socks);
+        for (size_t k = 0; k < N_URL_VARS; k++)
+            env_add(&e, proxy_vars[k], k < N_SOCKS_VARS ? socks : http);
+        if (old_no_proxy && *old_no_proxy &&
+            asprintf(&no, "%s,%s", INJECT_NO_PROXY, old_no_proxy) < 0)
+            no = NULL;
+        env_add(&e, "NO_PROXY", no ? no : INJECT_NO_PROXY);
+        env_add(&e, "no_proxy", no ? no : INJECT_NO_PROXY);
+        free(no);
     }
     if (!e.err && !e.v)
         env_add(&e, "TSRUN=1", NULL); /* never hand out a NULL array */

@@ -12,8 +12,16 @@ struct inject_opts {
     const char *socks5; /* "127.0.0.1:PORT" */
     const char *names;  /* map path or NULL */
     const char *routes; /* TSRUN_ROUTES value or NULL/"" */
-    bool proxy_env;     /* also ALL_PROXY/HTTP(S)_PROXY (+ lower case) */
+    bool proxy_env;     /* also the proxy variables below */
+    /* With proxy_env: ALL_PROXY=socks5h://socks5 (curl and friends);
+     * HTTP(S)_PROXY=http://http_proxy when tailscaled serves one (Go's
+     * net/http before 1.22 cannot parse socks5h:// and ignores ALL_PROXY),
+     * else socks5h://socks5; all in lower case too; NO_PROXY gets the
+     * loopback names in front of the caller's own list. */
+    const char *http_proxy; /* "127.0.0.1:PORT" or NULL */
 };
+
+#define INJECT_NO_PROXY "localhost,127.0.0.1,::1"
 
 /* Pure: shim first, then the existing LD_PRELOAD items (space or colon
  * separated, kept as written). If shim is already one of the items the

@@ -103,8 +103,8 @@ static int cmd_run(const struct cli *c)
             /* LD_PRELOAD stays: dynamic programs it starts still use it. */
             proxy_env = !c->no_proxy_env;
             tsr_warn("%s is statically linked: the shim cannot work there%s", path,
-                     proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://... for "
-                                 "proxy-aware tools"
+                     proxy_env ? "; exporting HTTP(S)_PROXY (tailscaled's HTTP proxy) and "
+                                 "ALL_PROXY (its SOCKS5) for proxy-aware tools"
                                : "");
         }
         if (ei.is_elf && !ei.is_static && elf_is_musl(&ei)) {
@@ -119,8 +119,7 @@ static int cmd_run(const struct cli *c)
                 tsr_warn(
                     "%s is linked against musl and there is no musl build of the shim (make musl, "
                     "or TSRUN_SHIM_MUSL)%s",
-                    path,
-                    proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
+                    path, proxy_env ? "; exporting HTTP(S)_PROXY and ALL_PROXY" : "");
             }
         }
         if (ei.setuid || ei.setgid || ei.file_caps)
@@ -138,6 +137,7 @@ static int cmd_run(const struct cli *c)
         .names = d.have_st || d.from_ready ? d.names_path : NULL,
         .routes = routes,
         .proxy_env = proxy_env,
+        .http_proxy = d.http_proxy,
     };
     if (inject_build_env(environ, &o, &env) < 0) {
         tsr_error("cannot build the environment");

@@ -98,3 +98,20 @@ test_socks5_port_malformed_is_rejected() {
     done
     assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid)" "nothing started"
 }
+
+# ---------------------------------------------------------------- Go and static programs
+
+test_static_program_gets_an_http_proxy_go_can_parse() {
+    sb_setup
+    local bin=$BED_DIR/static-proxyenv out
+    printf '%s\n' '#include <stdio.h>' '#include <stdlib.h>' \
+        'static const char *g(const char *k){const char *v=getenv(k);return v?v:"-";}' \
+        'int main(void){printf("%s|%s|%s|%s|%s\n",g("HTTP_PROXY"),g("https_proxy"),g("ALL_PROXY"),g("NO_PROXY"),g("no_proxy"));return 0;}' \
+        >"$bin.c"
+    cc -static -O1 -o "$bin" "$bin.c" 2>/dev/null || musl-gcc -static -o "$bin" "$bin.c"
+    out=$(NO_PROXY=.corp.example "$TSRUN" "$bin" 2>/dev/null)
+    assert_eq "http://127.0.0.1:1055|http://127.0.0.1:1055|socks5h://127.0.0.1:1055|localhost,127.0.0.1,::1,.corp.example|localhost,127.0.0.1,::1,.corp.example" "$out"
+    # The HTTP proxy answers on that port (tailscaled's proxymux), into the tailnet.
+    assert_eq "hello from db" "$(curl -sS --max-time 10 -x http://127.0.0.1:1055 "http://$BED_PEER_V4/")"
+    assert_eq "hello from db" "$(curl -sS --max-time 10 -p -x http://127.0.0.1:1055 "http://$BED_PEER_V4/")"
+}
