@@ -61,6 +61,45 @@ static int join(char *out, const char *dir, const char *name)
     return tsr_fmt(out, PATH_MAX, "%s/%s", dir, name);
 }
 
+/* IMPORTANT: the state directory holds what every tunnelled process trusts
+ * (the SOCKS5 address, the name map) and tailscaled's node key. One that
+ * another user owns or can write (a shared /tmp, someone's XDG_STATE_HOME),
+ * or that is a symlink to elsewhere, would let that user swap the recorded
+ * SOCKS5 address and read the traffic: refuse it, with the fix. */
+static int check_state_dir(const char *dir)
+{
+    struct stat sb;
+    if (lstat(dir, &sb) < 0) {
+        tsr_error("state directory %s: %s", dir, strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        char real[PATH_MAX];
+        tsr_error("state directory %s is a symlink%s%s: tsrun does not follow one (whoever can "
+                  "change it can redirect tsrun); set TSRUN_STATE_DIR to the real directory",
+                  dir, realpath(dir, real) ? " to " : "", realpath(dir, real) ? real : "");
+        return TSR_EXIT_INTERNAL;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        tsr_error("state directory %s is not a directory", dir);
+        return TSR_EXIT_INTERNAL;
+    }
+    if (sb.st_uid != geteuid()) {
+        tsr_error("state directory %s belongs to uid %ld, not to you (uid %ld): that user could "
+                  "swap its SOCKS5 address and read your traffic; use a directory of your own "
+                  "(TSRUN_STATE_DIR=DIR, created by you, mode 0700)",
+                  dir, (long)sb.st_uid, (long)geteuid());
+        return TSR_EXIT_INTERNAL;
+    }
+    if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+        tsr_error("state directory %s is writable by %s: others could swap its files; "
+                  "chmod go-w %s (or 0700)",
+                  dir, sb.st_mode & S_IWOTH ? "every user" : "its group", dir);
+        return TSR_EXIT_INTERNAL;
+    }
+    return 0;
+}
+
 int daemon_init(struct daemon *d)
 {
     int rc = daemon_pick_state_dir(d->state_dir_opt, getenv("TSRUN_STATE_DIR"), geteuid(),
@@ -75,6 +114,9 @@ int daemon_init(struct daemon *d)
         tsr_error("state directory %s: %s", d->state_dir, strerror(-rc));
         return TSR_EXIT_INTERNAL;
     }
+    rc = check_state_dir(d->state_dir);
+    if (rc)
+        return rc;
     char abs[PATH_MAX];
     if (d->state_dir[0] != '/' && realpath(d->state_dir, abs))
         snprintf(d->state_dir, sizeof d->state_dir, "%s", abs); /* daemons run in "/" */
@@ -718,12 +760,54 @@ static void progress_done(bool shown)
         fprintf(stderr, "\r\033[K");
 }
 
+static char key_buf[4096];
+static const char *key_err;
+
+/* TS_AUTHKEY or TS_AUTH_KEY (containerboot's names), read once. A value
+ * "file:PATH" names a file holding the key (whitespace trimmed), the same
+ * convention as `tailscale up --auth-key=file:PATH` and containerboot.
+ * NULL when unset, or with key_err set when the file cannot be used. */
 static const char *auth_key(void)
 {
-    const char *key = getenv("TS_AUTHKEY");
-    if (!key || !*key)
-        key = getenv("TS_AUTH_KEY");
-    return key && *key ? key : NULL;
+    static bool done;
+    static const char *key;
+    if (done)
+        return key;
+    done = true;
+    const char *v = getenv("TS_AUTHKEY");
+    if (!v || !*v)
+        v = getenv("TS_AUTH_KEY");
+    if (!v || !*v)
+        return NULL;
+    if (strncmp(v, "file:", 5) != 0) {
+        key = v;
+        return key;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    int rc = tsr_read_file(v + 5, &text, &len);
+    if (rc < 0) {
+        static char why[PATH_MAX + 64];
+        snprintf(why, sizeof why, "cannot read the auth key file %s: %s", v + 5, strerror(-rc));
+        key_err = why;
+        return NULL;
+    }
+    char *b = text, *e = text + len;
+    while (b < e && strchr(" \t\r\n", *b))
+        b++;
+    while (e > b && strchr(" \t\r\n", e[-1]))
+        e--;
+    if (e == b || (size_t)(e - b) >= sizeof key_buf) {
+        key_err = e == b ? "the auth key file named by TS_AUTHKEY=file:... is empty"
+                         : "the auth key file named by TS_AUTHKEY=file:... is too long";
+        free(text);
+        return NULL;
+    }
+    memcpy(key_buf, b, (size_t)(e - b));
+    key_buf[e - b] = '\0';
+    free(text);
+    key = key_buf;
+    return key;
 }
 
 /* An OAuth client secret needs tags (tailscale up refuses it without
@@ -731,6 +815,10 @@ static const char *auth_key(void)
 static int check_key(void)
 {
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
+    if (key_err) {
+        tsr_error("%s", key_err);
+        return TSR_EXIT_LOGIN;
+    }
     if (key && strncmp(key, "tskey-client-", 13) == 0 && !(tags && *tags)) {
         tsr_error("TS_AUTHKEY is an OAuth client secret (tskey-client-...): tailscale requires "
                   "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME]");
@@ -770,13 +858,13 @@ static int resume_stopped(struct daemon *d)
 /* Runs `tailscale up`, watching its output and the backend state. */
 static int run_login(struct daemon *d, long long deadline)
 {
-    int rc = 0, outp[2] = {-1, -1};
+    int rc = 0, outp[2] = {-1, -1}, keyp[2] = {-1, -1};
     char **env = NULL;
     pid_t pid = -1;
     bool shown = false;
     long long started = tsr_now_ms();
-    char keyfile[PATH_MAX + 16] = "", host[HOSTNAME_LABEL_MAX + 1];
-    char a_sock[PATH_MAX + 16], a_key[PATH_MAX + 32], a_host[96], a_tags[512], a_timeout[32];
+    char host[HOSTNAME_LABEL_MAX + 1];
+    char a_sock[PATH_MAX + 16], a_key[64], a_host[96], a_tags[512], a_timeout[32];
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
@@ -792,21 +880,22 @@ static int run_login(struct daemon *d, long long deadline)
     argv[ac++] = a_sock;
     argv[ac++] = "up";
     if (have_key) {
-        /* IMPORTANT: the key goes through a 0600 file (`--auth-key=file:`),
-         * never the command line, which every local user can read. */
-        if (tsr_fmt(keyfile, sizeof keyfile, "%s/authkey.%ld", d->state_dir, (long)getpid()) < 0) {
-            keyfile[0] = '\0';
-            return TSR_EXIT_INTERNAL;
+        /* IMPORTANT: the key never touches disk nor the command line (which
+         * every local user can read): it waits in a pipe that the CLI reads
+         * as `--auth-key=file:/dev/fd/N` (cmd/tailscale/cli/up.go reads a
+         * "file:" value with os.ReadFile and trims it). A key is far below
+         * the pipe's capacity, so the write cannot block; the write end is
+         * closed before the CLI starts, so its read ends at EOF. */
+        size_t kl = strlen(key);
+        if (pipe2(keyp, O_CLOEXEC) < 0 || keyp[0] <= 2 || kl > sizeof key_buf ||
+            write(keyp[1], key, kl) != (ssize_t)kl || write(keyp[1], "\n", 1) != 1) {
+            tsr_error("cannot hand the auth key to tailscale: %s", strerror(errno ? errno : EIO));
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
         }
-        char kbuf[4096];
-        int kn = snprintf(kbuf, sizeof kbuf, "%s\n", key);
-        if (kn < 0 || (size_t)kn >= sizeof kbuf ||
-            tsr_write_atomic(keyfile, kbuf, (size_t)kn, 0600) < 0) {
-            tsr_error("cannot write the auth key file in %s", d->state_dir);
-            keyfile[0] = '\0';
-            return TSR_EXIT_INTERNAL;
-        }
-        snprintf(a_key, sizeof a_key, "--auth-key=file:%s", keyfile);
+        close(keyp[1]);
+        keyp[1] = -1;
+        snprintf(a_key, sizeof a_key, "--auth-key=file:/dev/fd/%d", keyp[0]);
         argv[ac++] = a_key;
     }
     snprintf(a_host, sizeof a_host, "--hostname=%s", host);
@@ -836,10 +925,14 @@ static int run_login(struct daemon *d, long long deadline)
         goto out;
     }
     if (pid == 0) {
-        child_exec(d->tailscale, argv, env, outp[1], 2, -1);
+        child_exec(d->tailscale, argv, env, outp[1], 2, keyp[0]);
     }
     close(outp[1]);
     outp[1] = -1;
+    if (keyp[0] >= 0) {
+        close(keyp[0]);
+        keyp[0] = -1;
+    }
 
     bool eof = false, machine = false, url_shown = false;
     long long next_status = started + 500;
@@ -931,8 +1024,9 @@ out:
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
     }
-    if (keyfile[0])
-        unlink(keyfile);
+    for (int i = 0; i < 2; i++)
+        if (keyp[i] >= 0)
+            close(keyp[i]);
     if (outp[0] >= 0)
         close(outp[0]);
     if (outp[1] >= 0)

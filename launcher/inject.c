@@ -130,6 +130,11 @@ static void env_add(struct envb *e, const char *key, const char *val)
     e->v[e->n] = NULL;
 }
 
+bool inject_is_secret(const char *entry)
+{
+    return has_key(entry, "TS_AUTHKEY") || has_key(entry, "TS_AUTH_KEY");
+}
+
 static const char *const proxy_vars[] = {"ALL_PROXY",   "all_proxy",  "HTTPS_PROXY", "HTTP_PROXY",
                                          "https_proxy", "http_proxy", "NO_PROXY",    "no_proxy"};
 #define N_SOCKS_VARS 2 /* proxy_vars[0..1] always name the SOCKS5 URL */
@@ -151,6 +156,8 @@ int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out
             if (set_preload)
                 continue;
         }
+        if (inject_is_secret(s))
+            continue;
         if ((o->socks5 && has_key(s, "TSRUN_SOCKS5")) || (o->names && has_key(s, "TSRUN_NAMES")) ||
             (o->routes && *o->routes && has_key(s, "TSRUN_ROUTES")))
             continue;
@@ -210,7 +217,8 @@ char **inject_clean_env(char *const *envp)
 {
     struct envb e = {0};
     for (size_t i = 0; envp && envp[i]; i++) {
-        if (has_key(envp[i], "LD_PRELOAD") || strncmp(envp[i], "TSRUN_", 6) == 0)
+        if (has_key(envp[i], "LD_PRELOAD") || strncmp(envp[i], "TSRUN_", 6) == 0 ||
+            inject_is_secret(envp[i]))
             continue;
         env_add(&e, envp[i], NULL);
     }

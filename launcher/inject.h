@@ -48,8 +48,13 @@ int inject_find_musl_shim(const char *shim, char *out, size_t outlen);
 int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out);
 void inject_free_env(char **env);
 
-/* Pure: a malloc'd copy of envp without LD_PRELOAD and TSRUN_* (for
- * tailscaled/tailscale, which must never get the shim). */
+/* Pure: "KEY=VALUE" is an auth key (TS_AUTHKEY, TS_AUTH_KEY): tsrun hands
+ * it to `tailscale up` through a pipe and scrubs it from every environment
+ * it builds (the command's and the daemons'). */
+bool inject_is_secret(const char *entry);
+
+/* Pure: a malloc'd copy of envp without LD_PRELOAD, TSRUN_* and the auth
+ * key (for tailscaled/tailscale, which must never get the shim). */
 char **inject_clean_env(char *const *envp);
 
 /* Pure: s quoted for POSIX sh ('...' with '\'' for quotes). malloc'd. */

@@ -86,7 +86,13 @@ static int cmd_run(const struct cli *c)
     if (d.mode == DAEMON_MODE_TUN) {
         tsr_debug("tailscaled runs in TUN mode: the tailnet is routable; running %s unchanged",
                   c->argv[0]);
-        rc = inject_exec(c->argv, environ);
+        struct inject_opts none = {0}; /* only the auth key goes */
+        if (inject_build_env(environ, &none, &env) < 0) {
+            tsr_error("cannot build the environment");
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
+        }
+        rc = inject_exec(c->argv, env);
         goto out;
     }
     if (d.have_st)
