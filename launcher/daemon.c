@@ -153,6 +153,8 @@ int daemon_init(struct daemon *d)
     }
     if (d->socks5_opt && *d->socks5_opt)
         snprintf(d->socks5, sizeof d->socks5, "%s", d->socks5_opt);
+    if (d->mode == DAEMON_MODE_EXTERNAL && d->http_port > 0)
+        snprintf(d->http_proxy, sizeof d->http_proxy, "127.0.0.1:%d", d->http_port);
     d->child = -1;
     d->death_wr = -1;
     return 0;
@@ -449,15 +451,27 @@ static int spawn_tailscaled(struct daemon *d, int port, bool as_child, pid_t *pi
     snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", port);
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     snprintf(a_state, sizeof a_state, "--state=%s", d->state_path);
-    char *argv[8] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+    char *argv[8 + DAEMON_MAX_EXTRA] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+    char **extra = NULL;
+    int ac = 5;
     /* IMPORTANT: the same address for SOCKS5 and the outbound HTTP proxy
      * makes tailscaled serve both on one listener, told apart by the first
      * byte (cmd/tailscaled proxymux, not with port 0): Go programs get
      * HTTP_PROXY=http://ADDR on the very port the shim uses. */
-    if (port > 0) {
-        snprintf(a_http, sizeof a_http, "--outbound-http-proxy-listen=127.0.0.1:%d", port);
-        argv[5] = a_http;
+    if (port > 0 || d->http_port > 0) {
+        snprintf(a_http, sizeof a_http, "--outbound-http-proxy-listen=127.0.0.1:%d",
+                 d->http_port > 0 ? d->http_port : port);
+        argv[ac++] = a_http;
     }
+    /* TS_TAILSCALED_EXTRA_ARGS: containerboot appends strings.Fields of it. */
+    int nx = tsr_split_fields(getenv("TS_TAILSCALED_EXTRA_ARGS"), &extra);
+    if (nx < 0 || nx > DAEMON_MAX_EXTRA) {
+        rc = nx < 0 ? nx : -E2BIG;
+        goto out;
+    }
+    for (int i = 0; i < nx; i++)
+        argv[ac++] = extra[i];
+    argv[ac] = NULL;
 
     char old[PATH_MAX + 4];
     snprintf(old, sizeof old, "%s.1", d->log_path);
@@ -561,6 +575,7 @@ out:
             close(deathp[i]);
     }
     inject_free_env(env);
+    tsr_free_fields(extra);
     return rc;
 }
 
@@ -713,11 +728,14 @@ static int start_daemon(struct daemon *d, bool as_child, long long deadline)
         tsr_sleep_ms(10);
     }
     d->http_proxy[0] = '\0';
-    if (port > 0) {
-        snprintf(d->http_proxy, sizeof d->http_proxy, "%s", d->socks5);
+    if (port > 0 || d->http_port > 0) {
+        if (d->http_port > 0)
+            snprintf(d->http_proxy, sizeof d->http_proxy, "127.0.0.1:%d", d->http_port);
+        else
+            snprintf(d->http_proxy, sizeof d->http_proxy, "%s", d->socks5);
         int n = snprintf(line, sizeof line, "%s\n", d->http_proxy);
         rc = tsr_write_atomic(d->http_path, line, (size_t)n, 0644);
-        if (rc == 0)
+        if (rc == 0 && port > 0)
             rc = port_write(d->port_path, port);
         if (rc < 0) {
             tsr_error("cannot write %s: %s", d->http_path, strerror(-rc));
@@ -814,14 +832,17 @@ static const char *auth_key(void)
  * --advertise-tags): say so before starting or calling anything. */
 static int check_key(void)
 {
-    const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
+    const char *key = auth_key(), *tags = getenv("TSRUN_TAGS"), *extra = getenv("TS_EXTRA_ARGS");
+    if (!(tags && *tags) && extra && strstr(extra, "--advertise-tags"))
+        tags = "TS_EXTRA_ARGS";
     if (key_err) {
         tsr_error("%s", key_err);
         return TSR_EXIT_LOGIN;
     }
     if (key && strncmp(key, "tskey-client-", 13) == 0 && !(tags && *tags)) {
         tsr_error("TS_AUTHKEY is an OAuth client secret (tskey-client-...): tailscale requires "
-                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME]");
+                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME] (or "
+                  "TS_EXTRA_ARGS=--advertise-tags=...)");
         return TSR_EXIT_LOGIN;
     }
     return 0;
@@ -873,8 +894,14 @@ static int run_login(struct daemon *d, long long deadline)
     if (check_key() != 0)
         return TSR_EXIT_LOGIN;
     hostname_pick(host, sizeof host);
-    char *argv[16];
+    char *argv[16 + DAEMON_MAX_EXTRA], **extra = NULL;
     int ac = 0;
+    int nx = tsr_split_fields(getenv("TS_EXTRA_ARGS"), &extra);
+    if (nx < 0 || nx > DAEMON_MAX_EXTRA) {
+        tsr_error("TS_EXTRA_ARGS: %s", nx < 0 ? strerror(-nx) : "too many arguments");
+        tsr_free_fields(extra);
+        return TSR_EXIT_USAGE;
+    }
     argv[ac++] = d->tailscale;
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     argv[ac++] = a_sock;
@@ -900,7 +927,9 @@ static int run_login(struct daemon *d, long long deadline)
     }
     snprintf(a_host, sizeof a_host, "--hostname=%s", host);
     argv[ac++] = a_host;
-    argv[ac++] = "--accept-dns=false";
+    /* containerboot's TS_ACCEPT_DNS, default false (tsrun answers names
+     * itself; a sandbox's resolv.conf is not tailscaled's to change). */
+    argv[ac++] = d->accept_dns ? "--accept-dns=true" : "--accept-dns=false";
     if (d->accept_routes)
         argv[ac++] = "--accept-routes";
     if (tags && *tags) {
@@ -910,6 +939,8 @@ static int run_login(struct daemon *d, long long deadline)
     long long left = (deadline - tsr_now_ms()) / 1000;
     snprintf(a_timeout, sizeof a_timeout, "--timeout=%llds", left > 1 ? left : 1);
     argv[ac++] = a_timeout;
+    for (int i = 0; i < nx; i++) /* last: the user's flags win (Go's flag: last one set) */
+        argv[ac++] = extra[i];
     argv[ac] = NULL;
     tsr_debug("logging in: %s up --hostname=%s%s", d->tailscale, host,
               have_key ? " (auth key)" : "");
@@ -1027,6 +1058,7 @@ out:
     for (int i = 0; i < 2; i++)
         if (keyp[i] >= 0)
             close(keyp[i]);
+    tsr_free_fields(extra);
     if (outp[0] >= 0)
         close(outp[0]);
     if (outp[1] >= 0)

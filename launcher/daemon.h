@@ -11,6 +11,7 @@
 #define DAEMON_SYSTEM_SOCKET "/var/run/tailscale/tailscaled.sock"
 #define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
 #define DAEMON_READY_TTL_S 5    /* unsupervised: trust a Running check this long */
+#define DAEMON_MAX_EXTRA 64     /* words in TS_EXTRA_ARGS / TS_TAILSCALED_EXTRA_ARGS */
 
 enum daemon_mode { DAEMON_MODE_USERSPACE, DAEMON_MODE_TUN, DAEMON_MODE_EXTERNAL };
 
@@ -22,6 +23,8 @@ struct daemon {
     int socks5_port;      /* explicit port (0: let tailscaled pick) */
     bool socks5_port_set; /* else: recorded, 1055, fallback (port.h) */
     bool ephemeral, accept_routes;
+    bool accept_dns; /* TS_ACCEPT_DNS (default false) */
+    int http_port;   /* TS_OUTBOUND_HTTP_PROXY_LISTEN's port; 0: the SOCKS5 port */
     int timeout_s;
 
     /* derived */

@@ -28,6 +28,73 @@ static const char *mode_name(enum daemon_mode m)
     return m == DAEMON_MODE_TUN ? "tun" : m == DAEMON_MODE_EXTERNAL ? "external" : "userspace";
 }
 
+/* strconv.ParseBool, how containerboot reads its boolean variables.
+ * 0/1 for false/true, def when unset or empty, -1 when malformed. */
+static int env_bool(const char *name, int def)
+{
+    const char *v = getenv(name);
+    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"}, *const f[] = {
+                                                                                "0",     "f",
+                                                                                "F",     "FALSE",
+                                                                                "false", "False"};
+    if (!v || !*v)
+        return def;
+    for (size_t i = 0; i < 6; i++) {
+        if (!strcmp(v, t[i]))
+            return 1;
+        if (!strcmp(v, f[i]))
+            return 0;
+    }
+    tsr_error("%s=%s: expected true or false", name, v);
+    return -1;
+}
+
+/* Tailscale's containerboot variables, same meaning (cmd/containerboot,
+ * documented in README.md's table); the TSRUN_* names win over them. */
+static int setup_containerboot(struct daemon *d)
+{
+    const char *v;
+    if (!d->socket_opt || !*d->socket_opt)
+        d->socket_opt = getenv("TS_SOCKET");
+    if (!getenv("TSRUN_STATE_DIR") && (v = getenv("TS_STATE_DIR")) && *v && !d->state_dir_opt)
+        d->state_dir_opt = v;
+    if (!d->socks5_port_set && (v = getenv("TS_SOCKS5_SERVER")) && *v) {
+        if (port_parse_loopback_addr(v, &d->socks5_port) < 0) {
+            tsr_error("TS_SOCKS5_SERVER=%s: tsrun listens on loopback only: use "
+                      "127.0.0.1:PORT or localhost:PORT",
+                      v);
+            return TSR_EXIT_USAGE;
+        }
+        d->socks5_port_set = true;
+    }
+    if ((v = getenv("TS_OUTBOUND_HTTP_PROXY_LISTEN")) && *v &&
+        port_parse_loopback_addr(v, &d->http_port) < 0) {
+        tsr_error("TS_OUTBOUND_HTTP_PROXY_LISTEN=%s: tsrun listens on loopback only: use "
+                  "127.0.0.1:PORT or localhost:PORT",
+                  v);
+        return TSR_EXIT_USAGE;
+    }
+    /* An existing tailscaled at TS_SOCKET: TS_SOCKS5_SERVER and
+     * TS_OUTBOUND_HTTP_PROXY_LISTEN name its listeners. */
+    static char ext_socks5[32];
+    if (d->socket_opt && *d->socket_opt && !d->socks5_opt && d->socks5_port_set &&
+        d->socks5_port > 0 && getenv("TS_SOCKS5_SERVER")) {
+        snprintf(ext_socks5, sizeof ext_socks5, "127.0.0.1:%d", d->socks5_port);
+        d->socks5_opt = ext_socks5;
+    }
+    int dns = env_bool("TS_ACCEPT_DNS", 0), user = env_bool("TS_USERSPACE", 1);
+    if (dns < 0 || user < 0)
+        return TSR_EXIT_USAGE;
+    d->accept_dns = dns == 1;
+    if (user == 0 && !(d->socket_opt && *d->socket_opt)) {
+        tsr_error("TS_USERSPACE=false asks for kernel (TUN) networking: tsrun starts tailscaled "
+                  "in userspace mode only; run a TUN tailscaled yourself and point TS_SOCKET at "
+                  "it (tsrun then injects nothing), or unset TS_USERSPACE");
+        return TSR_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int setup(const struct cli *c, struct daemon *d)
 {
     memset(d, 0, sizeof *d);
@@ -49,7 +116,8 @@ static int setup(const struct cli *c, struct daemon *d)
     d->ephemeral = c->ephemeral;
     d->accept_routes = c->accept_routes;
     d->timeout_s = c->timeout_s;
-    return daemon_init(d);
+    int rc = setup_containerboot(d);
+    return rc ? rc : daemon_init(d);
 }
 
 /* TSRUN_ROUTES for the command: "all" with an exit node, peers' routes

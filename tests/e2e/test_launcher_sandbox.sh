@@ -187,3 +187,63 @@ test_state_dir_writable_by_others_or_owned_by_another_user_is_refused() {
         echo "cannot chown here (rootless bed): the other-owner case is skipped"
     fi
 }
+
+# ---------------------------------------------------------------- containerboot variables
+
+test_ts_state_dir_is_the_state_directory() {
+    sb_setup
+    local dir=$TSRUN_STATE_DIR
+    unset TSRUN_STATE_DIR
+    export TS_STATE_DIR=$dir
+    trap 'TSRUN_STATE_DIR=$TS_STATE_DIR "$TSRUN" down >/dev/null 2>&1 || true' EXIT
+    "$TSRUN" true
+    assert_eq "yes" "$([[ -s $dir/tailscaled.state && -s $dir/socks5 ]] && echo yes)"
+}
+
+test_ts_extra_args_reach_tailscale_up_and_tailscaled() {
+    sb_setup
+    sb_recording_cli
+    export TS_EXTRA_ARGS="--login-server=https://headscale.example  --ssh"
+    export TS_TAILSCALED_EXTRA_ARGS="--verbose=1 --no-logs-no-support"
+    export TS_ACCEPT_DNS=true
+    "$TSRUN" true
+    local args cmdline
+    args=$(cat "$BED_DIR/cli.args")
+    assert_contains "$args" $'--login-server=https://headscale.example\n--ssh'
+    assert_contains "$args" "--accept-dns=true"
+    cmdline=$(tr '\0' '\n' <"/proc/$(sb_tailscaled_pid)/cmdline")
+    assert_contains "$cmdline" $'--verbose=1\n--no-logs-no-support'
+}
+
+test_ts_bad_values_are_refused() {
+    sb_setup
+    assert_status 2 env TS_ACCEPT_DNS=maybe "$TSRUN" true 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" "TS_ACCEPT_DNS=maybe: expected true or false"
+    assert_status 2 env TS_SOCKS5_SERVER=0.0.0.0:1055 "$TSRUN" true 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" "TS_SOCKS5_SERVER=0.0.0.0:1055: tsrun listens on loopback only"
+    assert_status 2 env TS_USERSPACE=false "$TSRUN" true 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" "TS_USERSPACE=false asks for kernel (TUN) networking"
+    assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid || true)" "nothing started"
+}
+
+test_ts_socks5_server_and_http_proxy_listen() {
+    sb_setup
+    export TS_SOCKS5_SERVER=127.0.0.1:1077 TS_OUTBOUND_HTTP_PROXY_LISTEN=localhost:1078
+    assert_eq "127.0.0.1:1077" "$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')"
+    assert_eq "127.0.0.1:1078" "$(head -n1 "$TSRUN_STATE_DIR/http_proxy")"
+    assert_eq "hello from db" "$(curl -sS --max-time 10 -x http://127.0.0.1:1078 "http://$BED_PEER_V4/")"
+}
+
+test_ts_socket_uses_an_existing_tailscaled() {
+    sb_setup
+    "$TSRUN" true # the "existing" daemon, in this test's state dir, on 1055
+    local first=$TSRUN_STATE_DIR
+    export TSRUN_STATE_DIR=$BED_DIR/state/second
+    mkdir -p "$TSRUN_STATE_DIR"
+    chmod 700 "$TSRUN_STATE_DIR"
+    trap 'TSRUN_STATE_DIR='"$first"' "$TSRUN" down >/dev/null 2>&1 || true' EXIT
+    export TS_SOCKET=$first/tailscaled.sock TS_SOCKS5_SERVER=127.0.0.1:1055
+    assert_eq "127.0.0.1:1055" "$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')"
+    assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid || true)" "no second daemon"
+    assert_contains "$("$TSRUN" status)" "mode:     external"
+}
