@@ -166,7 +166,13 @@ install: all
 	if [ -f $(B)/musl/libtsshim.so ]; then install -d $(DESTDIR)$(LIBDIR)/musl && \
 	    install -m 0644 $(B)/musl/libtsshim.so $(DESTDIR)$(LIBDIR)/musl/libtsshim.so; fi
 
+# Refuses while /etc/ld.so.preload still names the shim (`tsrun install-preload`):
+# the loader would print an error in every process on the machine.
 uninstall:
+	@if grep -Fqs -e '$(LIBDIR)/libtsshim.so' -e '$(LIBDIR)/musl/libtsshim.so' $(DESTDIR)/etc/ld.so.preload; then \
+	    echo "make uninstall: $(DESTDIR)/etc/ld.so.preload still names $(LIBDIR)/libtsshim.so;" \
+	         "removing it would break every program on this machine: run 'tsrun uninstall-preload'" \
+	         "(as root) first, then make uninstall again" >&2; exit 1; fi
 	rm -f $(DESTDIR)$(BINDIR)/tsrun $(DESTDIR)$(LIBDIR)/libtsshim.so \
 	      $(DESTDIR)$(LIBDIR)/musl/libtsshim.so \
 	      $(DESTDIR)$(MANDIR)/man1/tsrun.1

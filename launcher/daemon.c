@@ -1212,27 +1212,34 @@ static int ensure_external(struct daemon *d, unsigned flags)
     return 0;
 }
 
-/* A system tailscaled in TUN mode already routes the tailnet: use it. */
-static bool system_tun_running(struct daemon *d)
+bool daemon_find_tun(struct daemon *d)
 {
-    if (localapi_ping(DAEMON_SYSTEM_SOCKET) < 0)
-        return false;
-    struct daemon probe = *d;
-    probe.have_st = false;
-    snprintf(probe.sock, sizeof probe.sock, "%s", DAEMON_SYSTEM_SOCKET);
-    bool tun = daemon_fetch_status(&probe, STATUS_TIMEOUT_MS) == 0 && probe.st.tun &&
-               strcmp(probe.st.backend_state, "Running") == 0;
-    if (probe.have_st) {
-        if (tun) {
-            if (d->have_st)
-                status_free(&d->st);
-            d->st = probe.st;
-            d->have_st = true;
-        } else {
-            status_free(&probe.st);
+    const char *env = getenv("TSRUN_SYSTEM_SOCKETS");
+    char list[4096];
+    snprintf(list, sizeof list, "%s", env && *env ? env : DAEMON_USUAL_SOCKETS);
+    char *save = NULL;
+    for (char *sock = strtok_r(list, ":", &save); sock; sock = strtok_r(NULL, ":", &save)) {
+        if (!strcmp(sock, d->sock) || localapi_ping(sock) < 0)
+            continue;
+        struct daemon probe = *d;
+        probe.have_st = false;
+        snprintf(probe.sock, sizeof probe.sock, "%s", sock);
+        bool tun = daemon_fetch_status(&probe, STATUS_TIMEOUT_MS) == 0 && probe.st.tun &&
+                   strcmp(probe.st.backend_state, "Running") == 0;
+        if (!tun) {
+            if (probe.have_st)
+                status_free(&probe.st);
+            continue;
         }
+        if (d->have_st)
+            status_free(&d->st);
+        d->st = probe.st;
+        d->have_st = true;
+        snprintf(d->sock, sizeof d->sock, "%s", sock);
+        d->mode = DAEMON_MODE_TUN;
+        return true;
     }
-    return tun;
+    return false;
 }
 
 int daemon_ensure(struct daemon *d, unsigned flags)
@@ -1280,9 +1287,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         }
     }
     if (!up) {
-        if (!(flags & DAEMON_AS_CHILD) && system_tun_running(d)) {
-            tsr_debug("system tailscaled at %s runs in TUN mode: using it", DAEMON_SYSTEM_SOCKET);
-            d->mode = DAEMON_MODE_TUN;
+        if (!(flags & DAEMON_AS_CHILD) && daemon_find_tun(d)) {
+            tsr_debug("tailscaled at %s runs in TUN mode: using it", d->sock);
             goto out;
         }
         rc = daemon_find_binaries(d);

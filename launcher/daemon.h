@@ -9,6 +9,12 @@
 #include "status.h"
 
 #define DAEMON_SYSTEM_SOCKET "/var/run/tailscale/tailscaled.sock"
+/* Where a running tailscaled is looked for before tsrun starts its own:
+ * the Linux default (paths.DefaultTailscaledSocket), its /run spelling,
+ * containerboot's TS_SOCKET default and the Fly.io recipe's socket.
+ * TSRUN_SYSTEM_SOCKETS (colon-separated) replaces the list. */
+#define DAEMON_USUAL_SOCKETS                                                                       \
+    DAEMON_SYSTEM_SOCKET ":/run/tailscale/tailscaled.sock:/tmp/tailscaled.sock:/tmp/ts.sock"
 #define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
 #define DAEMON_READY_TTL_S 5    /* unsupervised: trust a Running check this long */
 #define DAEMON_MAX_EXTRA 64     /* words in TS_EXTRA_ARGS / TS_TAILSCALED_EXTRA_ARGS */
@@ -73,6 +79,11 @@ int daemon_fetch_status(struct daemon *d, long timeout_ms);
  * and logging in when needed); d->st and d->socks5 are filled. The warm
  * path is one status call. Prints the error; returns a TSR_EXIT_* code. */
 int daemon_ensure(struct daemon *d, unsigned flags);
+
+/* A TUN-mode tailscaled that is Running at one of the usual sockets
+ * (DAEMON_USUAL_SOCKETS): true with d->sock, d->st and d->mode = TUN set;
+ * the tailnet is routable, tsrun injects nothing. */
+bool daemon_find_tun(struct daemon *d);
 
 /* Rewrites the name map from d->st when it changed. 0 or -errno. */
 int daemon_write_names(struct daemon *d);

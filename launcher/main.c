@@ -383,7 +383,7 @@ static int cmd_status(const struct cli *c)
     int frc = daemon_fetch_status(&d, 3000);
     bool up = frc == 0;
     /* Something answers, but not with a status: say what, not "not running". */
-    bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS;
+    bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS && frc != -ENOENT;
     if (d.mode == DAEMON_MODE_USERSPACE) {
         char *text = NULL;
         if (tsr_read_file(d.socks5_path, &text, NULL) == 0) {
@@ -397,6 +397,8 @@ static int cmd_status(const struct cli *c)
     }
     if (up && d.st.tun)
         d.mode = DAEMON_MODE_TUN;
+    if (!up && !bad && d.mode == DAEMON_MODE_USERSPACE && daemon_find_tun(&d))
+        up = true; /* a TUN tailscaled at a usual socket: what `tsrun CMD` uses */
     pid_t pid = daemon_read_pid(d.pid_path), sup = daemon_read_pid(d.sup_pid_path);
     if (d.mode != DAEMON_MODE_USERSPACE || !daemon_pid_is_tailscaled(pid, d.sock))
         pid = -1;
@@ -421,6 +423,8 @@ static int cmd_status(const struct cli *c)
         if (*d.st.tailnet || *d.st.suffix)
             printf("tailnet:  %s (%s)\n", *d.st.tailnet ? d.st.tailnet : "-", d.st.suffix);
         printf("mode:     %s", mode_name(d.mode));
+        if (d.mode == DAEMON_MODE_TUN)
+            printf(" (tailscaled at %s routes the tailnet; tsrun injects nothing)", d.sock);
         if (pid > 0)
             printf(" (tailscaled pid %ld started by tsrun%s)", (long)pid,
                    sup > 0 ? ", supervised" : "");

@@ -172,7 +172,7 @@ test_state_dir_through_a_symlink_is_refused() {
     assert_eq "" "$(ls "$BED_DIR/real-state")" "nothing written through the link"
 }
 
-test_state_dir_writable_by_others_or_owned_by_another_user_is_refused() {
+test_state_dir_foreign_refused() {
     sb_setup
     chmod 777 "$TSRUN_STATE_DIR"
     assert_status 125 "$TSRUN" true 2>"$BED_DIR/err"
@@ -246,4 +246,45 @@ test_ts_socket_uses_an_existing_tailscaled() {
     assert_eq "127.0.0.1:1055" "$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')"
     assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid || true)" "no second daemon"
     assert_contains "$("$TSRUN" status)" "mode:     external"
+}
+
+# ---------------------------------------------------------------- uninstall
+
+test_uninstall_keeps_preloaded_shim() {
+    local root=$BED_DIR/uninstall-root lib=/usr/local/lib/tsrun
+    mkdir -p "$root$lib" "$root/usr/local/bin" "$root/etc"
+    touch "$root$lib/libtsshim.so" "$root/usr/local/bin/tsrun"
+    printf '%s\n' "/opt/other.so" "$lib/libtsshim.so" >"$root/etc/ld.so.preload"
+    assert_status 2 make -s -C "$REPO" uninstall DESTDIR="$root" PREFIX=/usr/local 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" "still names $lib/libtsshim.so"
+    assert_contains "$(cat "$BED_DIR/err")" "tsrun uninstall-preload"
+    assert_eq "yes" "$([[ -f $root$lib/libtsshim.so ]] && echo yes)" "the library stays"
+    printf '%s\n' "/opt/other.so" >"$root/etc/ld.so.preload"
+    make -s -C "$REPO" uninstall DESTDIR="$root" PREFIX=/usr/local 2>/dev/null
+    assert_eq "gone" "$([[ -e $root$lib/libtsshim.so ]] || echo gone)"
+}
+
+# ---------------------------------------------------------------- an existing TUN tailscaled
+
+test_tun_daemon_found_nothing_injected() {
+    sb_setup
+    local sock=$BED_DIR/fly/ts.sock
+    mkdir -p "$BED_DIR/fly"
+    # The Fly.io recipe: a kernel-mode tailscaled at /tmp/ts.sock (here: in BED_DIR).
+    FAKE_TS_TUN=1 setsid "$REPO/tests/fakes/bin/tailscaled" --tun=tailscale0 --socket="$sock" \
+        --state="$BED_DIR/fly/state" >"$BED_DIR/fly/log" 2>&1 &
+    local tpid=$!
+    # shellcheck disable=SC2064
+    trap "kill $tpid 2>/dev/null || true; \"$TSRUN\" down >/dev/null 2>&1 || true" EXIT
+    wait_for_line "$BED_DIR/fly/log" "LocalAPI listening"
+    tailscale --socket="$sock" up --auth-key=tskey-auth-fly >/dev/null 2>&1
+    export TSRUN_SYSTEM_SOCKETS=/nonexistent/a.sock:$sock
+    local out
+    out=$("$TSRUN" sh -c 'echo "${LD_PRELOAD-unset}|${TSRUN_SOCKS5-unset}|${TS_AUTHKEY-unset}"')
+    assert_eq "unset|unset|unset" "$out"
+    assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid || true)" "no second node"
+    out=$("$TSRUN" status 2>&1) || { echo "$out"; false; }
+    assert_contains "$out" "mode:     tun (tailscaled at $sock routes the tailnet; tsrun injects nothing)"
+    out=$("$TSRUN" doctor 2>&1 || true)
+    assert_contains "$out" "tailscaled at $sock runs in TUN mode"
 }

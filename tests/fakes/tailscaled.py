@@ -44,6 +44,8 @@ def setns(fd):
         raise OSError(err, "setns: " + os.strerror(err))
 
 
+TUN_MODE = False  # --tun=NAME with FAKE_TS_TUN=1 (see main)
+
 # ---------------------------------------------------------------- flags
 
 FLAGS = {  # name: (kind, default) -- the subset of real tailscaled's flags
@@ -230,8 +232,10 @@ class Backend:
     # -- status
     def status(self, peers=True):
         with self.lock:
-            return tailnet.status(self.fx, self.state, self.prefs, peers=peers,
-                                  auth_url=self.auth_url)
+            st = tailnet.status(self.fx, self.state, self.prefs, peers=peers,
+                                auth_url=self.auth_url)
+            st["TUN"] = TUN_MODE
+            return st
 
     # -- control
     def edit_prefs(self, masked):
@@ -905,7 +909,11 @@ def main(argv):
     if not args["socket"]:
         fatal("--socket is required")
     tuns = args["tun"].split(",")
-    if "userspace-networking" not in tuns:
+    global TUN_MODE
+    # FAKE_TS_TUN=1 stands for a machine with /dev/net/tun and CAP_NET_ADMIN:
+    # a kernel-mode daemon (status TUN=true); it routes nothing in the bed.
+    TUN_MODE = "userspace-networking" not in tuns and os.environ.get("FAKE_TS_TUN") == "1"
+    if "userspace-networking" not in tuns and not TUN_MODE:
         name = tuns[0]
         log("tun failed: CreateTUN(%r) failed; /dev/net/tun does not exist" % name)
         fatal('wgengine.NewUserspaceEngine(tun "%s") error: tstun.New("%s"): CreateTUN("%s") failed;'
