@@ -39,6 +39,7 @@ extern char **environ;
 #define BACKOFF_MAX_MS 30000
 #define STABLE_MS 60000LL
 #define NOSTATE_SETTLE_MS 3000LL
+#define PORT_SETTLE_MS 2000LL /* how long a recorded port may still be held */
 
 int daemon_pick_state_dir(const char *opt, const char *env_dir, uid_t uid, const char *xdg,
                           const char *home, char *out, size_t outlen)
@@ -640,8 +641,13 @@ static int pick_port(struct daemon *d)
         return d->socks5_port;
     }
     int rec = port_read(d->port_path), fb = port_fallback(d->state_dir, geteuid());
-    if (rec > 0 && port_free(rec))
-        return rec;
+    /* A daemon stopped a moment ago may still hold it: wait a little. */
+    for (long long until = tsr_now_ms() + PORT_SETTLE_MS; rec > 0; tsr_sleep_ms(50)) {
+        if (port_free(rec))
+            return rec;
+        if (tsr_now_ms() >= until)
+            break;
+    }
     if (rec > 0)
         tsr_warn("127.0.0.1:%d (the SOCKS5 port recorded in %s) is now in use by another "
                  "program; choosing again",
@@ -1444,7 +1450,7 @@ int daemon_supervise(struct daemon *d, int notify_fd)
         rc = daemon_ensure(d, DAEMON_AS_CHILD | DAEMON_NEED_STATUS);
         if (rc == 0)
             daemon_write_names(d); /* before `up --background` returns */
-        if (first && notify_fd >= 0) {
+        if (first && notify_fd >= 0 && rc == 0) {
             unsigned char b = (unsigned char)rc;
             ssize_t w = write(notify_fd, &b, 1);
             (void)w;
@@ -1489,12 +1495,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     }
     rc = 0;
 out:
-    if (notify_fd >= 0) {
-        unsigned char b = (unsigned char)rc;
-        ssize_t w = write(notify_fd, &b, 1);
-        (void)w;
-        close(notify_fd);
-    }
+    /* A failed first start: the daemon goes before `up --background`
+     * hears the result, so nothing of it is left when that returns. */
     if (d->child > 0) {
         /* Under the lock so a concurrent tsrun does not see it half-dead. */
         lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1514,12 +1516,47 @@ out:
         close(d->death_wr);
     if (daemon_read_pid(d->sup_pid_path) == getpid())
         unlink(d->sup_pid_path);
+    if (notify_fd >= 0) {
+        unsigned char b = (unsigned char)rc;
+        ssize_t w = write(notify_fd, &b, 1);
+        (void)w;
+        close(notify_fd);
+    }
     return rc;
+}
+
+/* The first line of path after offset that tsrun itself wrote as an
+ * error (not a log excerpt, not a progress line) to stderr; false if none. */
+static bool print_first_reason(const char *path, long offset)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (tsr_read_file(path, &text, &len) < 0)
+        return false;
+    bool found = false;
+    for (char *p = text + ((size_t)offset <= len ? (size_t)offset : len); *p && !found;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (!strncmp(p, "tsrun: ", 7) && strncmp(p, "tsrun: last lines of", 20) &&
+            strncmp(p, "tsrun: backend state", 20) && strncmp(p, "tsrun: warning:", 15) &&
+            strncmp(p, "tsrun: tailscaled: ", 19)) {
+            fprintf(stderr, "%s\n", p);
+            found = true;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    free(text);
+    return found;
 }
 
 int daemon_up_background(struct daemon *d)
 {
     int p[2];
+    struct stat sb;
+    long offset = stat(d->sup_log_path, &sb) == 0 ? (long)sb.st_size : 0;
     pid_t other = daemon_read_pid(d->sup_pid_path);
     if (other > 0 && daemon_pid_is_supervisor(other))
         return daemon_supervise(d, -1); /* says "already supervised" */
@@ -1560,7 +1597,11 @@ int daemon_up_background(struct daemon *d)
         return TSR_EXIT_DAEMON;
     }
     if (b != 0) {
-        daemon_log_tail(d->sup_log_path, 6);
+        /* The reason first, in one line; the details stay in the log. */
+        if (print_first_reason(d->sup_log_path, offset))
+            fprintf(stderr, "tsrun: details: %s\n", d->sup_log_path);
+        else
+            daemon_log_tail(d->sup_log_path, 6);
         return b;
     }
     return 0;
