@@ -882,6 +882,33 @@ static int resume_stopped(struct daemon *d)
     return 0;
 }
 
+/* TS_HOSTNAME on a node that is already logged in: `tailscale up` would
+ * only apply it with every other non-default flag named again, so only
+ * the Hostname pref changes (EditPrefs), like `tailscale set --hostname`.
+ * Nothing when TS_HOSTNAME is unset or already in effect. 0 or a TSR_EXIT_*
+ * code after one warning line (the node keeps running either way). */
+static int apply_hostname(struct daemon *d)
+{
+    char host[HOSTNAME_LABEL_MAX + 1], body[HOSTNAME_LABEL_MAX + 64];
+    const char *want = getenv("TS_HOSTNAME");
+    if (!want || !*want || !d->have_st || hostname_pick(host, sizeof host) < 0 ||
+        !strcmp(d->st.self.host_name, host))
+        return 0;
+    snprintf(body, sizeof body, "{\"Hostname\":\"%s\",\"HostnameSet\":true}", host);
+    struct localapi_resp r;
+    int rc = localapi_patch(d->sock, "/localapi/v0/prefs", body, STATUS_TIMEOUT_MS, &r);
+    if (rc < 0 || r.code != 200) {
+        tsr_warn("cannot set the hostname %s: %s", host,
+                 rc < 0 ? (r.err[0] ? r.err : strerror(-rc)) : "LocalAPI refused it");
+        if (rc == 0)
+            localapi_resp_free(&r);
+        return TSR_EXIT_DAEMON;
+    }
+    localapi_resp_free(&r);
+    tsr_debug("hostname set to %s (was %s)", host, d->st.self.host_name);
+    return daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0 ? 0 : TSR_EXIT_DAEMON;
+}
+
 /* Runs `tailscale up`, watching its output and the backend state. */
 static int run_login(struct daemon *d, long long deadline)
 {
@@ -1429,6 +1456,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     pid_t other = daemon_read_pid(d->sup_pid_path);
     if (other > 0 && other != getpid() && daemon_pid_is_supervisor(other)) {
         rc = daemon_ensure(d, 0);
+        if (rc == 0 && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0)
+            apply_hostname(d);
         if (rc == 0) {
             daemon_write_names(d);
             fprintf(stderr, "tsrun: already supervised by pid %ld; tailscaled is Running\n",
@@ -1448,6 +1477,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     bool first = true;
     while (!stop_requested) {
         rc = daemon_ensure(d, DAEMON_AS_CHILD | DAEMON_NEED_STATUS);
+        if (rc == 0 && first)
+            apply_hostname(d); /* every `tsrun up`, not only the first login */
         if (rc == 0)
             daemon_write_names(d); /* before `up --background` returns */
         if (first && notify_fd >= 0 && rc == 0) {

@@ -305,3 +305,15 @@ test_up_background_bad_key_reason_first_no_daemon_left() {
     assert_eq "" "$left" "no tailscaled left behind"
     assert_eq "" "$(cd "$TSRUN_STATE_DIR" && ls tailscaled.pid socks5 supervisor.pid 2>/dev/null || true)"
 }
+
+test_ts_hostname_applies_on_every_up() {
+    sb_setup
+    "$TSRUN" up --background 2>/dev/null
+    "$TSRUN" down 2>/dev/null
+    # A saved login: no new `tailscale up`, yet the new name takes effect.
+    TS_HOSTNAME=renamed-box "$TSRUN" up --background 2>/dev/null
+    assert_contains "$("$TSRUN" status --json)" '"host_name": "renamed-box"'
+    # ... and on an `up` that finds a supervisor already running.
+    TS_HOSTNAME=third-name "$TSRUN" up --background 2>/dev/null
+    assert_contains "$("$TSRUN" status --json)" '"host_name": "third-name"'
+}
