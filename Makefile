@@ -56,7 +56,7 @@ MUSL_BIN  := $(B)/musl/libtsshim.so $(MUSL_PROGS:%=$(B)/musl/progs/%)
 MUSL_FLAGS = -std=c11 $(WARN) $(OPT) -g -D_GNU_SOURCE -DTSRUN_VERSION='"$(VERSION)"'
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all test unit e2e demo bench install uninstall clean asan tsan test-tsan fuzz fuzz-bins musl lint dist deps format
+.PHONY: all test unit e2e demo deps-demo bench install uninstall clean asan tsan test-tsan fuzz fuzz-bins musl lint dist deps format
 .DELETE_ON_ERROR:
 
 all: $(B)/libtsshim.so $(B)/tsrun
@@ -115,8 +115,13 @@ unit: all-tests
 e2e: all-tests
 	@B=$(B) tests/run e2e
 
-demo: deps all $(PROG_BIN)
+# Only what the demo runs (tests/packages-demo.txt), not the test toolchain.
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/bed/demo
+
+deps-demo:
+	@tests/deps tests/packages-demo.txt
 
 bench: deps all $(PROG_BIN) $(B)/tsbench
 	@B=$(B) bench/run
