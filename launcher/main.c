@@ -318,6 +318,8 @@ static int status_json(struct daemon *d, bool up, bool bad, pid_t pid, pid_t sup
     json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
     json_object_set_new(o, "socket", json_string(d->sock));
     json_object_set_new(o, "socks5", d->socks5[0] ? json_string(d->socks5) : json_null());
+    json_object_set_new(o, "http_proxy",
+                        d->http_proxy[0] ? json_string(d->http_proxy) : json_null());
     json_object_set_new(o, "state_dir", json_string(d->state_dir));
     json_object_set_new(o, "tailscaled_pid", pid > 0 ? json_integer(pid) : json_null());
     json_object_set_new(o, "supervisor_pid", sup > 0 ? json_integer(sup) : json_null());
@@ -394,6 +396,15 @@ static int cmd_status(const struct cli *c)
             }
         }
         free(text);
+        text = NULL;
+        if (tsr_read_file(d.http_path, &text, NULL) == 0) {
+            size_t n = strcspn(text, " \r\n");
+            if (n < sizeof d.http_proxy) {
+                memcpy(d.http_proxy, text, n);
+                d.http_proxy[n] = '\0';
+            }
+        }
+        free(text);
     }
     if (up && d.st.tun)
         d.mode = DAEMON_MODE_TUN;
@@ -431,6 +442,8 @@ static int cmd_status(const struct cli *c)
         printf("\nversion:  %s\n", d.st.version);
         printf("socket:   %s\n", d.sock);
         printf("socks5:   %s\n", d.socks5[0] ? d.socks5 : "-");
+        if (d.http_proxy[0])
+            printf("http:     %s (HTTP proxy)\n", d.http_proxy);
         long age = map_age(d.names_path);
         if (d.mode != DAEMON_MODE_TUN) {
             if (age >= 0)

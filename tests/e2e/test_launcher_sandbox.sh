@@ -47,6 +47,10 @@ test_socks5_port_is_1055_by_default() {
     out=$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')
     assert_eq "127.0.0.1:1055" "$out"
     assert_eq "127.0.0.1:1055" "$(head -n1 "$TSRUN_STATE_DIR/socks5")"
+    out=$("$TSRUN" status)
+    assert_contains "$out" "socks5:   127.0.0.1:1055"
+    assert_contains "$out" "http:     127.0.0.1:1055 (HTTP proxy)"
+    assert_contains "$("$TSRUN" status --json)" '"http_proxy": "127.0.0.1:1055"'
 }
 
 test_socks5_port_survives_a_restart() {
