@@ -834,6 +834,21 @@ static const char *auth_key(void)
     return key;
 }
 
+/* containerboot's TS_AUTH_ONCE=false: "forcibly log in every time the
+ * container starts", i.e. run `tailscale up` with the key whenever tsrun
+ * starts tailscaled, even over a saved login. Only when set to false
+ * explicitly: tsrun's default is containerboot's true (log in only when
+ * the node is not logged in), which a single-use key needs. */
+static bool auth_every_start(void)
+{
+    const char *v = getenv("TS_AUTH_ONCE");
+    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+    bool off = false;
+    for (size_t i = 0; v && i < sizeof f / sizeof *f; i++)
+        off |= !strcmp(v, f[i]);
+    return off && auth_key() != NULL;
+}
+
 /* An OAuth client secret needs tags (tailscale up refuses it without
  * --advertise-tags): say so before starting or calling anything. */
 static int check_key(void)
@@ -1310,7 +1325,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     }
     tsr_debug("holding %s", d->lock_path);
 
-    bool up = daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0;
+    bool up = daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0, started = false;
     if (up && !read_socks5_file(d)) {
         /* Answering but the address file is gone: take it from the log. */
         if (!socks5_from_log(d->log_path, d->socks5, sizeof d->socks5)) {
@@ -1335,6 +1350,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         rc = start_daemon(d, flags & DAEMON_AS_CHILD, start_deadline);
         if (rc)
             goto out;
+        started = true;
         while ((rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS)) < 0 &&
                tsr_now_ms() < start_deadline)
             tsr_sleep_ms(20);
@@ -1360,7 +1376,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         rc = resume_stopped(d);
         if (rc)
             goto out;
-    } else if (wants_login(d)) {
+    } else if (wants_login(d) || (started && auth_every_start())) {
         if (!d->tailscale[0] && (rc = daemon_find_binaries(d)))
             goto out;
         rc = run_login(d, deadline);

@@ -83,7 +83,7 @@ static int setup_containerboot(struct daemon *d)
         d->socks5_opt = ext_socks5;
     }
     int dns = env_bool("TS_ACCEPT_DNS", 0), user = env_bool("TS_USERSPACE", 1);
-    if (dns < 0 || user < 0)
+    if (dns < 0 || user < 0 || env_bool("TS_AUTH_ONCE", 1) < 0)
         return TSR_EXIT_USAGE;
     d->accept_dns = dns == 1;
     if (user == 0 && !(d->socket_opt && *d->socket_opt)) {

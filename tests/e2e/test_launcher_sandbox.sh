@@ -321,3 +321,18 @@ test_ts_hostname_applies_on_every_up() {
     TS_HOSTNAME=third-name "$TSRUN" up --background 2>/dev/null
     assert_contains "$("$TSRUN" status --json)" '"host_name": "third-name"'
 }
+
+test_ts_auth_once_false_logs_in_on_every_start() {
+    sb_setup
+    sb_recording_cli
+    "$TSRUN" true
+    "$TSRUN" down 2>/dev/null
+    : >"$BED_DIR/cli.args"
+    "$TSRUN" true # a saved login: no `tailscale up` (containerboot's TS_AUTH_ONCE=true)
+    assert_eq "" "$(cat "$BED_DIR/cli.args")"
+    "$TSRUN" down 2>/dev/null
+    TS_AUTH_ONCE=false "$TSRUN" true
+    assert_contains "$(cat "$BED_DIR/cli.args")" "--auth-key=file:/dev/fd/"
+    assert_status 2 env TS_AUTH_ONCE=sometimes "$TSRUN" true 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" "TS_AUTH_ONCE=sometimes: expected true or false"
+}
