@@ -1351,6 +1351,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         if (rc)
             goto out;
         started = true;
+        d->started = !(flags & DAEMON_AS_CHILD);
         while ((rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS)) < 0 &&
                tsr_now_ms() < start_deadline)
             tsr_sleep_ms(20);
@@ -1651,6 +1652,56 @@ int daemon_up_background(struct daemon *d)
             daemon_log_tail(d->sup_log_path, 6);
         return b;
     }
+    return 0;
+}
+
+int daemon_spawn_supervisor(const struct daemon *d)
+{
+    const char *off = getenv("TSRUN_NO_SUPERVISOR");
+    if ((off && *off && strcmp(off, "0")) || d->mode != DAEMON_MODE_USERSPACE)
+        return 0;
+    pid_t other = daemon_read_pid(d->sup_pid_path);
+    if (other > 0 && daemon_pid_is_supervisor(other))
+        return 0;
+    char exe[PATH_MAX], a_dir[PATH_MAX + 16], a_port[32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -errno;
+    exe[n] = '\0';
+    snprintf(a_dir, sizeof a_dir, "--state-dir=%s", d->state_dir);
+    snprintf(a_port, sizeof a_port, "--socks5-port=%d", d->socks5_port);
+    char *argv[8];
+    int ac = 0;
+    argv[ac++] = "tsrun";
+    argv[ac++] = a_dir;
+    if (d->socks5_port_set)
+        argv[ac++] = a_port;
+    if (d->accept_routes)
+        argv[ac++] = "--accept-routes";
+    if (d->ephemeral)
+        argv[ac++] = "--ephemeral";
+    argv[ac++] = "up";
+    argv[ac] = NULL;
+    int log_fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return -errno;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(log_fd);
+        return -errno;
+    }
+    if (pid == 0) {
+        setsid();
+        if (fork() != 0)
+            _exit(0); /* the command's process never becomes its parent */
+        if (chdir("/") < 0)
+            _exit(127);
+        unsetenv("TSRUN_SOCKS5_PORT"); /* the options above say it all */
+        child_exec(exe, argv, environ, log_fd, -1, -1);
+    }
+    close(log_fd);
+    waitpid(pid, NULL, 0);
     return 0;
 }
 

@@ -47,6 +47,7 @@ struct daemon {
     bool have_st;
     char err[PATH_MAX + 256]; /* why the last status call failed, as a sentence */
     bool from_ready;          /* warm path: trusted the ready file, no status */
+    bool started;             /* this ensure started tailscaled (not as a child) */
     bool ready_exit_node;     /* ... which recorded an exit node in use */
     char ready_routes[1024];  /* ... and the peers' PrimaryRoutes */
 
@@ -94,6 +95,14 @@ int daemon_supervise(struct daemon *d, int notify_fd);
 
 /* `tsrun up --background`: fork the supervisor, wait for its first result. */
 int daemon_up_background(struct daemon *d);
+
+/* After a `tsrun COMMAND` / `tsrun env` that started tailscaled itself:
+ * starts a detached `tsrun up` supervisor (this binary, same state dir and
+ * port options, output to supervisor.log) unless one runs, so the name map
+ * stays fresh (and tailscaled comes back) while the command runs;
+ * `tsrun down` stops both. TSRUN_NO_SUPERVISOR=1 opts out. Best effort:
+ * 0 or -errno, nothing printed. */
+int daemon_spawn_supervisor(const struct daemon *d);
 
 /* `tsrun down`. TSR_EXIT_* code. */
 int daemon_down(struct daemon *d);

@@ -151,6 +151,8 @@ static int cmd_run(const struct cli *c)
     rc = daemon_ensure(&d, 0);
     if (rc)
         goto out;
+    if (d.started)
+        daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
     if (d.mode == DAEMON_MODE_TUN) {
         tsr_debug("tailscaled runs in TUN mode: the tailnet is routable; running %s unchanged",
                   c->argv[0]);
@@ -247,6 +249,8 @@ static int cmd_env(const struct cli *c)
     rc = daemon_ensure(&d, 0);
     if (rc)
         goto out;
+    if (d.started)
+        daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
     if (d.mode == DAEMON_MODE_TUN) {
         printf("# tailscaled runs in TUN mode: the tailnet is routable, nothing to export\n");
         goto out;

@@ -336,3 +336,23 @@ test_ts_auth_once_false_logs_in_on_every_start() {
     assert_status 2 env TS_AUTH_ONCE=sometimes "$TSRUN" true 2>"$BED_DIR/err"
     assert_contains "$(cat "$BED_DIR/err")" "TS_AUTH_ONCE=sometimes: expected true or false"
 }
+
+# ---------------------------------------------------------------- freshness
+
+_sb_map_changed() { [[ $(cksum <"$TSRUN_STATE_DIR/names") != "$1" ]]; }
+
+test_name_map_stays_fresh_without_tsrun_up() {
+    sb_setup
+    "$TSRUN" sleep 30 &
+    local cmd=$! before
+    _e2e_poll 20 test -s "$TSRUN_STATE_DIR/names" || _e2e_fail "no name map"
+    _e2e_poll 20 test -s "$TSRUN_STATE_DIR/supervisor.pid" || _e2e_fail "nothing keeps the map fresh"
+    # Its watch starts with the initial netmap, so a change from here on shows.
+    wait_for_line "$TSRUN_STATE_DIR/supervisor.log" "watching" 20
+    before=$(cksum <"$TSRUN_STATE_DIR/names")
+    # "old" was offline when the command started; it comes online.
+    curl -s --unix-socket "$TSRUN_STATE_DIR/tailscaled.sock" -X POST \
+        "http://local-tailscaled.sock/localapi/v0/fake/set-online?host=old&online=1" >/dev/null
+    _e2e_poll 20 _sb_map_changed "$before" || _e2e_fail "the name map was not refreshed"
+    kill "$cmd" 2>/dev/null || true
+}

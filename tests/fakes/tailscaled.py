@@ -290,6 +290,14 @@ class Backend:
             self.set_state(self._logged_in_state())
             self.notify({"LoginFinished": {}})
 
+    def set_online(self, host, online):
+        """Test hook: a peer comes online or goes offline (a netmap delta)."""
+        with self.lock:
+            for p in self.fx.get("Peers") or []:
+                if p.get("HostName") == host:
+                    p["Online"] = online
+            self.notify({"PeersChanged": [{"HostName": host, "Online": online}]})
+
     def approve_machine(self):
         with self.lock:
             self.machine_authorized = True
@@ -789,6 +797,9 @@ class LocalAPI(BaseHTTPRequestHandler):
                     return self.send_body(400, "%s\n" % e)
                 return self.send_json(b.edit_prefs(masked))
             return self.send_json(b.prefs_json())
+        if name == "fake/set-online" and m == "POST":
+            b.set_online((q.get("host") or [""])[0], (q.get("online") or ["1"])[0] == "1")
+            return self.send_body(200, "ok\n")
         posts = {"start": None, "login-interactive": b.login_interactive, "logout": b.logout,
                  "fake/complete-login": b.login_done, "fake/approve-machine": b.approve_machine}
         if name in posts:
