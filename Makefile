@@ -56,7 +56,7 @@ MUSL_BIN  := $(B)/musl/libtsshim.so $(MUSL_PROGS:%=$(B)/musl/progs/%)
 MUSL_FLAGS = -std=c11 $(WARN) $(OPT) -g -D_GNU_SOURCE -DTSRUN_VERSION='"$(VERSION)"'
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all test unit e2e demo bench install uninstall clean asan tsan test-tsan fuzz fuzz-bins musl lint dist deps format
+.PHONY: all test unit e2e demo deps-demo bench install uninstall clean asan tsan test-tsan fuzz fuzz-bins musl lint dist deps format
 .DELETE_ON_ERROR:
 
 all: $(B)/libtsshim.so $(B)/tsrun
@@ -115,8 +115,13 @@ unit: all-tests
 e2e: all-tests
 	@B=$(B) tests/run e2e
 
-demo: deps all $(PROG_BIN)
+# Only what the demo runs (tests/packages-demo.txt), not the test toolchain.
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/bed/demo
+
+deps-demo:
+	@tests/deps tests/packages-demo.txt
 
 bench: deps all $(PROG_BIN) $(B)/tsbench
 	@B=$(B) bench/run
@@ -166,7 +171,13 @@ install: all
 	if [ -f $(B)/musl/libtsshim.so ]; then install -d $(DESTDIR)$(LIBDIR)/musl && \
 	    install -m 0644 $(B)/musl/libtsshim.so $(DESTDIR)$(LIBDIR)/musl/libtsshim.so; fi
 
+# Refuses while /etc/ld.so.preload still names the shim (`tsrun install-preload`):
+# the loader would print an error in every process on the machine.
 uninstall:
+	@if grep -Fqs -e '$(LIBDIR)/libtsshim.so' -e '$(LIBDIR)/musl/libtsshim.so' $(DESTDIR)/etc/ld.so.preload; then \
+	    echo "make uninstall: $(DESTDIR)/etc/ld.so.preload still names $(LIBDIR)/libtsshim.so;" \
+	         "removing it would break every program on this machine: run 'tsrun uninstall-preload'" \
+	         "(as root) first, then make uninstall again" >&2; exit 1; fi
 	rm -f $(DESTDIR)$(BINDIR)/tsrun $(DESTDIR)$(LIBDIR)/libtsshim.so \
 	      $(DESTDIR)$(LIBDIR)/musl/libtsshim.so \
 	      $(DESTDIR)$(MANDIR)/man1/tsrun.1

@@ -26,7 +26,7 @@ static const char usage_main[] =
     "options:\n"
     "  --socket PATH       use the external tailscaled at PATH (env TSRUN_SOCKET)\n"
     "  --socks5 ADDR       use this SOCKS5 server (HOST:PORT) instead of our own\n"
-    "  --socks5-port N     SOCKS5 port for the tailscaled we start (env TSRUN_SOCKS5_PORT)\n"
+    "  --socks5-port N     SOCKS5 port of the tailscaled we start (default 1055; TSRUN_SOCKS5_PORT)\n"
     "  --state-dir DIR     state directory (env TSRUN_STATE_DIR)\n"
     "  --ephemeral         start tailscaled with --state=mem: (ephemeral node)\n"
     "  --accept-routes     accept subnet routes; tunnel peers' routes too\n"
@@ -157,6 +157,7 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
                 snprintf(err, errlen, "--socks5-port wants a port number 0..65535");
                 return -EINVAL;
             }
+            c->socks5_port_set = true;
         } else if ((v = opt_value(argc, argv, &i, "--socks5", &m)) || m) {
             if (!v || !*v)
                 goto need_value;

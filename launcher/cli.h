@@ -21,8 +21,9 @@ struct cli {
     const char *socket; /* --socket PATH */
     const char *socks5; /* --socks5 ADDR */
     const char *state_dir;
-    int socks5_port; /* --socks5-port N (0: any) */
-    int timeout_s;   /* --timeout SECONDS (default 60) */
+    int socks5_port;      /* --socks5-port N (0: let tailscaled pick) */
+    bool socks5_port_set; /* --socks5-port was given */
+    int timeout_s;        /* --timeout SECONDS (default 60) */
     enum cli_intercept intercept; /* --intercept MODE (default auto) */
     bool ephemeral, accept_routes, no_proxy_env, verbose;
     bool background;        /* up --background */

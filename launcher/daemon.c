@@ -27,6 +27,7 @@
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
+#include "port.h"
 #include "tsrun.h"
 
 extern char **environ;
@@ -38,6 +39,7 @@ extern char **environ;
 #define BACKOFF_MAX_MS 30000
 #define STABLE_MS 60000LL
 #define NOSTATE_SETTLE_MS 3000LL
+#define PORT_SETTLE_MS 2000LL /* how long a recorded port may still be held */
 
 int daemon_pick_state_dir(const char *opt, const char *env_dir, uid_t uid, const char *xdg,
                           const char *home, char *out, size_t outlen)
@@ -60,6 +62,45 @@ static int join(char *out, const char *dir, const char *name)
     return tsr_fmt(out, PATH_MAX, "%s/%s", dir, name);
 }
 
+/* IMPORTANT: the state directory holds what every tunnelled process trusts
+ * (the SOCKS5 address, the name map) and tailscaled's node key. One that
+ * another user owns or can write (a shared /tmp, someone's XDG_STATE_HOME),
+ * or that is a symlink to elsewhere, would let that user swap the recorded
+ * SOCKS5 address and read the traffic: refuse it, with the fix. */
+static int check_state_dir(const char *dir)
+{
+    struct stat sb;
+    if (lstat(dir, &sb) < 0) {
+        tsr_error("state directory %s: %s", dir, strerror(errno));
+        return TSR_EXIT_INTERNAL;
+    }
+    if (S_ISLNK(sb.st_mode)) {
+        char real[PATH_MAX];
+        tsr_error("state directory %s is a symlink%s%s: tsrun does not follow one (whoever can "
+                  "change it can redirect tsrun); set TSRUN_STATE_DIR to the real directory",
+                  dir, realpath(dir, real) ? " to " : "", realpath(dir, real) ? real : "");
+        return TSR_EXIT_INTERNAL;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        tsr_error("state directory %s is not a directory", dir);
+        return TSR_EXIT_INTERNAL;
+    }
+    if (sb.st_uid != geteuid()) {
+        tsr_error("state directory %s belongs to uid %ld, not to you (uid %ld): that user could "
+                  "swap its SOCKS5 address and read your traffic; use a directory of your own "
+                  "(TSRUN_STATE_DIR=DIR, created by you, mode 0700)",
+                  dir, (long)sb.st_uid, (long)geteuid());
+        return TSR_EXIT_INTERNAL;
+    }
+    if (sb.st_mode & (S_IWGRP | S_IWOTH)) {
+        tsr_error("state directory %s is writable by %s: others could swap its files; "
+                  "chmod go-w %s (or 0700)",
+                  dir, sb.st_mode & S_IWOTH ? "every user" : "its group", dir);
+        return TSR_EXIT_INTERNAL;
+    }
+    return 0;
+}
+
 int daemon_init(struct daemon *d)
 {
     int rc = daemon_pick_state_dir(d->state_dir_opt, getenv("TSRUN_STATE_DIR"), geteuid(),
@@ -74,6 +115,9 @@ int daemon_init(struct daemon *d)
         tsr_error("state directory %s: %s", d->state_dir, strerror(-rc));
         return TSR_EXIT_INTERNAL;
     }
+    rc = check_state_dir(d->state_dir);
+    if (rc)
+        return rc;
     char abs[PATH_MAX];
     if (d->state_dir[0] != '/' && realpath(d->state_dir, abs))
         snprintf(d->state_dir, sizeof d->state_dir, "%s", abs); /* daemons run in "/" */
@@ -85,7 +129,8 @@ int daemon_init(struct daemon *d)
         join(d->socks5_path, d->state_dir, "socks5") ||
         join(d->names_path, d->state_dir, "names") || join(d->lock_path, d->state_dir, "lock") ||
         join(d->state_path, d->state_dir, "tailscaled.state") ||
-        join(d->ready_path, d->state_dir, "ready")) {
+        join(d->ready_path, d->state_dir, "ready") || join(d->port_path, d->state_dir, "port") ||
+        join(d->http_path, d->state_dir, "http_proxy")) {
         tsr_error("state directory path too long: %s", d->state_dir);
         return TSR_EXIT_INTERNAL;
     }
@@ -109,6 +154,8 @@ int daemon_init(struct daemon *d)
     }
     if (d->socks5_opt && *d->socks5_opt)
         snprintf(d->socks5, sizeof d->socks5, "%s", d->socks5_opt);
+    if (d->mode == DAEMON_MODE_EXTERNAL && d->http_port > 0)
+        snprintf(d->http_proxy, sizeof d->http_proxy, "127.0.0.1:%d", d->http_port);
     d->child = -1;
     d->death_wr = -1;
     return 0;
@@ -396,16 +443,36 @@ static void child_exec(const char *bin, char **argv, char **env, int out_fd, int
 /* Starts tailscaled with output to the log. as_child: our direct child with
  * TS_PARENT_DEATH_FD (it dies with the supervisor); otherwise double-forked
  * into its own session so it outlives this short-lived process. */
-static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
+static int spawn_tailscaled(struct daemon *d, int port, bool as_child, pid_t *pid_out)
 {
     int rc = 0, log_fd = -1, errp[2] = {-1, -1}, pidp[2] = {-1, -1}, deathp[2] = {-1, -1};
     char **env = NULL;
-    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_sock[PATH_MAX + 16],
+    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_http[80], a_sock[PATH_MAX + 16],
          a_state[PATH_MAX + 16], death_env[48];
-    snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", d->socks5_port);
+    snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", port);
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     snprintf(a_state, sizeof a_state, "--state=%s", d->state_path);
-    char *argv[] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+    char *argv[8 + DAEMON_MAX_EXTRA] = {d->tailscaled, a_tun, a_socks, a_sock, a_state, NULL};
+    char **extra = NULL;
+    int ac = 5;
+    /* IMPORTANT: the same address for SOCKS5 and the outbound HTTP proxy
+     * makes tailscaled serve both on one listener, told apart by the first
+     * byte (cmd/tailscaled proxymux, not with port 0): Go programs get
+     * HTTP_PROXY=http://ADDR on the very port the shim uses. */
+    if (port > 0 || d->http_port > 0) {
+        snprintf(a_http, sizeof a_http, "--outbound-http-proxy-listen=127.0.0.1:%d",
+                 d->http_port > 0 ? d->http_port : port);
+        argv[ac++] = a_http;
+    }
+    /* TS_TAILSCALED_EXTRA_ARGS: containerboot appends strings.Fields of it. */
+    int nx = tsr_split_fields(getenv("TS_TAILSCALED_EXTRA_ARGS"), &extra);
+    if (nx < 0 || nx > DAEMON_MAX_EXTRA) {
+        rc = nx < 0 ? nx : -E2BIG;
+        goto out;
+    }
+    for (int i = 0; i < nx; i++)
+        argv[ac++] = extra[i];
+    argv[ac] = NULL;
 
     char old[PATH_MAX + 4];
     snprintf(old, sizeof old, "%s.1", d->log_path);
@@ -446,7 +513,8 @@ static int spawn_tailscaled(struct daemon *d, bool as_child, pid_t *pid_out)
             goto out;
         }
     }
-    tsr_debug("starting %s %s %s %s %s", argv[0], argv[1], argv[2], argv[3], argv[4]);
+    tsr_debug("starting %s %s %s %s %s %s", argv[0], argv[1], argv[2], argv[3], argv[4],
+              argv[5] ? argv[5] : "");
     pid_t pid = fork();
     if (pid < 0) {
         rc = -errno;
@@ -508,6 +576,7 @@ out:
             close(deathp[i]);
     }
     inject_free_env(env);
+    tsr_free_fields(extra);
     return rc;
 }
 
@@ -535,19 +604,67 @@ static bool socks5_from_log(const char *log_path, char *out, size_t outlen)
     return found;
 }
 
-static bool read_socks5_file(struct daemon *d)
+/* The first word of path into out ("" when absent or unusable). */
+static bool read_word(const char *path, char *out, size_t outlen)
 {
     char *text = NULL;
-    if (tsr_read_file(d->socks5_path, &text, NULL) < 0)
+    out[0] = '\0';
+    if (tsr_read_file(path, &text, NULL) < 0)
         return false;
     size_t n = strcspn(text, " \r\n");
-    bool ok = n > 0 && n < sizeof d->socks5;
+    bool ok = n > 0 && n < outlen;
     if (ok) {
-        memcpy(d->socks5, text, n);
-        d->socks5[n] = '\0';
+        memcpy(out, text, n);
+        out[n] = '\0';
     }
     free(text);
     return ok;
+}
+
+static bool read_socks5_file(struct daemon *d)
+{
+    read_word(d->http_path, d->http_proxy, sizeof d->http_proxy);
+    return read_word(d->socks5_path, d->socks5, sizeof d->socks5);
+}
+
+/* The port to give tailscaled (port.h has the order), or -EADDRINUSE after
+ * saying why. A warning names a fallback the first time it is chosen. */
+static int pick_port(struct daemon *d)
+{
+    if (d->socks5_port_set) {
+        if (d->socks5_port > 0 && !port_free(d->socks5_port)) {
+            tsr_error("127.0.0.1:%d (the SOCKS5 port asked for) is in use by another program; "
+                      "pick another with --socks5-port/TSRUN_SOCKS5_PORT or stop that program",
+                      d->socks5_port);
+            return -EADDRINUSE;
+        }
+        return d->socks5_port;
+    }
+    int rec = port_read(d->port_path), fb = port_fallback(d->state_dir, geteuid());
+    /* A daemon stopped a moment ago may still hold it: wait a little. */
+    for (long long until = tsr_now_ms() + PORT_SETTLE_MS; rec > 0; tsr_sleep_ms(50)) {
+        if (port_free(rec))
+            return rec;
+        if (tsr_now_ms() >= until)
+            break;
+    }
+    if (rec > 0)
+        tsr_warn("127.0.0.1:%d (the SOCKS5 port recorded in %s) is now in use by another "
+                 "program; choosing again",
+                 rec, d->port_path);
+    if (port_free(PORT_DEFAULT))
+        return PORT_DEFAULT;
+    if (port_free(fb)) {
+        tsr_warn("127.0.0.1:%d is in use by another program: tailscaled's SOCKS5 and HTTP proxy "
+                 "listen on 127.0.0.1:%d instead (this state directory's fixed fallback, recorded "
+                 "in %s; `tsrun env`, `tsrun status` and install-preload use it)",
+                 PORT_DEFAULT, fb, d->port_path);
+        return fb;
+    }
+    tsr_error("127.0.0.1:%d and the fallback 127.0.0.1:%d are both in use by other programs; "
+              "choose a port with --socks5-port N (TSRUN_SOCKS5_PORT)",
+              PORT_DEFAULT, fb);
+    return -EADDRINUSE;
 }
 
 static void clean_stale(struct daemon *d)
@@ -565,6 +682,7 @@ static void clean_stale(struct daemon *d)
     }
     unlink(d->pid_path);
     unlink(d->socks5_path);
+    unlink(d->http_path);
     unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock); /* a dead daemon's socket file */
@@ -575,7 +693,10 @@ static int start_daemon(struct daemon *d, bool as_child, long long deadline)
 {
     pid_t pid = -1;
     char line[96];
-    int rc = spawn_tailscaled(d, as_child, &pid);
+    int port = pick_port(d);
+    if (port < 0)
+        return TSR_EXIT_DAEMON;
+    int rc = spawn_tailscaled(d, port, as_child, &pid);
     if (rc < 0) {
         tsr_error("cannot start %s: %s (log %s)", d->tailscaled, strerror(-rc), d->log_path);
         return TSR_EXIT_DAEMON;
@@ -611,6 +732,21 @@ static int start_daemon(struct daemon *d, bool as_child, long long deadline)
             return TSR_EXIT_DAEMON;
         }
         tsr_sleep_ms(10);
+    }
+    d->http_proxy[0] = '\0';
+    if (port > 0 || d->http_port > 0) {
+        if (d->http_port > 0)
+            snprintf(d->http_proxy, sizeof d->http_proxy, "127.0.0.1:%d", d->http_port);
+        else
+            snprintf(d->http_proxy, sizeof d->http_proxy, "%s", d->socks5);
+        int n = snprintf(line, sizeof line, "%s\n", d->http_proxy);
+        rc = tsr_write_atomic(d->http_path, line, (size_t)n, 0644);
+        if (rc == 0 && port > 0)
+            rc = port_write(d->port_path, port);
+        if (rc < 0) {
+            tsr_error("cannot write %s: %s", d->http_path, strerror(-rc));
+            goto fail;
+        }
     }
     int n = snprintf(line, sizeof line, "%s\n", d->socks5);
     rc = tsr_write_atomic(d->socks5_path, line, (size_t)n, 0644);
@@ -648,22 +784,86 @@ static void progress_done(bool shown)
         fprintf(stderr, "\r\033[K");
 }
 
+static char key_buf[4096];
+static const char *key_err;
+
+/* TS_AUTHKEY or TS_AUTH_KEY (containerboot's names), read once. A value
+ * "file:PATH" names a file holding the key (whitespace trimmed), the same
+ * convention as `tailscale up --auth-key=file:PATH` and containerboot.
+ * NULL when unset, or with key_err set when the file cannot be used. */
 static const char *auth_key(void)
 {
-    const char *key = getenv("TS_AUTHKEY");
-    if (!key || !*key)
-        key = getenv("TS_AUTH_KEY");
-    return key && *key ? key : NULL;
+    static bool done;
+    static const char *key;
+    if (done)
+        return key;
+    done = true;
+    const char *v = getenv("TS_AUTHKEY");
+    if (!v || !*v)
+        v = getenv("TS_AUTH_KEY");
+    if (!v || !*v)
+        return NULL;
+    if (strncmp(v, "file:", 5) != 0) {
+        key = v;
+        return key;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    int rc = tsr_read_file(v + 5, &text, &len);
+    if (rc < 0) {
+        static char why[PATH_MAX + 64];
+        snprintf(why, sizeof why, "cannot read the auth key file %s: %s", v + 5, strerror(-rc));
+        key_err = why;
+        return NULL;
+    }
+    char *b = text, *e = text + len;
+    while (b < e && strchr(" \t\r\n", *b))
+        b++;
+    while (e > b && strchr(" \t\r\n", e[-1]))
+        e--;
+    if (e == b || (size_t)(e - b) >= sizeof key_buf) {
+        key_err = e == b ? "the auth key file named by TS_AUTHKEY=file:... is empty"
+                         : "the auth key file named by TS_AUTHKEY=file:... is too long";
+        free(text);
+        return NULL;
+    }
+    memcpy(key_buf, b, (size_t)(e - b));
+    key_buf[e - b] = '\0';
+    free(text);
+    key = key_buf;
+    return key;
+}
+
+/* containerboot's TS_AUTH_ONCE=false: "forcibly log in every time the
+ * container starts", i.e. run `tailscale up` with the key whenever tsrun
+ * starts tailscaled, even over a saved login. Only when set to false
+ * explicitly: tsrun's default is containerboot's true (log in only when
+ * the node is not logged in), which a single-use key needs. */
+static bool auth_every_start(void)
+{
+    const char *v = getenv("TS_AUTH_ONCE");
+    static const char *const f[] = {"0", "f", "F", "FALSE", "false", "False"};
+    bool off = false;
+    for (size_t i = 0; v && i < sizeof f / sizeof *f; i++)
+        off |= !strcmp(v, f[i]);
+    return off && auth_key() != NULL;
 }
 
 /* An OAuth client secret needs tags (tailscale up refuses it without
  * --advertise-tags): say so before starting or calling anything. */
 static int check_key(void)
 {
-    const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
+    const char *key = auth_key(), *tags = getenv("TSRUN_TAGS"), *extra = getenv("TS_EXTRA_ARGS");
+    if (!(tags && *tags) && extra && strstr(extra, "--advertise-tags"))
+        tags = "TS_EXTRA_ARGS";
+    if (key_err) {
+        tsr_error("%s", key_err);
+        return TSR_EXIT_LOGIN;
+    }
     if (key && strncmp(key, "tskey-client-", 13) == 0 && !(tags && *tags)) {
         tsr_error("TS_AUTHKEY is an OAuth client secret (tskey-client-...): tailscale requires "
-                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME]");
+                  "tags for it; set TSRUN_TAGS=tag:NAME[,tag:NAME] (or "
+                  "TS_EXTRA_ARGS=--advertise-tags=...)");
         return TSR_EXIT_LOGIN;
     }
     return 0;
@@ -676,10 +876,9 @@ static int check_key(void)
  * throw the user's choices away. */
 static int resume_stopped(struct daemon *d)
 {
-    const char *prefs =
-        d->accept_routes
-            ? "{\"WantRunning\":true,\"WantRunningSet\":true,\"RouteAll\":true,\"RouteAllSet\":true}"
-            : "{\"WantRunning\":true,\"WantRunningSet\":true}";
+    const char *prefs = d->accept_routes ? "{\"WantRunning\":true,\"WantRunningSet\":true,"
+                                           "\"RouteAll\":true,\"RouteAllSet\":true}"
+                                         : "{\"WantRunning\":true,\"WantRunningSet\":true}";
     struct localapi_resp r;
     tsr_debug("node is Stopped: setting WantRunning%s", d->accept_routes ? " and RouteAll" : "");
     int rc = localapi_patch(d->sock, "/localapi/v0/prefs", prefs, STATUS_TIMEOUT_MS, &r);
@@ -698,16 +897,43 @@ static int resume_stopped(struct daemon *d)
     return 0;
 }
 
+/* TS_HOSTNAME on a node that is already logged in: `tailscale up` would
+ * only apply it with every other non-default flag named again, so only
+ * the Hostname pref changes (EditPrefs), like `tailscale set --hostname`.
+ * Nothing when TS_HOSTNAME is unset or already in effect. 0 or a TSR_EXIT_*
+ * code after one warning line (the node keeps running either way). */
+static int apply_hostname(struct daemon *d)
+{
+    char host[HOSTNAME_LABEL_MAX + 1], body[HOSTNAME_LABEL_MAX + 64];
+    const char *want = getenv("TS_HOSTNAME");
+    if (!want || !*want || !d->have_st || hostname_pick(host, sizeof host) < 0 ||
+        !strcmp(d->st.self.host_name, host))
+        return 0;
+    snprintf(body, sizeof body, "{\"Hostname\":\"%s\",\"HostnameSet\":true}", host);
+    struct localapi_resp r;
+    int rc = localapi_patch(d->sock, "/localapi/v0/prefs", body, STATUS_TIMEOUT_MS, &r);
+    if (rc < 0 || r.code != 200) {
+        tsr_warn("cannot set the hostname %s: %s", host,
+                 rc < 0 ? (r.err[0] ? r.err : strerror(-rc)) : "LocalAPI refused it");
+        if (rc == 0)
+            localapi_resp_free(&r);
+        return TSR_EXIT_DAEMON;
+    }
+    localapi_resp_free(&r);
+    tsr_debug("hostname set to %s (was %s)", host, d->st.self.host_name);
+    return daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0 ? 0 : TSR_EXIT_DAEMON;
+}
+
 /* Runs `tailscale up`, watching its output and the backend state. */
 static int run_login(struct daemon *d, long long deadline)
 {
-    int rc = 0, outp[2] = {-1, -1};
+    int rc = 0, outp[2] = {-1, -1}, keyp[2] = {-1, -1};
     char **env = NULL;
     pid_t pid = -1;
     bool shown = false;
     long long started = tsr_now_ms();
-    char keyfile[PATH_MAX + 16] = "", host[HOSTNAME_LABEL_MAX + 1];
-    char a_sock[PATH_MAX + 16], a_key[PATH_MAX + 32], a_host[96], a_tags[512], a_timeout[32];
+    char host[HOSTNAME_LABEL_MAX + 1];
+    char a_sock[PATH_MAX + 16], a_key[64], a_host[96], a_tags[512], a_timeout[32];
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
@@ -716,33 +942,42 @@ static int run_login(struct daemon *d, long long deadline)
     if (check_key() != 0)
         return TSR_EXIT_LOGIN;
     hostname_pick(host, sizeof host);
-    char *argv[16];
+    char *argv[16 + DAEMON_MAX_EXTRA], **extra = NULL;
     int ac = 0;
+    int nx = tsr_split_fields(getenv("TS_EXTRA_ARGS"), &extra);
+    if (nx < 0 || nx > DAEMON_MAX_EXTRA) {
+        tsr_error("TS_EXTRA_ARGS: %s", nx < 0 ? strerror(-nx) : "too many arguments");
+        tsr_free_fields(extra);
+        return TSR_EXIT_USAGE;
+    }
     argv[ac++] = d->tailscale;
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     argv[ac++] = a_sock;
     argv[ac++] = "up";
     if (have_key) {
-        /* IMPORTANT: the key goes through a 0600 file (`--auth-key=file:`),
-         * never the command line, which every local user can read. */
-        if (tsr_fmt(keyfile, sizeof keyfile, "%s/authkey.%ld", d->state_dir, (long)getpid()) < 0) {
-            keyfile[0] = '\0';
-            return TSR_EXIT_INTERNAL;
+        /* IMPORTANT: the key never touches disk nor the command line (which
+         * every local user can read): it waits in a pipe that the CLI reads
+         * as `--auth-key=file:/dev/fd/N` (cmd/tailscale/cli/up.go reads a
+         * "file:" value with os.ReadFile and trims it). A key is far below
+         * the pipe's capacity, so the write cannot block; the write end is
+         * closed before the CLI starts, so its read ends at EOF. */
+        size_t kl = strlen(key);
+        if (pipe2(keyp, O_CLOEXEC) < 0 || keyp[0] <= 2 || kl > sizeof key_buf ||
+            write(keyp[1], key, kl) != (ssize_t)kl || write(keyp[1], "\n", 1) != 1) {
+            tsr_error("cannot hand the auth key to tailscale: %s", strerror(errno ? errno : EIO));
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
         }
-        char kbuf[4096];
-        int kn = snprintf(kbuf, sizeof kbuf, "%s\n", key);
-        if (kn < 0 || (size_t)kn >= sizeof kbuf ||
-            tsr_write_atomic(keyfile, kbuf, (size_t)kn, 0600) < 0) {
-            tsr_error("cannot write the auth key file in %s", d->state_dir);
-            keyfile[0] = '\0';
-            return TSR_EXIT_INTERNAL;
-        }
-        snprintf(a_key, sizeof a_key, "--auth-key=file:%s", keyfile);
+        close(keyp[1]);
+        keyp[1] = -1;
+        snprintf(a_key, sizeof a_key, "--auth-key=file:/dev/fd/%d", keyp[0]);
         argv[ac++] = a_key;
     }
     snprintf(a_host, sizeof a_host, "--hostname=%s", host);
     argv[ac++] = a_host;
-    argv[ac++] = "--accept-dns=false";
+    /* containerboot's TS_ACCEPT_DNS, default false (tsrun answers names
+     * itself; a sandbox's resolv.conf is not tailscaled's to change). */
+    argv[ac++] = d->accept_dns ? "--accept-dns=true" : "--accept-dns=false";
     if (d->accept_routes)
         argv[ac++] = "--accept-routes";
     if (tags && *tags) {
@@ -752,6 +987,8 @@ static int run_login(struct daemon *d, long long deadline)
     long long left = (deadline - tsr_now_ms()) / 1000;
     snprintf(a_timeout, sizeof a_timeout, "--timeout=%llds", left > 1 ? left : 1);
     argv[ac++] = a_timeout;
+    for (int i = 0; i < nx; i++) /* last: the user's flags win (Go's flag: last one set) */
+        argv[ac++] = extra[i];
     argv[ac] = NULL;
     tsr_debug("logging in: %s up --hostname=%s%s", d->tailscale, host,
               have_key ? " (auth key)" : "");
@@ -767,10 +1004,14 @@ static int run_login(struct daemon *d, long long deadline)
         goto out;
     }
     if (pid == 0) {
-        child_exec(d->tailscale, argv, env, outp[1], 2, -1);
+        child_exec(d->tailscale, argv, env, outp[1], 2, keyp[0]);
     }
     close(outp[1]);
     outp[1] = -1;
+    if (keyp[0] >= 0) {
+        close(keyp[0]);
+        keyp[0] = -1;
+    }
 
     bool eof = false, machine = false, url_shown = false;
     long long next_status = started + 500;
@@ -862,8 +1103,10 @@ out:
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
     }
-    if (keyfile[0])
-        unlink(keyfile);
+    for (int i = 0; i < 2; i++)
+        if (keyp[i] >= 0)
+            close(keyp[i]);
+    tsr_free_fields(extra);
     if (outp[0] >= 0)
         close(outp[0]);
     if (outp[1] >= 0)
@@ -1017,27 +1260,34 @@ static int ensure_external(struct daemon *d, unsigned flags)
     return 0;
 }
 
-/* A system tailscaled in TUN mode already routes the tailnet: use it. */
-static bool system_tun_running(struct daemon *d)
+bool daemon_find_tun(struct daemon *d)
 {
-    if (localapi_ping(DAEMON_SYSTEM_SOCKET) < 0)
-        return false;
-    struct daemon probe = *d;
-    probe.have_st = false;
-    snprintf(probe.sock, sizeof probe.sock, "%s", DAEMON_SYSTEM_SOCKET);
-    bool tun = daemon_fetch_status(&probe, STATUS_TIMEOUT_MS) == 0 && probe.st.tun &&
-               strcmp(probe.st.backend_state, "Running") == 0;
-    if (probe.have_st) {
-        if (tun) {
-            if (d->have_st)
-                status_free(&d->st);
-            d->st = probe.st;
-            d->have_st = true;
-        } else {
-            status_free(&probe.st);
+    const char *env = getenv("TSRUN_SYSTEM_SOCKETS");
+    char list[4096];
+    snprintf(list, sizeof list, "%s", env && *env ? env : DAEMON_USUAL_SOCKETS);
+    char *save = NULL;
+    for (char *sock = strtok_r(list, ":", &save); sock; sock = strtok_r(NULL, ":", &save)) {
+        if (!strcmp(sock, d->sock) || localapi_ping(sock) < 0)
+            continue;
+        struct daemon probe = *d;
+        probe.have_st = false;
+        snprintf(probe.sock, sizeof probe.sock, "%s", sock);
+        bool tun = daemon_fetch_status(&probe, STATUS_TIMEOUT_MS) == 0 && probe.st.tun &&
+                   strcmp(probe.st.backend_state, "Running") == 0;
+        if (!tun) {
+            if (probe.have_st)
+                status_free(&probe.st);
+            continue;
         }
+        if (d->have_st)
+            status_free(&d->st);
+        d->st = probe.st;
+        d->have_st = true;
+        snprintf(d->sock, sizeof d->sock, "%s", sock);
+        d->mode = DAEMON_MODE_TUN;
+        return true;
     }
-    return tun;
+    return false;
 }
 
 int daemon_ensure(struct daemon *d, unsigned flags)
@@ -1075,7 +1325,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     }
     tsr_debug("holding %s", d->lock_path);
 
-    bool up = daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0;
+    bool up = daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0, started = false;
     if (up && !read_socks5_file(d)) {
         /* Answering but the address file is gone: take it from the log. */
         if (!socks5_from_log(d->log_path, d->socks5, sizeof d->socks5)) {
@@ -1085,9 +1335,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         }
     }
     if (!up) {
-        if (!(flags & DAEMON_AS_CHILD) && system_tun_running(d)) {
-            tsr_debug("system tailscaled at %s runs in TUN mode: using it", DAEMON_SYSTEM_SOCKET);
-            d->mode = DAEMON_MODE_TUN;
+        if (!(flags & DAEMON_AS_CHILD) && daemon_find_tun(d)) {
+            tsr_debug("tailscaled at %s runs in TUN mode: using it", d->sock);
             goto out;
         }
         rc = daemon_find_binaries(d);
@@ -1101,6 +1350,8 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         rc = start_daemon(d, flags & DAEMON_AS_CHILD, start_deadline);
         if (rc)
             goto out;
+        started = true;
+        d->started = !(flags & DAEMON_AS_CHILD);
         while ((rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS)) < 0 &&
                tsr_now_ms() < start_deadline)
             tsr_sleep_ms(20);
@@ -1126,7 +1377,7 @@ int daemon_ensure(struct daemon *d, unsigned flags)
         rc = resume_stopped(d);
         if (rc)
             goto out;
-    } else if (wants_login(d)) {
+    } else if (wants_login(d) || (started && auth_every_start())) {
         if (!d->tailscale[0] && (rc = daemon_find_binaries(d)))
             goto out;
         rc = run_login(d, deadline);
@@ -1222,6 +1473,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     pid_t other = daemon_read_pid(d->sup_pid_path);
     if (other > 0 && other != getpid() && daemon_pid_is_supervisor(other)) {
         rc = daemon_ensure(d, 0);
+        if (rc == 0 && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0)
+            apply_hostname(d);
         if (rc == 0) {
             daemon_write_names(d);
             fprintf(stderr, "tsrun: already supervised by pid %ld; tailscaled is Running\n",
@@ -1241,9 +1494,11 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     bool first = true;
     while (!stop_requested) {
         rc = daemon_ensure(d, DAEMON_AS_CHILD | DAEMON_NEED_STATUS);
+        if (rc == 0 && first)
+            apply_hostname(d); /* every `tsrun up`, not only the first login */
         if (rc == 0)
             daemon_write_names(d); /* before `up --background` returns */
-        if (first && notify_fd >= 0) {
+        if (first && notify_fd >= 0 && rc == 0) {
             unsigned char b = (unsigned char)rc;
             ssize_t w = write(notify_fd, &b, 1);
             (void)w;
@@ -1288,12 +1543,8 @@ int daemon_supervise(struct daemon *d, int notify_fd)
     }
     rc = 0;
 out:
-    if (notify_fd >= 0) {
-        unsigned char b = (unsigned char)rc;
-        ssize_t w = write(notify_fd, &b, 1);
-        (void)w;
-        close(notify_fd);
-    }
+    /* A failed first start: the daemon goes before `up --background`
+     * hears the result, so nothing of it is left when that returns. */
     if (d->child > 0) {
         /* Under the lock so a concurrent tsrun does not see it half-dead. */
         lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -1304,6 +1555,7 @@ out:
         d->child = -1;
         unlink(d->pid_path);
         unlink(d->socks5_path);
+        unlink(d->http_path);
         unlink(d->ready_path);
         if (lock_fd >= 0)
             close(lock_fd);
@@ -1312,12 +1564,47 @@ out:
         close(d->death_wr);
     if (daemon_read_pid(d->sup_pid_path) == getpid())
         unlink(d->sup_pid_path);
+    if (notify_fd >= 0) {
+        unsigned char b = (unsigned char)rc;
+        ssize_t w = write(notify_fd, &b, 1);
+        (void)w;
+        close(notify_fd);
+    }
     return rc;
+}
+
+/* The first line of path after offset that tsrun itself wrote as an
+ * error (not a log excerpt, not a progress line) to stderr; false if none. */
+static bool print_first_reason(const char *path, long offset)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (tsr_read_file(path, &text, &len) < 0)
+        return false;
+    bool found = false;
+    for (char *p = text + ((size_t)offset <= len ? (size_t)offset : len); *p && !found;) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (!strncmp(p, "tsrun: ", 7) && strncmp(p, "tsrun: last lines of", 20) &&
+            strncmp(p, "tsrun: backend state", 20) && strncmp(p, "tsrun: warning:", 15) &&
+            strncmp(p, "tsrun: tailscaled: ", 19)) {
+            fprintf(stderr, "%s\n", p);
+            found = true;
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    free(text);
+    return found;
 }
 
 int daemon_up_background(struct daemon *d)
 {
     int p[2];
+    struct stat sb;
+    long offset = stat(d->sup_log_path, &sb) == 0 ? (long)sb.st_size : 0;
     pid_t other = daemon_read_pid(d->sup_pid_path);
     if (other > 0 && daemon_pid_is_supervisor(other))
         return daemon_supervise(d, -1); /* says "already supervised" */
@@ -1358,9 +1645,63 @@ int daemon_up_background(struct daemon *d)
         return TSR_EXIT_DAEMON;
     }
     if (b != 0) {
-        daemon_log_tail(d->sup_log_path, 6);
+        /* The reason first, in one line; the details stay in the log. */
+        if (print_first_reason(d->sup_log_path, offset))
+            fprintf(stderr, "tsrun: details: %s\n", d->sup_log_path);
+        else
+            daemon_log_tail(d->sup_log_path, 6);
         return b;
     }
+    return 0;
+}
+
+int daemon_spawn_supervisor(const struct daemon *d)
+{
+    const char *off = getenv("TSRUN_NO_SUPERVISOR");
+    if ((off && *off && strcmp(off, "0")) || d->mode != DAEMON_MODE_USERSPACE)
+        return 0;
+    pid_t other = daemon_read_pid(d->sup_pid_path);
+    if (other > 0 && daemon_pid_is_supervisor(other))
+        return 0;
+    char exe[PATH_MAX], a_dir[PATH_MAX + 16], a_port[32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -errno;
+    exe[n] = '\0';
+    snprintf(a_dir, sizeof a_dir, "--state-dir=%s", d->state_dir);
+    snprintf(a_port, sizeof a_port, "--socks5-port=%d", d->socks5_port);
+    char *argv[8];
+    int ac = 0;
+    argv[ac++] = "tsrun";
+    argv[ac++] = a_dir;
+    if (d->socks5_port_set)
+        argv[ac++] = a_port;
+    if (d->accept_routes)
+        argv[ac++] = "--accept-routes";
+    if (d->ephemeral)
+        argv[ac++] = "--ephemeral";
+    argv[ac++] = "up";
+    argv[ac] = NULL;
+    int log_fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return -errno;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(log_fd);
+        return -errno;
+    }
+    if (pid == 0) {
+        setsid();
+        if (fork() != 0)
+            _exit(0); /* the command's process never becomes its parent */
+        if (chdir("/") < 0)
+            _exit(127);
+        unsetenv("TSRUN_SOCKS5_PORT"); /* the options above say it all */
+        child_exec(exe, argv, environ, log_fd, -1, -1);
+    }
+    close(log_fd);
+    waitpid(pid, NULL, 0);
     return 0;
 }
 
@@ -1392,6 +1733,7 @@ int daemon_down(struct daemon *d)
     }
     unlink(d->pid_path);
     unlink(d->socks5_path);
+    unlink(d->http_path);
     unlink(d->ready_path);
     if (localapi_ping(d->sock) < 0)
         unlink(d->sock);

@@ -231,6 +231,13 @@ int doctor_run(struct daemon *d, int argc, char **argv)
 
     int prc = localapi_ping(d->sock);
     bool running = false;
+    if (prc < 0 && d->mode == DAEMON_MODE_USERSPACE && daemon_find_tun(d)) {
+        line(&dc, "OK",
+             "tailscaled at %s runs in TUN mode: the tailnet is routable, tsrun "
+             "injects nothing",
+             d->sock);
+        prc = 0;
+    }
     if (prc == 0 && daemon_fetch_status(d, 3000) == 0) {
         running = !strcmp(d->st.backend_state, "Running");
         line(&dc, "OK", "socket: %s answers (tailscaled %s, %s)", d->sock, d->st.version,
@@ -315,8 +322,10 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         bool rf, ours = preload_list_remove(list, shim, &rest, &rf) == 1;
         global = have_shim && preload_list_has(list, shim);
         if (ours && !global)
-            line(&dc, "WARN", "global preload: %s lists a libtsshim.so that is not %s (stale? run "
-                              "`tsrun install-preload` again)", PRELOAD_LIST, have_shim ? shim : "found");
+            line(&dc, "WARN",
+                 "global preload: %s lists a libtsshim.so that is not %s (stale? run "
+                 "`tsrun install-preload` again)",
+                 PRELOAD_LIST, have_shim ? shim : "found");
     }
     if (global) {
         const char *cs = PRELOAD_DEFAULT_SOCKS5; /* the shim's default without the key */
@@ -331,18 +340,23 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         size_t csn = strcspn(cs, " \t\r\n#");
         struct stat csb;
         if (!have_conf)
-            line(&dc, "WARN", "global preload: %s lists the shim but %s is missing (the shim uses "
-                              "127.0.0.1:1055 and no name map; run `tsrun install-preload`)",
+            line(&dc, "WARN",
+                 "global preload: %s lists the shim but %s is missing (the shim uses "
+                 "127.0.0.1:1055 and no name map; run `tsrun install-preload`)",
                  PRELOAD_LIST, PRELOAD_CONF);
         else if (stat(PRELOAD_CONF, &csb) == 0 && (csb.st_uid != 0 || (csb.st_mode & 022)))
-            line(&dc, "WARN", "global preload: %s is not root-owned or is group/world-writable: the "
-                              "shim ignores it (chown root; chmod 0644)", PRELOAD_CONF);
+            line(&dc, "WARN",
+                 "global preload: %s is not root-owned or is group/world-writable: the "
+                 "shim ignores it (chown root; chmod 0644)",
+                 PRELOAD_CONF);
         else if (addr && (strlen(addr) != csn || strncmp(addr, cs, csn) != 0))
-            line(&dc, "WARN", "global preload: %s says socks5 %.*s but tailscaled listens on %s "
-                              "(run `tsrun install-preload` again, or start it with --socks5-port)",
+            line(&dc, "WARN",
+                 "global preload: %s says socks5 %.*s but tailscaled listens on %s "
+                 "(run `tsrun install-preload` again, or start it with --socks5-port)",
                  PRELOAD_CONF, (int)csn, cs, addr);
         else
-            line(&dc, "OK", "global preload: installed (%s, socks5 %.*s)", PRELOAD_CONF, (int)csn, cs);
+            line(&dc, "OK", "global preload: installed (%s, socks5 %.*s)", PRELOAD_CONF, (int)csn,
+                 cs);
     }
     free(list);
     free(conf);

@@ -131,8 +131,15 @@ static void env_add(struct envb *e, const char *key, const char *val)
     e->v[e->n] = NULL;
 }
 
-static const char *const proxy_vars[] = {"ALL_PROXY", "HTTPS_PROXY", "HTTP_PROXY",
-                                         "all_proxy", "https_proxy", "http_proxy"};
+bool inject_is_secret(const char *entry)
+{
+    return has_key(entry, "TS_AUTHKEY") || has_key(entry, "TS_AUTH_KEY");
+}
+
+static const char *const proxy_vars[] = {"ALL_PROXY",   "all_proxy",  "HTTPS_PROXY", "HTTP_PROXY",
+                                         "https_proxy", "http_proxy", "NO_PROXY",    "no_proxy"};
+#define N_SOCKS_VARS 2 /* proxy_vars[0..1] always name the SOCKS5 URL */
+#define N_URL_VARS 6   /* ... [2..5] the HTTP proxy's when there is one */
 
 int inject_check_settings(char *const *envp, char *err, size_t errlen)
 {
@@ -159,15 +166,20 @@ int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out
     const char *old_preload = NULL;
     char preload[8192];
     bool set_preload = o->shim && *o->shim, pipeline = o->pipeline;
+    const char *old_no_proxy = NULL;
     for (size_t i = 0; envp && envp[i]; i++) {
         const char *s = envp[i];
         if (has_key(s, "TSRUN_SOCKS5_PIPELINE"))
             pipeline = false; /* the user's own choice stays */
+        if (has_key(s, "NO_PROXY") || (!old_no_proxy && has_key(s, "no_proxy")))
+            old_no_proxy = strchr(s, '=') + 1;
         if (has_key(s, "LD_PRELOAD")) {
             old_preload = s + strlen("LD_PRELOAD=");
             if (set_preload)
                 continue;
         }
+        if (inject_is_secret(s))
+            continue;
         if ((o->socks5 && has_key(s, "TSRUN_SOCKS5")) || (o->names && has_key(s, "TSRUN_NAMES")) ||
             (o->routes && *o->routes && has_key(s, "TSRUN_ROUTES")))
             continue;
@@ -193,10 +205,20 @@ int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out
     if (pipeline)
         env_add(&e, "TSRUN_SOCKS5_PIPELINE", "1");
     if (o->proxy_env && o->socks5) {
-        char url[128];
-        snprintf(url, sizeof url, "socks5h://%s", o->socks5);
-        for (size_t k = 0; k < sizeof proxy_vars / sizeof *proxy_vars; k++)
-            env_add(&e, proxy_vars[k], url);
+        char socks[128], http[128], *no = NULL;
+        snprintf(socks, sizeof socks, "socks5h://%s", o->socks5);
+        if (o->http_proxy && *o->http_proxy)
+            snprintf(http, sizeof http, "http://%s", o->http_proxy);
+        else
+            snprintf(http, sizeof http, "%s", socks);
+        for (size_t k = 0; k < N_URL_VARS; k++)
+            env_add(&e, proxy_vars[k], k < N_SOCKS_VARS ? socks : http);
+        if (old_no_proxy && *old_no_proxy &&
+            asprintf(&no, "%s,%s", INJECT_NO_PROXY, old_no_proxy) < 0)
+            no = NULL;
+        env_add(&e, "NO_PROXY", no ? no : INJECT_NO_PROXY);
+        env_add(&e, "no_proxy", no ? no : INJECT_NO_PROXY);
+        free(no);
     }
     if (!e.err && !e.v)
         env_add(&e, "TSRUN=1", NULL); /* never hand out a NULL array */
@@ -219,7 +241,8 @@ char **inject_clean_env(char *const *envp)
 {
     struct envb e = {0};
     for (size_t i = 0; envp && envp[i]; i++) {
-        if (has_key(envp[i], "LD_PRELOAD") || strncmp(envp[i], "TSRUN_", 6) == 0)
+        if (has_key(envp[i], "LD_PRELOAD") || strncmp(envp[i], "TSRUN_", 6) == 0 ||
+            inject_is_secret(envp[i]))
             continue;
         env_add(&e, envp[i], NULL);
     }

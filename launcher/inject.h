@@ -12,11 +12,19 @@ struct inject_opts {
     const char *socks5; /* "127.0.0.1:PORT" */
     const char *names;  /* map path or NULL */
     const char *routes; /* TSRUN_ROUTES value or NULL/"" */
-    bool proxy_env;     /* also ALL_PROXY/HTTP(S)_PROXY (+ lower case) */
+    bool proxy_env;     /* also the proxy variables below */
+    /* With proxy_env: ALL_PROXY=socks5h://socks5 (curl and friends);
+     * HTTP(S)_PROXY=http://http_proxy when tailscaled serves one (Go's
+     * net/http before 1.22 cannot parse socks5h:// and ignores ALL_PROXY),
+     * else socks5h://socks5; all in lower case too; NO_PROXY gets the
+     * loopback names in front of the caller's own list. */
+    const char *http_proxy; /* "127.0.0.1:PORT" or NULL */
     bool pipeline;      /* TSRUN_SOCKS5_PIPELINE=1 unless envp sets it: only for
                            the tailscaled tsrun started (it reads the greeting
                            and the request with io.ReadFull) */
 };
+
+#define INJECT_NO_PROXY "localhost,127.0.0.1,::1"
 
 /* Pure: checks every TSRUN_* variable in envp that the shim reads, with the
  * shim's own parsers (common/settings.h), so tsrun refuses exactly what the
@@ -49,8 +57,13 @@ int inject_find_musl_shim(const char *shim, char *out, size_t outlen);
 int inject_build_env(char *const *envp, const struct inject_opts *o, char ***out);
 void inject_free_env(char **env);
 
-/* Pure: a malloc'd copy of envp without LD_PRELOAD and TSRUN_* (for
- * tailscaled/tailscale, which must never get the shim). */
+/* Pure: "KEY=VALUE" is an auth key (TS_AUTHKEY, TS_AUTH_KEY): tsrun hands
+ * it to `tailscale up` through a pipe and scrubs it from every environment
+ * it builds (the command's and the daemons'). */
+bool inject_is_secret(const char *entry);
+
+/* Pure: a malloc'd copy of envp without LD_PRELOAD, TSRUN_* and the auth
+ * key (for tailscaled/tailscale, which must never get the shim). */
 char **inject_clean_env(char *const *envp);
 
 /* Pure: s quoted for POSIX sh ('...' with '\'' for quotes). malloc'd. */

@@ -17,6 +17,7 @@
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
+#include "port.h"
 #include "preload.h"
 #include "runmode.h"
 #include "seccomp.h"
@@ -30,6 +31,73 @@ static const char *mode_name(enum daemon_mode m)
     return m == DAEMON_MODE_TUN ? "tun" : m == DAEMON_MODE_EXTERNAL ? "external" : "userspace";
 }
 
+/* strconv.ParseBool, how containerboot reads its boolean variables.
+ * 0/1 for false/true, def when unset or empty, -1 when malformed. */
+static int env_bool(const char *name, int def)
+{
+    const char *v = getenv(name);
+    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"}, *const f[] = {
+                                                                                "0",     "f",
+                                                                                "F",     "FALSE",
+                                                                                "false", "False"};
+    if (!v || !*v)
+        return def;
+    for (size_t i = 0; i < 6; i++) {
+        if (!strcmp(v, t[i]))
+            return 1;
+        if (!strcmp(v, f[i]))
+            return 0;
+    }
+    tsr_error("%s=%s: expected true or false", name, v);
+    return -1;
+}
+
+/* Tailscale's containerboot variables, same meaning (cmd/containerboot,
+ * documented in README.md's table); the TSRUN_* names win over them. */
+static int setup_containerboot(struct daemon *d)
+{
+    const char *v;
+    if (!d->socket_opt || !*d->socket_opt)
+        d->socket_opt = getenv("TS_SOCKET");
+    if (!getenv("TSRUN_STATE_DIR") && (v = getenv("TS_STATE_DIR")) && *v && !d->state_dir_opt)
+        d->state_dir_opt = v;
+    if (!d->socks5_port_set && (v = getenv("TS_SOCKS5_SERVER")) && *v) {
+        if (port_parse_loopback_addr(v, &d->socks5_port) < 0) {
+            tsr_error("TS_SOCKS5_SERVER=%s: tsrun listens on loopback only: use "
+                      "127.0.0.1:PORT or localhost:PORT",
+                      v);
+            return TSR_EXIT_USAGE;
+        }
+        d->socks5_port_set = true;
+    }
+    if ((v = getenv("TS_OUTBOUND_HTTP_PROXY_LISTEN")) && *v &&
+        port_parse_loopback_addr(v, &d->http_port) < 0) {
+        tsr_error("TS_OUTBOUND_HTTP_PROXY_LISTEN=%s: tsrun listens on loopback only: use "
+                  "127.0.0.1:PORT or localhost:PORT",
+                  v);
+        return TSR_EXIT_USAGE;
+    }
+    /* An existing tailscaled at TS_SOCKET: TS_SOCKS5_SERVER and
+     * TS_OUTBOUND_HTTP_PROXY_LISTEN name its listeners. */
+    static char ext_socks5[32];
+    if (d->socket_opt && *d->socket_opt && !d->socks5_opt && d->socks5_port_set &&
+        d->socks5_port > 0 && getenv("TS_SOCKS5_SERVER")) {
+        snprintf(ext_socks5, sizeof ext_socks5, "127.0.0.1:%d", d->socks5_port);
+        d->socks5_opt = ext_socks5;
+    }
+    int dns = env_bool("TS_ACCEPT_DNS", 0), user = env_bool("TS_USERSPACE", 1);
+    if (dns < 0 || user < 0 || env_bool("TS_AUTH_ONCE", 1) < 0)
+        return TSR_EXIT_USAGE;
+    d->accept_dns = dns == 1;
+    if (user == 0 && !(d->socket_opt && *d->socket_opt)) {
+        tsr_error("TS_USERSPACE=false asks for kernel (TUN) networking: tsrun starts tailscaled "
+                  "in userspace mode only; run a TUN tailscaled yourself and point TS_SOCKET at "
+                  "it (tsrun then injects nothing), or unset TS_USERSPACE");
+        return TSR_EXIT_USAGE;
+    }
+    return 0;
+}
+
 static int setup(const struct cli *c, struct daemon *d)
 {
     memset(d, 0, sizeof *d);
@@ -37,15 +105,22 @@ static int setup(const struct cli *c, struct daemon *d)
     d->socks5_opt = c->socks5;
     d->state_dir_opt = c->state_dir;
     d->socks5_port = c->socks5_port;
+    d->socks5_port_set = c->socks5_port_set;
     const char *p = getenv("TSRUN_SOCKS5_PORT");
-    if (!c->socks5_port && p && *p && settings_parse_port(p, &d->socks5_port) < 0) {
-        tsr_error("TSRUN_SOCKS5_PORT: not a port (1..65535): %s", p);
-        return TSR_EXIT_USAGE;
+    if (!c->socks5_port_set && p && *p) {
+        if (port_parse(p, &d->socks5_port) < 0) {
+            tsr_error("TSRUN_SOCKS5_PORT=%s is not a port number (0..65535, digits only); "
+                      "unset it for the default, %d",
+                      p, PORT_DEFAULT);
+            return TSR_EXIT_USAGE;
+        }
+        d->socks5_port_set = true;
     }
     d->ephemeral = c->ephemeral;
     d->accept_routes = c->accept_routes;
     d->timeout_s = c->timeout_s;
-    return daemon_init(d);
+    int rc = setup_containerboot(d);
+    return rc ? rc : daemon_init(d);
 }
 
 /* TSRUN_ROUTES for the command: "all" with an exit node, peers' routes
@@ -93,10 +168,18 @@ static int cmd_run(const struct cli *c)
     rc = daemon_ensure(&d, 0);
     if (rc)
         goto out;
+    if (d.started)
+        daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
     if (d.mode == DAEMON_MODE_TUN) {
         tsr_debug("tailscaled runs in TUN mode: the tailnet is routable; running %s unchanged",
                   c->argv[0]);
-        rc = inject_exec(c->argv, environ);
+        struct inject_opts none = {0}; /* only the auth key goes */
+        if (inject_build_env(environ, &none, &env) < 0) {
+            tsr_error("cannot build the environment");
+            rc = TSR_EXIT_INTERNAL;
+            goto out;
+        }
+        rc = inject_exec(c->argv, env);
         goto out;
     }
     if (d.have_st)
@@ -131,8 +214,8 @@ static int cmd_run(const struct cli *c)
             tsr_warn("%s is %s: the shim cannot work there%s", path,
                      ei.is_go ? "a Go program (its connects are raw syscalls)"
                               : "statically linked",
-                     proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://... for "
-                                 "proxy-aware tools"
+                     proxy_env ? "; exporting HTTP(S)_PROXY (tailscaled's HTTP proxy) and "
+                                 "ALL_PROXY (its SOCKS5) for proxy-aware tools"
                                : "");
         }
         if (ei.is_elf && !elf_bypasses_preload(&ei) && elf_is_musl(&ei)) {
@@ -144,14 +227,19 @@ static int cmd_run(const struct cli *c)
             } else {
                 preload = false;
                 proxy_env = !c->no_proxy_env;
-                tsr_warn("%s is linked against musl and there is no musl build of the shim (make musl, "
-                         "or TSRUN_SHIM_MUSL)%s", path,
-                         proxy_env ? "; exporting ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
+                tsr_warn(
+                    "%s is linked against musl and there is no musl build of the shim (make musl, "
+                    "or TSRUN_SHIM_MUSL)%s",
+                    path, proxy_env ? "; exporting HTTP(S)_PROXY and ALL_PROXY" : "");
             }
         }
         if (ei.setuid || ei.setgid || ei.file_caps)
             tsr_warn("%s is %s: the loader ignores LD_PRELOAD there, its connections are not "
-                     "tunnelled", path, ei.file_caps ? "setcap" : ei.setuid ? "setuid" : "setgid");
+                     "tunnelled",
+                     path,
+                     ei.file_caps ? "setcap"
+                     : ei.setuid  ? "setuid"
+                                  : "setgid");
     }
     routes = routes_for(&d);
     struct inject_opts o = {
@@ -161,6 +249,7 @@ static int cmd_run(const struct cli *c)
         .routes = routes,
         .proxy_env = proxy_env,
         .pipeline = d.mode == DAEMON_MODE_USERSPACE,
+        .http_proxy = d.http_proxy,
     };
     if (inject_build_env(environ, &o, &env) < 0) {
         tsr_error("cannot build the environment");
@@ -224,6 +313,8 @@ static int cmd_env(const struct cli *c)
     rc = daemon_ensure(&d, 0);
     if (rc)
         goto out;
+    if (d.started)
+        daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
     if (d.mode == DAEMON_MODE_TUN) {
         printf("# tailscaled runs in TUN mode: the tailnet is routable, nothing to export\n");
         goto out;
@@ -297,6 +388,8 @@ static int status_json(struct daemon *d, bool up, bool bad, pid_t pid, pid_t sup
     json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
     json_object_set_new(o, "socket", json_string(d->sock));
     json_object_set_new(o, "socks5", d->socks5[0] ? json_string(d->socks5) : json_null());
+    json_object_set_new(o, "http_proxy",
+                        d->http_proxy[0] ? json_string(d->http_proxy) : json_null());
     json_object_set_new(o, "state_dir", json_string(d->state_dir));
     json_object_set_new(o, "tailscaled_pid", pid > 0 ? json_integer(pid) : json_null());
     json_object_set_new(o, "supervisor_pid", sup > 0 ? json_integer(sup) : json_null());
@@ -362,7 +455,7 @@ static int cmd_status(const struct cli *c)
     int frc = daemon_fetch_status(&d, 3000);
     bool up = frc == 0;
     /* Something answers, but not with a status: say what, not "not running". */
-    bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS;
+    bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS && frc != -ENOENT;
     if (d.mode == DAEMON_MODE_USERSPACE) {
         char *text = NULL;
         if (tsr_read_file(d.socks5_path, &text, NULL) == 0) {
@@ -373,9 +466,20 @@ static int cmd_status(const struct cli *c)
             }
         }
         free(text);
+        text = NULL;
+        if (tsr_read_file(d.http_path, &text, NULL) == 0) {
+            size_t n = strcspn(text, " \r\n");
+            if (n < sizeof d.http_proxy) {
+                memcpy(d.http_proxy, text, n);
+                d.http_proxy[n] = '\0';
+            }
+        }
+        free(text);
     }
     if (up && d.st.tun)
         d.mode = DAEMON_MODE_TUN;
+    if (!up && !bad && d.mode == DAEMON_MODE_USERSPACE && daemon_find_tun(&d))
+        up = true; /* a TUN tailscaled at a usual socket: what `tsrun CMD` uses */
     pid_t pid = daemon_read_pid(d.pid_path), sup = daemon_read_pid(d.sup_pid_path);
     if (d.mode != DAEMON_MODE_USERSPACE || !daemon_pid_is_tailscaled(pid, d.sock))
         pid = -1;
@@ -400,12 +504,16 @@ static int cmd_status(const struct cli *c)
         if (*d.st.tailnet || *d.st.suffix)
             printf("tailnet:  %s (%s)\n", *d.st.tailnet ? d.st.tailnet : "-", d.st.suffix);
         printf("mode:     %s", mode_name(d.mode));
+        if (d.mode == DAEMON_MODE_TUN)
+            printf(" (tailscaled at %s routes the tailnet; tsrun injects nothing)", d.sock);
         if (pid > 0)
             printf(" (tailscaled pid %ld started by tsrun%s)", (long)pid,
                    sup > 0 ? ", supervised" : "");
         printf("\nversion:  %s\n", d.st.version);
         printf("socket:   %s\n", d.sock);
         printf("socks5:   %s\n", d.socks5[0] ? d.socks5 : "-");
+        if (d.http_proxy[0])
+            printf("http:     %s (HTTP proxy)\n", d.http_proxy);
         long age = map_age(d.names_path);
         if (d.mode != DAEMON_MODE_TUN) {
             if (age >= 0)
@@ -459,7 +567,8 @@ static int cmd_up(const struct cli *c)
         char *text = NULL;
         tsr_read_file(d.socks5_path, &text, NULL);
         fprintf(stderr, "tsrun: tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)\n",
-                text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path), d.sup_log_path);
+                text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path),
+                d.sup_log_path);
         free(text);
     }
     return rc;

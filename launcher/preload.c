@@ -16,6 +16,7 @@
 #include "inject.h"
 #include "localapi.h"
 #include "status.h"
+#include "port.h"
 #include "tsrun.h"
 
 const char preload_usage[] =
@@ -68,7 +69,8 @@ static bool token_is(const char *tok, size_t n, const char *s)
 static bool token_ours(const char *tok, size_t n)
 {
     size_t k = strlen(INJECT_SHIM_NAME);
-    return n >= k && memcmp(tok + n - k, INJECT_SHIM_NAME, k) == 0 && (n == k || tok[n - k - 1] == '/');
+    return n >= k && memcmp(tok + n - k, INJECT_SHIM_NAME, k) == 0 &&
+           (n == k || tok[n - k - 1] == '/');
 }
 
 struct buf {
@@ -117,8 +119,7 @@ static int finish(struct buf *b, char **out)
 
 /* The next entry of the code part of a line (entries are separated by
  * blanks or ':', as ld.so reads them): true with *tok and *len set. */
-static bool next_entry(const char *code, size_t codelen, size_t *i, const char **tok,
-                       size_t *len)
+static bool next_entry(const char *code, size_t codelen, size_t *i, const char **tok, size_t *len)
 {
     while (*i < codelen && is_sep(code[*i]))
         (*i)++;
@@ -396,12 +397,13 @@ static int check_shim(const char *shim, char *why, size_t whylen)
         if (stat(dir, &sb) < 0)
             return -errno;
         if (sb.st_uid != 0 || ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !(sb.st_mode & S_ISVTX))) {
-            snprintf(why, whylen, "directory %s: must be owned by root and not group/world-writable",
-                     dir);
+            snprintf(why, whylen,
+                     "directory %s: must be owned by root and not group/world-writable", dir);
             return -EPERM;
         }
         if (!(sb.st_mode & S_IXOTH)) {
-            snprintf(why, whylen, "directory %s: other users cannot reach the shim (chmod o+x)", dir);
+            snprintf(why, whylen, "directory %s: other users cannot reach the shim (chmod o+x)",
+                     dir);
             return -EACCES;
         }
         if (!path[0])
@@ -432,7 +434,8 @@ static bool port_is_random(const struct daemon *d)
         return false;
     for (size_t i = 0; i < len; i += strlen(cmd + i) + 1) {
         const char *a = cmd + i;
-        if (!strncmp(a, "--socks5-server=", 16) && strlen(a) > 2 && !strcmp(a + strlen(a) - 2, ":0"))
+        if (!strncmp(a, "--socks5-server=", 16) && strlen(a) > 2 &&
+            !strcmp(a + strlen(a) - 2, ":0"))
             random = true;
     }
     free(cmd);
@@ -466,7 +469,8 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
     if (o->shim) {
         snprintf(shim, sizeof shim, "%s", o->shim);
     } else if (inject_find_shim(shim, sizeof shim) < 0) {
-        tsr_error("shim libtsshim.so not found (%s); build it with `make`, or give --shim PATH", shim);
+        tsr_error("shim libtsshim.so not found (%s); build it with `make`, or give --shim PATH",
+                  shim);
         return TSR_EXIT_INTERNAL;
     }
     if (!realpath(shim, real)) {
@@ -478,8 +482,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         return TSR_EXIT_INTERNAL;
     }
     if (!path_listable(real)) {
-        tsr_error("shim path %s contains a character /etc/ld.so.preload cannot hold (space, ':', '#')",
-                  real);
+        tsr_error(
+            "shim path %s contains a character /etc/ld.so.preload cannot hold (space, ':', '#')",
+            real);
         return TSR_EXIT_INTERNAL;
     }
 
@@ -524,6 +529,11 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
             src = "state";
         }
         free(s);
+        int rec = d->mode == DAEMON_MODE_USERSPACE ? port_read(d->port_path) : -ENOENT;
+        if (!socks5[0] && rec > 0) {
+            snprintf(socks5, sizeof socks5, "127.0.0.1:%d", rec);
+            src = "recorded";
+        }
         if (!socks5[0]) {
             snprintf(socks5, sizeof socks5, "%s", PRELOAD_DEFAULT_SOCKS5);
             src = "default";
@@ -537,11 +547,13 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
     if (!strcmp(src, "state") && port_is_random(d))
         tsr_warn("SOCKS5 %s was picked at random by the running tailscaled and changes when it "
                  "restarts; restart it with a fixed port (tsrun down; tsrun --socks5-port 1055 up "
-                 "--background) and run install-preload again", socks5);
+                 "--background) and run install-preload again",
+                 socks5);
     if (!strcmp(src, "default"))
-        fprintf(stderr, "tsrun: no running tsrun found: using SOCKS5 %s; start tailscaled with "
-                        "`tsrun --socks5-port %s up --background`\n",
-                socks5, strrchr(socks5, ':') + 1);
+        fprintf(stderr,
+                "tsrun: no running tsrun found: using SOCKS5 %s, the port `tsrun up "
+                "--background` listens on unless it is taken\n",
+                socks5);
 
     const char *names = o->names ? o->names : d->names_path;
     if (!o->names) {
@@ -551,8 +563,10 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         struct stat sb;
         if (stat(d->state_dir, &sb) == 0 && !(sb.st_mode & S_IXOTH) &&
             chmod(d->state_dir, (sb.st_mode & 07777) | S_IXGRP | S_IXOTH) == 0)
-            fprintf(stderr, "tsrun: %s made searchable (o+x) so every user's programs can read "
-                            "the name map\n", d->state_dir);
+            fprintf(stderr,
+                    "tsrun: %s made searchable (o+x) so every user's programs can read "
+                    "the name map\n",
+                    d->state_dir);
     }
     if (names[0] != '/') {
         tsr_error("--names %s: must be an absolute path", names);
@@ -590,8 +604,8 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         rc = same ? 0 : tsr_write_atomic(conf, conftext, strlen(conftext), 0644);
         if (rc == 0)
             fprintf(stderr, "tsrun: %s: %s (socks5 %s, names %s%s%s)\n", conf,
-                    same ? "unchanged" : "written", socks5, names, routes && *routes ? ", routes " : "",
-                    routes && *routes ? routes : "");
+                    same ? "unchanged" : "written", socks5, names,
+                    routes && *routes ? ", routes " : "", routes && *routes ? routes : "");
     }
     if (rc < 0) {
         tsr_error("%s: %s", conf, strerror(-rc));
@@ -609,8 +623,8 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         rc = TSR_EXIT_INTERNAL;
         goto out;
     }
-    fprintf(stderr, "tsrun: %s: %s %s\n", list, old && !strcmp(old, text) ? "already lists" : "added",
-            real);
+    fprintf(stderr, "tsrun: %s: %s %s\n", list,
+            old && !strcmp(old, text) ? "already lists" : "added", real);
     rc = 0;
 out:
     free(routes);
@@ -637,8 +651,9 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
             rc = tsr_write_atomic(list, text, strlen(text), 0644);
         if (rc >= 0)
             fprintf(stderr, "tsrun: %s: %s\n", list,
-                    remove_file ? "removed (tsrun created it)" : strcmp(old, text) ? "shim entry removed"
-                                                                                  : "no shim entry");
+                    remove_file         ? "removed (tsrun created it)"
+                    : strcmp(old, text) ? "shim entry removed"
+                                        : "no shim entry");
     }
     free(old);
     free(text);
@@ -679,8 +694,8 @@ int preload_main(const struct cli *c, preload_setup_fn setup)
         return TSR_EXIT_USAGE;
     }
     if (geteuid() != 0) {
-        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", c->argv[0], o.root,
-                  PRELOAD_LIST, o.root, PRELOAD_CONF, c->argv[0]);
+        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", c->argv[0],
+                  o.root, PRELOAD_LIST, o.root, PRELOAD_CONF, c->argv[0]);
         return TSR_EXIT_FAIL;
     }
     const char *r = strcmp(o.root, "/") ? o.root : "";

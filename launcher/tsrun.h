@@ -42,4 +42,11 @@ int tsr_write_cache(const char *path, const char *data, size_t len, mode_t mode)
 /* snprintf that reports truncation: 0 or -ENAMETOOLONG. */
 int tsr_fmt(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Splits s on whitespace like Go's strings.Fields (how containerboot reads
+ * TS_EXTRA_ARGS and TS_TAILSCALED_EXTRA_ARGS; no quoting). A malloc'd
+ * NULL-terminated array in *out (free with tsr_free_fields): the count, or
+ * -ENOMEM. s may be NULL (no fields). */
+int tsr_split_fields(const char *s, char ***out);
+void tsr_free_fields(char **v);
+
 #endif

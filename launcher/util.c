@@ -218,3 +218,41 @@ out:
         unlink(tmp);
     return rc;
 }
+
+int tsr_split_fields(const char *s, char ***out)
+{
+    size_t n = 0, cap = 4;
+    char **v = calloc(cap + 1, sizeof *v);
+    if (!v)
+        return -ENOMEM;
+    for (const char *p = s ? s : ""; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\v' || *p == '\f')
+            p++;
+        if (!*p)
+            break;
+        size_t len = strcspn(p, " \t\n\r\v\f");
+        if (n == cap) {
+            char **nv = realloc(v, (cap * 2 + 1) * sizeof *v);
+            if (!nv)
+                goto nomem;
+            v = nv;
+            cap *= 2;
+        }
+        if (!(v[n] = strndup(p, len)))
+            goto nomem;
+        v[++n] = NULL;
+        p += len;
+    }
+    *out = v;
+    return (int)n;
+nomem:
+    tsr_free_fields(v);
+    return -ENOMEM;
+}
+
+void tsr_free_fields(char **v)
+{
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}

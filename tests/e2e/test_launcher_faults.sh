@@ -121,9 +121,9 @@ test_state_dir_not_writable() {
 # timeout: 90
 test_state_dir_disk_full() {
     lf_setup
-    # A 64 KiB tmpfs, filled up before tsrun starts.
+    # A 64 KiB tmpfs (0700: a world-writable state dir is refused), filled up before tsrun starts.
     # shellcheck disable=SC2016 # expanded by the inner sh
-    lf_run 60 unshare -m sh -c 'mount -t tmpfs -o size=64k tsrun-full "$1" &&
+    lf_run 60 unshare -m sh -c 'mount -t tmpfs -o size=64k,mode=0700 tsrun-full "$1" &&
         (dd if=/dev/zero of="$1/fill" bs=4k 2>/dev/null || true) && exec "$2" true' \
         _ "$TSRUN_STATE_DIR" "$TSRUN"
     assert_eq 125 "$LF_RC"

@@ -44,6 +44,8 @@ def setns(fd):
         raise OSError(err, "setns: " + os.strerror(err))
 
 
+TUN_MODE = False  # --tun=NAME with FAKE_TS_TUN=1 (see main)
+
 # ---------------------------------------------------------------- flags
 
 FLAGS = {  # name: (kind, default) -- the subset of real tailscaled's flags
@@ -230,8 +232,10 @@ class Backend:
     # -- status
     def status(self, peers=True):
         with self.lock:
-            return tailnet.status(self.fx, self.state, self.prefs, peers=peers,
-                                  auth_url=self.auth_url)
+            st = tailnet.status(self.fx, self.state, self.prefs, peers=peers,
+                                auth_url=self.auth_url)
+            st["TUN"] = TUN_MODE
+            return st
 
     # -- control
     def edit_prefs(self, masked):
@@ -285,6 +289,14 @@ class Backend:
             self.notify({"NetMap": tailnet.netmap(self.fx, self.prefs)})
             self.set_state(self._logged_in_state())
             self.notify({"LoginFinished": {}})
+
+    def set_online(self, host, online):
+        """Test hook: a peer comes online or goes offline (a netmap delta)."""
+        with self.lock:
+            for p in self.fx.get("Peers") or []:
+                if p.get("HostName") == host:
+                    p["Online"] = online
+            self.notify({"PeersChanged": [{"HostName": host, "Online": online}]})
 
     def approve_machine(self):
         with self.lock:
@@ -839,6 +851,9 @@ class LocalAPI(BaseHTTPRequestHandler):
                     return self.send_body(400, "%s\n" % e)
                 return self.send_json(b.edit_prefs(masked))
             return self.send_json(b.prefs_json())
+        if name == "fake/set-online" and m == "POST":
+            b.set_online((q.get("host") or [""])[0], (q.get("online") or ["1"])[0] == "1")
+            return self.send_body(200, "ok\n")
         posts = {"start": None, "login-interactive": b.login_interactive, "logout": b.logout,
                  "fake/complete-login": b.login_done, "fake/approve-machine": b.approve_machine}
         if name in posts:
@@ -959,7 +974,11 @@ def main(argv):
     if not args["socket"]:
         fatal("--socket is required")
     tuns = args["tun"].split(",")
-    if "userspace-networking" not in tuns:
+    global TUN_MODE
+    # FAKE_TS_TUN=1 stands for a machine with /dev/net/tun and CAP_NET_ADMIN:
+    # a kernel-mode daemon (status TUN=true); it routes nothing in the bed.
+    TUN_MODE = "userspace-networking" not in tuns and os.environ.get("FAKE_TS_TUN") == "1"
+    if "userspace-networking" not in tuns and not TUN_MODE:
         name = tuns[0]
         log("tun failed: CreateTUN(%r) failed; /dev/net/tun does not exist" % name)
         fatal('wgengine.NewUserspaceEngine(tun "%s") error: tstun.New("%s"): CreateTUN("%s") failed;'

@@ -103,9 +103,27 @@ Test(inject, build_env_static_proxy_vars)
                           "all_proxy", "https_proxy", "http_proxy"};
     for (size_t i = 0; i < 6; i++)
         cr_assert_str_eq(env_get(env, vars[i]), "socks5h://127.0.0.1:1055", "%s", vars[i]);
+    cr_assert_str_eq(env_get(env, "NO_PROXY"), INJECT_NO_PROXY);
     cr_assert_str_eq(env_get(env, "LD_PRELOAD"), "/b/s.so");
     cr_assert_str_eq(env_get(env, "TSRUN_ROUTES"), "all", "the user's own value stays");
     cr_assert_null(env_get(env, "TSRUN_NAMES"));
+    inject_free_env(env);
+}
+
+Test(inject, build_env_http_proxy_for_go)
+{
+    char *envp[] = {"NO_PROXY=.corp", "HTTPS_PROXY=http://corp:3128", NULL};
+    struct inject_opts o = {
+        .socks5 = "127.0.0.1:1055", .http_proxy = "127.0.0.1:1055", .proxy_env = true};
+    char **env = NULL;
+    cr_assert_eq(inject_build_env(envp, &o, &env), 0);
+    cr_assert_str_eq(env_get(env, "ALL_PROXY"), "socks5h://127.0.0.1:1055");
+    cr_assert_str_eq(env_get(env, "all_proxy"), "socks5h://127.0.0.1:1055");
+    const char *vars[] = {"HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"};
+    for (size_t i = 0; i < 4; i++)
+        cr_assert_str_eq(env_get(env, vars[i]), "http://127.0.0.1:1055", "%s", vars[i]);
+    cr_assert_str_eq(env_get(env, "NO_PROXY"), INJECT_NO_PROXY ",.corp", "the caller's list kept");
+    cr_assert_str_eq(env_get(env, "no_proxy"), INJECT_NO_PROXY ",.corp");
     inject_free_env(env);
 }
 
