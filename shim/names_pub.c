@@ -278,6 +278,8 @@ static void slot_load(struct pub_slot *s, const char *path, char *err, size_t er
             snprintf(err, errlen, "mmap: %s", strerror(errno));
             goto out;
         }
+        /* Lookups touch a few scattered pages: no read-ahead. */
+        (void)madvise(mem, size, MADV_RANDOM);
         if (names_map_open(&s->map, mem, size, false, &why) < 0) {
             munmap(mem, size);
             snprintf(err, errlen, "%s", why);
