@@ -228,3 +228,34 @@ Test(namemap, write_into_missing_dir_fails_cleanly)
     cr_assert_eq(namemap_write("/nonexistent-dir-tsrun/names", &st, T0, NULL), -ENOENT);
     status_free(&st);
 }
+
+/* Over NAMES_MAX_NODES: the writer refuses the whole map (the old file
+ * stays) rather than writing one the shim would refuse. */
+Test(namemap, over_the_node_limit_is_refused)
+{
+    enum { N = NAMES_MAX_NODES + 1 };
+    struct tsr_status st;
+    char *img = (char *)1;
+    load(&st);
+    struct status_node *p = calloc(N, sizeof *p), *old = st.peers;
+    size_t old_n = st.npeers;
+    cr_assert_not_null(p);
+    for (int i = 0; i < N; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "n%d.big.ts.net", i);
+        p[i].dns_name = strdup(name);
+        snprintf(p[i].ips[0], sizeof p[i].ips[0], "100.%d.%d.%d", 64 + i / 65536, i / 256 % 256,
+                 i % 256);
+        p[i].nips = 1;
+    }
+    st.peers = p;
+    st.npeers = N;
+    cr_assert_eq(namemap_format(&st, T0, &img, NULL), -E2BIG);
+    cr_assert_eq(img, (char *)1, "*out untouched");
+    for (int i = 0; i < N; i++)
+        free(p[i].dns_name);
+    free(p);
+    st.peers = old;
+    st.npeers = old_n;
+    status_free(&st);
+}
