@@ -306,12 +306,8 @@ json.dump(fx, open(p + ".tmp", "w"))
 import os; os.rename(p + ".tmp", p)
 PY
     kill -HUP "$(ts_pid)"
-    local i
-    for ((i = 0; i < 100; i++)); do
-        "$dump" "$map" | grep -q "^node cache\\.$BED_SUFFIX peer online 100\\.88\\.12\\.77$" && break
-        sleep 0.05
-    done
-    assert_contains "$("$dump" "$map")" "node cache.$BED_SUFFIX peer online 100.88.12.77"
+    _e2e_poll 5 eval '"$dump" "$map" | grep -qxF "node cache.$BED_SUFFIX peer online 100.88.12.77"' ||
+        _e2e_fail "the map never listed cache"
     assert_eq "end 4" "$("$dump" "$map" | tail -n1)"
 }
 
