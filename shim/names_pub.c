@@ -185,6 +185,34 @@ static bool file_id_eq(const struct file_id *a, const struct file_id *b)
                            a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec);
 }
 
+/* IMPORTANT: not strerror(): it may translate through gettext (locks,
+ * malloc), and a reload can run inside a signal handler. */
+static const char *errno_name(int e)
+{
+    switch (e) {
+    case ENOENT:
+        return "no such file (ENOENT)";
+    case EACCES:
+        return "permission denied (EACCES)";
+    case ENOTDIR:
+        return "not a directory (ENOTDIR)";
+    case ELOOP:
+        return "too many symlinks (ELOOP)";
+    case EMFILE:
+        return "too many open files (EMFILE)";
+    case ENFILE:
+        return "too many open files (ENFILE)";
+    case ENOMEM:
+        return "out of memory (ENOMEM)";
+    case EIO:
+        return "I/O error (EIO)";
+    case ENODEV:
+        return "cannot be mapped (ENODEV)";
+    default:
+        return "error";
+    }
+}
+
 static void slot_unload(struct pub_slot *s)
 {
     if (s->have_map) {
@@ -215,7 +243,7 @@ static int load_text(int fd, size_t size, struct names_map *m, char *err, size_t
             continue;
         if (r < 0) {
             rc = -errno;
-            snprintf(err, errlen, "read: %s", strerror(errno));
+            snprintf(err, errlen, "read: %s (errno %d)", errno_name(errno), errno);
             goto out;
         }
         if (r == 0)
@@ -253,12 +281,12 @@ static void slot_load(struct pub_slot *s, const char *path, char *err, size_t er
     s->have_map = false;
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) {
-        snprintf(err, errlen, "%s", strerror(errno));
+        snprintf(err, errlen, "%s (errno %d)", errno_name(errno), errno);
         s->id.present = false;
         return;
     }
     if (fstat(fd, &st) < 0) {
-        snprintf(err, errlen, "fstat: %s", strerror(errno));
+        snprintf(err, errlen, "fstat: %s (errno %d)", errno_name(errno), errno);
         goto out;
     }
     file_id_of(&st, &s->id);
@@ -275,7 +303,7 @@ static void slot_load(struct pub_slot *s, const char *path, char *err, size_t er
         memcmp(magic, NM_MAGIC_V2, sizeof magic) == 0) {
         void *mem = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (mem == MAP_FAILED) {
-            snprintf(err, errlen, "mmap: %s", strerror(errno));
+            snprintf(err, errlen, "mmap: %s (errno %d)", errno_name(errno), errno);
             goto out;
         }
         /* Lookups touch a few scattered pages: no read-ahead. */
@@ -362,7 +390,7 @@ static void reload(const char *path, int k)
     if (id.present)
         slot_load(s, path, err, sizeof err);
     else
-        snprintf(err, sizeof err, "%s", strerror(errno));
+        snprintf(err, sizeof err, "%s (errno %d)", errno_name(errno), errno);
     bool have = s->have_map;
     unsigned count = have ? s->map.view.nodes : 0;
     pub_publish(j);
