@@ -86,6 +86,11 @@ $(B)/tests/progs/%: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< -lpthread $(SAN_LD)
 
+# Programs that read the name map's format link common/ too.
+$(B)/tests/progs/namesdump $(B)/tests/progs/namesbench: $(B)/tests/progs/%: tests/progs/%.c $(COMMON_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Icommon -o $@ $(filter %.c %.o,$^) -lpthread $(SAN_LD)
+
 $(B)/musl/libtsshim.so: $(SHIM_SRC) $(COMMON_SRC) $(wildcard shim/*.h common/*.h)
 	@mkdir -p $(@D)
 	$(MUSL_CC) $(MUSL_FLAGS) -Icommon -fPIC -fvisibility=hidden -shared -o $@ $(SHIM_SRC) $(COMMON_SRC)

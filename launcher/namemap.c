@@ -1,128 +1,98 @@
-/* Name map writer: struct -> text -> file, atomically. */
+/* Name map writer: status -> version-2 image -> file, atomically. The
+ * layout and the index building are common/namemap_format.c's, shared with
+ * the shim's reader. */
 #include "namemap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "namemap_format.h"
 #include "tsrun.h"
 
-#define NAMEMAP_LINE_MAX 1024
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    int err;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void bprintf(struct buf *b, const char *fmt, ...)
+/* One status node as the writer's input; false when it cannot be one. */
+static bool node_in(const struct status_node *n, enum nm_role role, struct nm_node_in *out)
 {
-    if (b->err)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->err = -EINVAL;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = (b->cap + (size_t)n + 1) * 2;
-        char *np = realloc(b->p, ncap);
-        if (!np) {
-            b->err = -ENOMEM;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
+    memset(out, 0, sizeof *out);
+    if (n->dns_name == NULL || n->dns_name[0] == '\0' || n->nips == 0)
+        return false;
+    out->fqdn = n->dns_name;
+    out->fqdn_len = strlen(n->dns_name);
+    out->role = role;
+    out->state = n->online ? NAMES_ONLINE : NAMES_OFFLINE;
+    for (int i = 0; i < n->nips && i < NAMES_MAX_ADDRS; i++) {
+        struct names_addr *a = &out->addr[out->naddrs];
+        if (inet_pton(AF_INET, n->ips[i], a->bytes) == 1)
+            a->family = AF_INET;
+        else if (inet_pton(AF_INET6, n->ips[i], a->bytes) == 1)
+            a->family = AF_INET6;
+        else
+            return false; /* the shim would have dropped this node too */
+        out->naddrs++;
     }
-}
-
-static int node_line(struct buf *b, const struct status_node *n, const char *role)
-{
-    if (!n->dns_name || !*n->dns_name || n->nips == 0 || strchr(n->dns_name, ' '))
-        return 0;
-    size_t start = b->len;
-    bprintf(b, "node %s %s %s", n->dns_name, role, n->online ? "online" : "offline");
-    for (int i = 0; i < n->nips && i < 8; i++)
-        bprintf(b, " %s", n->ips[i]);
-    bprintf(b, "\n");
-    if (!b->err && b->len - start > NAMEMAP_LINE_MAX) {
-        b->len = start; /* the reader would reject the whole file */
-        b->p[b->len] = '\0';
-        return 0;
-    }
-    return 1;
+    return nm_node_ok(out);
 }
 
 int namemap_format(const struct tsr_status *st, time_t now, char **out, size_t *len)
 {
-    struct buf b = {malloc(1024), 0, 1024, 0};
-    if (!b.p)
+    size_t n = 0, size;
+    int rc = -ENOMEM;
+    char *img = NULL;
+    struct nm_node_in *nodes = calloc(st->npeers + 1, sizeof *nodes);
+    if (nodes == NULL)
         return -ENOMEM;
-    struct tm tm;
-    char when[32];
-    gmtime_r(&now, &tm);
-    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    const char *ver = st->version && *st->version ? st->version : "unknown";
-    bprintf(&b, "tsrun-names 1\n# generated %s from tailscaled %.200s\n", when, ver);
+    n += node_in(&st->self, NM_ROLE_SELF, &nodes[n]);
+    for (size_t i = 0; i < st->npeers; i++)
+        n += node_in(&st->peers[i], NM_ROLE_PEER, &nodes[n]);
     /* The shim fails tailnet connects fast while the backend is not Running,
      * instead of letting tailscaled stall each dial for 5 s. */
-    if (st->backend_state && *st->backend_state && strlen(st->backend_state) < 32 &&
-        !strpbrk(st->backend_state, " \n"))
-        bprintf(&b, "backend %s\n", st->backend_state);
-    if (st->suffix && *st->suffix && !strchr(st->suffix, ' ') && strlen(st->suffix) < 900)
-        bprintf(&b, "suffix %s\n", st->suffix);
-    int count = node_line(&b, &st->self, "self");
-    for (size_t i = 0; i < st->npeers; i++)
-        count += node_line(&b, &st->peers[i], "peer");
-    bprintf(&b, "end %d\n", count);
-    if (b.err) {
-        free(b.p);
-        return b.err;
+    struct nm_meta meta = {
+        .backend = st->backend_state,
+        .suffix = st->suffix,
+        .version = st->version && *st->version ? st->version : "unknown",
+        .generated = (int64_t)now,
+    };
+    size = nm_image_size(nodes, n, &meta);
+    if (size == 0) {
+        rc = -E2BIG;
+        goto out;
     }
-    *out = b.p;
+    img = aligned_alloc(8, (size + 7) & ~(size_t)7);
+    if (img == NULL)
+        goto out;
+    if (nm_image_build(nodes, n, &meta, img, size) < 0) {
+        rc = -EINVAL;
+        goto out;
+    }
+    *out = img;
+    img = NULL;
     if (len)
-        *len = b.len;
-    return 0;
-}
-
-/* The text after the "# generated" line: equal bodies mean equal maps. */
-static const char *body_of(const char *text)
-{
-    const char *p = strstr(text, "\n# generated ");
-    if (!p)
-        return text;
-    p = strchr(p + 1, '\n');
-    return p ? p + 1 : text;
+        *len = size;
+    rc = 0;
+out:
+    free(img);
+    free(nodes);
+    return rc;
 }
 
 int namemap_write(const char *path, const struct tsr_status *st, time_t now, int *changed)
 {
-    char *text = NULL, *old = NULL;
-    size_t len = 0;
+    char *img = NULL, *old = NULL;
+    size_t len = 0, old_len = 0;
     if (changed)
         *changed = 0;
-    int rc = namemap_format(st, now, &text, &len);
+    int rc = namemap_format(st, now, &img, &len);
     if (rc < 0)
         return rc;
-    if (tsr_read_file(path, &old, NULL) == 0 && strncmp(old, "tsrun-names 1\n", 14) == 0 &&
-        strcmp(body_of(old), body_of(text)) == 0)
+    if (tsr_read_file(path, &old, &old_len) == 0 && nm_image_same(old, old_len, img, len))
         goto out;
-    rc = tsr_write_atomic(path, text, len, 0644);
+    rc = tsr_write_atomic(path, img, len, 0644);
     if (rc == 0 && changed)
         *changed = 1;
 out:
     free(old);
-    free(text);
+    free(img);
     return rc;
 }

@@ -14,9 +14,14 @@ curl_tailnet() {
         curl -sS --max-time 20 "http://$BED_PEER_V4/" 2>&1
 }
 
+# map_has FILE LINE: the (binary) name map, printed by namesdump, has LINE.
+map_has() {
+    "$REPO/$B/tests/progs/namesdump" "$1" 2>/dev/null | grep -qxF -- "$2"
+}
+
 test_map_records_the_backend_state() {
     TS_AUTHKEY=tskey-auth-e2e "$TSRUN" up --background >/dev/null 2>&1
-    assert_contains "$(<"$TSRUN_STATE_DIR/names")" $'\nbackend Running\n'
+    assert_contains "$("$REPO/$B/tests/progs/namesdump" "$TSRUN_STATE_DIR/names")" $'\nbackend Running\n'
     assert_eq "hello from db" "$(curl_tailnet)"
     "$TSRUN" down >/dev/null 2>&1
 }
@@ -25,7 +30,8 @@ test_stopped_backend_fails_fast_with_one_hint() {
     TS_AUTHKEY=tskey-auth-e2e "$TSRUN" up --background >/dev/null 2>&1
     tailscale --socket="$TSRUN_STATE_DIR/tailscaled.sock" down
     # The supervisor rewrites the map on the state change.
-    wait_for_line "$TSRUN_STATE_DIR/names" '^backend Stopped$'
+    _e2e_poll 10 map_has "$TSRUN_STATE_DIR/names" 'backend Stopped' ||
+        _e2e_fail "the map never said: backend Stopped"
     local out rc=0 start=$SECONDS
     out=$(LD_PRELOAD=$SHIM TSRUN_SOCKS5=$(<"$TSRUN_STATE_DIR/socks5") \
         TSRUN_NAMES=$TSRUN_STATE_DIR/names python3 -c '

@@ -270,6 +270,20 @@ test_missing_or_garbage_map_is_no_names() {
 
 # ------------------------------------------------------------ programs
 
+# Issue 12, kind 4: a SIGALRM handler connects to a tailnet address every
+# 500 us while the main thread loops getaddrinfo(tailnet name). With a lock
+# on the name map, the first interrupt inside a lookup deadlocks (3 of 3
+# runs before the fix); the e2e timeout bounds the run.
+# timeout: 120
+test_signal_handler_connects_while_main_resolves() {
+    local out
+    out=$(shim "$REPO/$B/tests/progs/sigconnect" --lookups 3000 --handlers 300 \
+        --interval-us 500 "$BED_PEER_FQDN" "$BED_PEER_V4" 80)
+    [[ $out =~ ^lookups\ 3000\ found\ 3000\ handlers\ ([0-9]+)$ ]] ||
+        _e2e_fail "unexpected: $out"
+    (( BASH_REMATCH[1] > 0 )) || _e2e_fail "no handler ran: $out"
+}
+
 test_curl_short_name() {
     assert_eq "hello from db" "$(shim curl -sS --max-time 10 "http://$BED_PEER_SHORT/")"
 }

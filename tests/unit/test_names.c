@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "names_text.h"
 
 #define GOOD                                                                   \
     "tsrun-names 1\n"                                                          \
@@ -182,14 +183,16 @@ Test(names_parse, oversized_lines)
 
 Test(names_parse, oversized_file_and_node_count)
 {
-    size_t cap = NAMES_MAX_FILE + 2;
+    size_t cap = NAMES_MAX_TEXT + 2;
     char *t = malloc(cap);
     memset(t, '#', cap);
-    cr_assert_eq(parse_rc(t, NAMES_MAX_FILE + 1), -E2BIG);
-    /* 4096 nodes parse, 4097 do not. */
+    cr_assert_eq(parse_rc(t, NAMES_MAX_TEXT + 1), -E2BIG);
+    /* 10,000 nodes parse (issue 12 kind 8: 4,097 used to be refused);
+     * NAMES_MAX_NODES + 1 do not. */
+    static const unsigned counts[] = {10000, NAMES_MAX_NODES + 1};
     for (int over = 0; over < 2; over++) {
         size_t n = (size_t)sprintf(t, "tsrun-names 1\nsuffix big.ts.net\n");
-        unsigned count = NAMES_MAX_NODES + (unsigned)over;
+        unsigned count = counts[over];
         for (unsigned i = 0; i < count; i++)
             n += (size_t)sprintf(t + n, "node n%u.big.ts.net peer online 100.%u.%u.%u\n",
                                  i, 64 + i / 65536, (i / 256) % 256, i % 256);
@@ -202,16 +205,18 @@ Test(names_parse, oversized_file_and_node_count)
             continue;
         }
         cr_assert_eq(rc, 0, "%s", err);
+        cr_assert_eq(names_map_count(m), 10000);
         struct names_entry e;
-        cr_assert_eq(names_map_lookup(m, "n4095", &e), NAMES_FOUND);
-        cr_assert_str_eq(e.fqdn, "n4095.big.ts.net");
+        cr_assert_eq(names_map_lookup(m, "n9999", &e), NAMES_FOUND);
+        cr_assert_str_eq(e.fqdn, "n9999.big.ts.net");
+        cr_assert_eq(names_map_lookup(m, "n4097", &e), NAMES_FOUND);
         cr_assert_eq(names_map_lookup(m, "N17.BIG.TS.NET.", &e), NAMES_FOUND);
         cr_assert_str_eq(e.fqdn, "n17.big.ts.net");
         uint8_t a[16];
-        v4("100.64.15.255", a);
+        v4("100.64.39.15", a); /* 9999 = 39 * 256 + 15 */
         cr_assert(names_map_lookup_addr(m, AF_INET, a, &e));
-        cr_assert_str_eq(e.fqdn, "n4095.big.ts.net");
-        cr_assert_eq(names_map_lookup(m, "n4096", NULL), NAMES_NOT_TAILNET);
+        cr_assert_str_eq(e.fqdn, "n9999.big.ts.net");
+        cr_assert_eq(names_map_lookup(m, "n10000", NULL), NAMES_NOT_TAILNET);
         names_map_free(m);
     }
     free(t);
@@ -660,4 +665,69 @@ Test(names_parse, backend_state)
     m = parse_ok("tsrun-names 1\nbackend AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\nend 0\n");
     cr_assert_str_eq(names_map_backend(m), "");
     names_map_free(m);
+}
+
+/* --- version 2 images (common/namemap_format.c) --- */
+
+static size_t build_image(void **out)
+{
+    struct nm_node_in n[2] = {
+        {.fqdn = "db.t.ts.net", .fqdn_len = 11, .role = NM_ROLE_PEER, .state = NAMES_ONLINE,
+         .naddrs = 1, .addr = {{.family = AF_INET, .bytes = {100, 64, 0, 1}}}},
+        {.fqdn = "web.t.ts.net.", .fqdn_len = 13, .role = NM_ROLE_PEER, .state = NAMES_OFFLINE,
+         .naddrs = 1, .addr = {{.family = AF_INET, .bytes = {100, 64, 0, 2}}}},
+    };
+    struct nm_meta meta = {.backend = "Running", .suffix = "t.ts.net", .version = "1.2.3"};
+    size_t size = nm_image_size(n, 2, &meta);
+    cr_assert_gt(size, 0);
+    cr_assert_eq(posix_memalign(out, 8, size), 0);
+    cr_assert_eq(nm_image_build(n, 2, &meta, *out, size), 2);
+    return size;
+}
+
+Test(names_image, round_trip_and_truncation)
+{
+    void *img;
+    size_t size = build_image(&img);
+    struct names_map *m = NULL;
+    struct names_entry e;
+    cr_assert_eq(names_parse(img, size, &m, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(names_map_lookup(m, "web", &e), NAMES_FOUND);
+    cr_assert_eq(e.state, NAMES_OFFLINE);
+    cr_assert_eq(names_map_lookup(m, "x.t.ts.net", &e), NAMES_MISSING);
+    names_map_free(m);
+    /* Every shorter length is refused whole (truncated file). */
+    for (size_t len = 0; len < size; len += 7) {
+        m = NULL;
+        cr_assert_lt(names_parse(img, len, &m, err, sizeof err), 0, "len %zu", len);
+        cr_assert_null(m);
+    }
+    free(img);
+}
+
+/* Any single corrupted byte: no crash, no read outside the image (the image
+ * sits right before a guard page), answers may only shrink. */
+Test(names_image, corrupted_bytes_are_bounded)
+{
+    void *img;
+    size_t size = build_image(&img);
+    uint8_t *b = img;
+    static const uint8_t vals[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+    for (size_t i = 0; i < size; i++) {
+        uint8_t keep = b[i];
+        for (size_t v = 0; v < sizeof vals; v++) {
+            b[i] = vals[v];
+            struct names_map *m = NULL;
+            struct names_entry e;
+            if (names_parse(img, size, &m, err, sizeof err) == 0) {
+                (void)names_map_lookup(m, "db", &e);
+                (void)names_map_lookup(m, "web.t.ts.net", &e);
+                uint8_t a[4] = {100, 64, 0, 2};
+                (void)names_map_lookup_addr(m, AF_INET, a, &e);
+                names_map_free(m);
+            }
+        }
+        b[i] = keep;
+    }
+    free(img);
 }

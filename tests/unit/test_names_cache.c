@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,5 +265,115 @@ Test(names_cache, fork_while_threads_resolve, .timeout = 30)
     atomic_store(&stop, 1);
     for (int i = 0; i < 4; i++)
         pthread_join(t[i], NULL);
+    cr_assert_eq(bad, 0);
+}
+
+/* --- issue 12 kind 4: no hook waits on what an interrupted, cancelled or
+ * forked-away thread holds --- */
+
+/* A signal handler that resolves and asks for address states while the
+ * thread it interrupted is itself resolving (and reloading). With a lock,
+ * the first interrupt inside the critical section deadlocks. */
+static atomic_int handled;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    uint8_t a[16] = {100, 64, 0, 1};
+    char state[NAMES_MAX_BACKEND];
+    if (names_addr_state(AF_INET, a) == NAMES_ONLINE)
+        atomic_fetch_add(&handled, 1);
+    (void)names_backend_stopped(state);
+}
+
+Test(names_cache, signal_handler_during_lookup, .timeout = 60)
+{
+    write_map(MAP_A);
+    struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = {{0, 200}, {0, 200}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    for (int i = 0; i < 20000; i++) {
+        struct names_entry e;
+        cr_assert_neq(names_lookup(i % 2 ? "db" : "web.t.ts.net", &e), NAMES_NOT_TAILNET);
+        if (i % 2000 == 0)
+            write_map(i % 4000 ? MAP_A : MAP_B); /* reloads under the handler too */
+    }
+    struct itimerval off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &off, NULL);
+    cr_assert_gt(atomic_load(&handled), 0);
+}
+
+/* A thread cancelled wherever it is inside a lookup or a reload leaves
+ * nothing behind that stops the others. */
+static void *canceller_victim(void *arg)
+{
+    (void)arg;
+    pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, NULL);
+    for (;;) {
+        names_lookup("db", NULL);
+        pthread_testcancel();
+    }
+    return NULL;
+}
+
+Test(names_cache, cancelled_threads_leave_nothing_held, .timeout = 60)
+{
+    write_map(MAP_A);
+    for (int i = 0; i < 50; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, canceller_victim, NULL);
+        write_map(i % 2 ? MAP_A : MAP_B);
+        sleep_ms(1 + i % 5);
+        pthread_cancel(t);
+        pthread_join(t, NULL);
+    }
+    write_map(MAP_B);
+    cr_assert(eventually("web", NAMES_FOUND, 3), "reloads stopped after cancellations");
+}
+
+/* fork() while another thread reloads in a loop: the child resolves and
+ * still notices a new map (no slot or claim left held by the thread that
+ * does not exist in the child). */
+static void *reloader(void *arg)
+{
+    (void)arg;
+    for (int i = 0; !atomic_load(&stop); i++) {
+        write_map(i % 2 ? MAP_A : MAP_B);
+        names_lookup("db", NULL);
+        sleep_ms(NAMES_RECHECK_MS / 10);
+    }
+    return NULL;
+}
+
+Test(names_cache, fork_while_another_thread_reloads, .timeout = 60)
+{
+    pthread_t t;
+    write_map(MAP_A);
+    pthread_create(&t, NULL, reloader, NULL);
+    int bad = 0;
+    for (int i = 0; i < 40; i++) {
+        sleep_ms(7);
+        pid_t pid = fork();
+        cr_assert_neq(pid, -1);
+        if (pid == 0) {
+            alarm(10); /* a deadlocked child dies of SIGALRM */
+            if (names_lookup("db", NULL) != NAMES_FOUND)
+                _exit(1);
+            /* The parent's writer keeps replacing the file: the child
+             * keeps reloading, so every slot must still cycle in it. */
+            for (int j = 0; j < 10; j++) {
+                if (names_lookup("db", NULL) != NAMES_FOUND)
+                    _exit(2);
+                sleep_ms(NAMES_RECHECK_MS / 4);
+            }
+            _exit(0);
+        }
+        int st;
+        waitpid(pid, &st, 0);
+        bad += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    atomic_store(&stop, 1);
+    pthread_join(t, NULL);
     cr_assert_eq(bad, 0);
 }

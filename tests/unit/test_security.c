@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "names.h"
+#include "names_text.h"
 #include "route.h"
 #include "socks5.h"
 
@@ -312,7 +313,7 @@ Test(security, oversized_names_rejected)
     m = NULL;
 
     /* A line over NAMES_MAX_LINE, a suffix over a DNS name, a file over
-     * NAMES_MAX_FILE: the whole map is refused. */
+     * NAMES_MAX_TEXT: the whole map is refused. */
     char *longline = filled(NAMES_MAX_LINE + 10, 'c');
     snprintf(text, sizeof text, "tsrun-names 1\n# %s\nend 0\n", longline);
     cr_assert_lt(parse_map(text, &m), 0);
@@ -321,7 +322,7 @@ Test(security, oversized_names_rejected)
     cr_assert_lt(parse_map(text, &m), 0);
     cr_assert_null(m);
     char err[64];
-    cr_assert_eq(names_parse(huge, NAMES_MAX_FILE + 1, &m, err, sizeof err), -E2BIG);
+    cr_assert_eq(names_parse(huge, NAMES_MAX_TEXT + 1, &m, err, sizeof err), -E2BIG);
     cr_assert_null(m);
 
     /* names_hostent into a buffer too small for the answer. */
