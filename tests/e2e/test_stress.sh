@@ -41,3 +41,24 @@ test_stress_under_valgrind_memcheck() {
     echo "$out"
     assert_contains "$out" "0 failures (fork child ok)"
 }
+
+# 8 threads read one pending socket while its SOCKS5 reply arrives (issue 11);
+# under `make tsan` the shim and the probe are TSan builds.
+# timeout: 120
+test_stress_threads_read_one_pending_socket() {
+    local out i
+    for i in $(seq 20); do
+        out=$(env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$BED_SOCKS5" TSRUN_SOCKS5_PIPELINE=1 \
+            TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \
+            "$PROGS/asyncprobe" threads "$BED_PEER_V4" "$BED_ECHO_PORT" 2>&1)
+        assert_contains "$out" "threads_total=4" "run $i: $out"
+        assert_not_contains "$out" "thread_saw" "run $i"
+        assert_not_contains "$out" "WARNING: ThreadSanitizer" "run $i"
+        assert_not_contains "$out" "ERROR: AddressSanitizer" "run $i"
+        out=$(env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$BED_SOCKS5" TSRUN_SOCKS5_PIPELINE=1 \
+            TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \
+            "$PROGS/asyncprobe" fork "$BED_PEER_V4" "$BED_ECHO_PORT" 2>&1)
+        assert_contains "$out" "parent_read=[pong]" "run $i: $out"
+        assert_not_contains "$out" "WARNING: ThreadSanitizer" "run $i"
+    done
+}
