@@ -212,9 +212,22 @@ static void disconnect(int fd)
 
 /* What every tunnel does first: refuse an already connected socket and find
  * the proxy address this socket can reach. */
+/* One tunnel attempt: its clock and the proxy address its socket can use. */
+struct attempt {
+    long long start, deadline; /* CLOCK_MONOTONIC ms */
+    struct sockaddr_storage proxy;
+    socklen_t proxylen;
+    int v6only;
+};
+
 static int prepare(int fd, int family, const uint8_t dest16[16], const struct config *cfg,
-                   struct sockaddr_storage *proxy, socklen_t *proxylen, int *v6only)
+                   struct attempt *at)
 {
+    at->start = log_now_ms();
+    at->deadline = at->start + cfg->connect_timeout_ms;
+    struct sockaddr_storage *proxy = &at->proxy;
+    socklen_t *proxylen = &at->proxylen;
+    int *v6only = &at->v6only;
     /* Already connected (the app calls connect() again, or sends with
      * MSG_FASTOPEN on its connected socket): answer like the kernel and
      * leave the connection alone. After our non-blocking handshake the
@@ -293,14 +306,11 @@ static int reply_result(int fd, const struct socks5_reply *reply, long long elap
 int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
                    const struct config *cfg)
 {
-    long long start = log_now_ms();
-    long long deadline = start + cfg->connect_timeout_ms;
-    struct sockaddr_storage proxy;
-    socklen_t proxylen;
-    int v6only;
-    int rc = prepare(fd, family, dest16, cfg, &proxy, &proxylen, &v6only);
+    struct attempt at;
+    int rc = prepare(fd, family, dest16, cfg, &at);
     if (rc < 0)
         return rc;
+    long long start = at.start, deadline = at.deadline;
 
     int flags = fcntl(fd, F_GETFL);
     if (flags < 0)
@@ -316,9 +326,9 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
         if (app_ms > 0 && start + app_ms < deadline)
             deadline = start + app_ms;
     }
-    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, app_sndtimeo, deadline);
+    rc = connect_proxy(fd, (struct sockaddr *)&at.proxy, at.proxylen, app_sndtimeo, deadline);
     if (rc < 0)
-        return proxy_failed(fd, rc, family, v6only, cfg);
+        return proxy_failed(fd, rc, family, at.v6only, cfg);
 
     struct socks5_reply reply;
     rc = handshake(fd, dest16, port, cfg, &reply, start, deadline);
@@ -341,24 +351,21 @@ int tunnel_connect(int fd, int family, const uint8_t dest16[16], uint16_t port,
 int tunnel_start(int fd, int family, const uint8_t dest16[16], uint16_t port,
                  const struct config *cfg)
 {
-    long long start = log_now_ms();
-    long long deadline = start + cfg->connect_timeout_ms;
-    struct sockaddr_storage proxy;
-    socklen_t proxylen;
-    int v6only;
-    int rc = prepare(fd, family, dest16, cfg, &proxy, &proxylen, &v6only);
+    struct attempt at;
+    int rc = prepare(fd, family, dest16, cfg, &at);
     if (rc < 0)
         return rc;
+    long long start = at.start, deadline = at.deadline;
     struct pending *p = pending_add(fd, pending_socket_ino(fd), start, deadline);
     if (p == NULL) {
         log_debug("fd=%d asynchronous connect table full: connecting synchronously", fd);
         return tunnel_connect(fd, family, dest16, port, cfg);
     }
 
-    rc = connect_proxy(fd, (struct sockaddr *)&proxy, proxylen, NULL, deadline);
+    rc = connect_proxy(fd, (struct sockaddr *)&at.proxy, at.proxylen, NULL, deadline);
     if (rc < 0) {
         pending_remove(p);
-        return proxy_failed(fd, rc, family, v6only, cfg);
+        return proxy_failed(fd, rc, family, at.v6only, cfg);
     }
     uint8_t request[SOCKS5_REQUEST_MAX];
     size_t reqlen = socks5_encode_connect(request, dest16, port);
@@ -412,6 +419,9 @@ int tunnel_settle(int fd, struct pending *p)
             if (reply.error == SOCKS5_ERR_REPLY)
                 elapsed -= reply_age_ms(fd);
             int rc = reply_result(fd, &reply, elapsed);
+            if (rc == 0)
+                log_debug("fd=%d tunnel up: SOCKS5 reply %lld ms after connect", fd,
+                          log_now_ms() - p->start_ms);
             return rc == 0 ? 0 : settle_fail(fd, p, -rc);
         }
         ssize_t n = libc_recvfrom(fd, p->buf + p->have, need - p->have, MSG_DONTWAIT,

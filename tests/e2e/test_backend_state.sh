@@ -73,7 +73,10 @@ test_environment_overrides_the_file_key_by_key() {
     out=$(in_etc_overlay "$d" env LD_PRELOAD="$SHIM" TSRUN_DEBUG=1 \
         curl -sS --max-time 10 http://db/ 2>&1)
     assert_contains "$out" "hello from db"
-    assert_contains "$out" "tunnel via $(<"$TSRUN_STATE_DIR/socks5"): ok"
+    # curl's socket is non-blocking: the request goes out in connect(), the
+    # reply comes later (asynchronous connect).
+    assert_contains "$out" "tunnel via $(<"$TSRUN_STATE_DIR/socks5"): request sent, reply pending"
+    assert_contains "$out" "tunnel up: SOCKS5 reply"
     # A variable still wins over the file for its own key.
     out=$(in_etc_overlay "$d" env LD_PRELOAD="$SHIM" TSRUN_DEBUG=1 \
         TSRUN_SOCKS5=127.0.0.1:9 curl -sS --max-time 10 "http://$BED_PEER_V4/" 2>&1) || true

@@ -113,7 +113,9 @@ test_static_program_gets_an_http_proxy_go_can_parse() {
         'int main(void){printf("%s|%s|%s|%s|%s\n",g("HTTP_PROXY"),g("https_proxy"),g("ALL_PROXY"),g("NO_PROXY"),g("no_proxy"));return 0;}' \
         >"$bin.c"
     cc -static -O1 -o "$bin" "$bin.c" 2>/dev/null || musl-gcc -static -o "$bin" "$bin.c"
-    out=$(NO_PROXY=.corp.example "$TSRUN" "$bin" 2>/dev/null)
+    # --intercept=env: the proxy-variable fallback (auto runs static programs
+    # under seccomp, test_seccomp.sh).
+    out=$(NO_PROXY=.corp.example "$TSRUN" --intercept=env "$bin" 2>/dev/null)
     assert_eq "http://127.0.0.1:1055|http://127.0.0.1:1055|socks5h://127.0.0.1:1055|localhost,127.0.0.1,::1,.corp.example|localhost,127.0.0.1,::1,.corp.example" "$out"
     # The HTTP proxy answers on that port (tailscaled's proxymux), into the tailnet.
     assert_eq "hello from db" "$(curl -sS --max-time 10 -x http://127.0.0.1:1055 "http://$BED_PEER_V4/")"

@@ -253,7 +253,9 @@ test_seccomp_doctor_reports() {
 test_seccomp_non_root_setuid_is_reported() {
     sc_build
     command -v setpriv >/dev/null || _e2e_fail "setpriv (util-linux) missing"
-    mkdir -p "$BED_DIR/nobody" && chmod 777 "$BED_DIR/nobody" && chmod 755 "$BED_DIR"
+    # tsrun refuses a state directory owned by someone else: nobody's own.
+    mkdir -p "$BED_DIR/nobody" && chown 65534:65534 "$BED_DIR/nobody" &&
+        chmod 700 "$BED_DIR/nobody" && chmod 755 "$BED_DIR"
     cp /usr/bin/id "$BED_DIR/suid-id" && chmod 4755 "$BED_DIR/suid-id"
     local out err
     out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env TSRUN_STATE_DIR="$BED_DIR/nobody" \
