@@ -904,9 +904,9 @@ static int resume_stopped(struct daemon *d)
  * code after one warning line (the node keeps running either way). */
 static int apply_hostname(struct daemon *d)
 {
-    char host[HOSTNAME_LABEL_MAX + 1], body[HOSTNAME_LABEL_MAX + 64];
+    char host[HOSTNAME_NAME_MAX + 2], body[HOSTNAME_NAME_MAX + 64];
     const char *want = getenv("TS_HOSTNAME");
-    if (!want || !*want || !d->have_st || hostname_pick(host, sizeof host) < 0 ||
+    if (!want || !*want || !d->have_st || hostname_pick(host, sizeof host, NULL, 0) < 0 ||
         !strcmp(d->st.self.host_name, host))
         return 0;
     snprintf(body, sizeof body, "{\"Hostname\":\"%s\",\"HostnameSet\":true}", host);
@@ -932,8 +932,8 @@ static int run_login(struct daemon *d, long long deadline)
     pid_t pid = -1;
     bool shown = false;
     long long started = tsr_now_ms();
-    char host[HOSTNAME_LABEL_MAX + 1];
-    char a_sock[PATH_MAX + 16], a_key[64], a_host[96], a_tags[512], a_timeout[32];
+    char host[HOSTNAME_NAME_MAX + 2], why[256];
+    char a_sock[PATH_MAX + 16], a_key[64], a_host[HOSTNAME_NAME_MAX + 16], a_tags[512], a_timeout[32];
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
@@ -941,7 +941,10 @@ static int run_login(struct daemon *d, long long deadline)
 
     if (check_key() != 0)
         return TSR_EXIT_LOGIN;
-    hostname_pick(host, sizeof host);
+    if (hostname_pick(host, sizeof host, why, sizeof why) < 0) {
+        tsr_error("TS_HOSTNAME=%s: tailscale up would refuse it: %s", getenv("TS_HOSTNAME"), why);
+        return TSR_EXIT_USAGE;
+    }
     char *argv[16 + DAEMON_MAX_EXTRA], **extra = NULL;
     int ac = 0;
     int nx = tsr_split_fields(getenv("TS_EXTRA_ARGS"), &extra);

@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "doctor.h"
 #include "elfinfo.h"
+#include "hostname.h"
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
@@ -89,6 +90,13 @@ static int setup_containerboot(struct daemon *d)
     if (dns < 0 || user < 0 || env_bool("TS_AUTH_ONCE", 1) < 0)
         return TSR_EXIT_USAGE;
     d->accept_dns = dns == 1;
+    /* TS_HOSTNAME: refused as `tailscale up --hostname` would refuse it,
+     * before anything starts (never cut into something else). */
+    char why[256];
+    if ((v = getenv("TS_HOSTNAME")) && *v && hostname_check(v, why, sizeof why) < 0) {
+        tsr_error("TS_HOSTNAME=%s: tailscale up would refuse it: %s", v, why);
+        return TSR_EXIT_USAGE;
+    }
     if (user == 0 && !(d->socket_opt && *d->socket_opt)) {
         tsr_error("TS_USERSPACE=false asks for kernel (TUN) networking: tsrun starts tailscaled "
                   "in userspace mode only; run a TUN tailscaled yourself and point TS_SOCKET at "

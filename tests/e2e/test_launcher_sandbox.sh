@@ -322,6 +322,21 @@ test_ts_hostname_applies_on_every_up() {
     assert_contains "$("$TSRUN" status --json)" '"host_name": "third-name"'
 }
 
+test_ts_hostname_follows_the_cli_rules() {
+    sb_setup
+    # A dotted name the real CLI accepts goes through whole (not cut at the dot).
+    TS_HOSTNAME=box.example.com "$TSRUN" up --background 2>/dev/null
+    assert_contains "$("$TSRUN" status --json)" '"host_name": "box.example.com"'
+    "$TSRUN" down 2>/dev/null
+    # A name the CLI refuses is refused in one line naming the rule; nothing starts.
+    assert_status 2 env TS_HOSTNAME=my_box "$TSRUN" up --background 2>"$BED_DIR/err"
+    assert_eq "tsrun: TS_HOSTNAME=my_box: tailscale up would refuse it: label \"my_box\" may hold only letters, digits and '-' (ASCII; no '_' or spaces)" \
+        "$(cat "$BED_DIR/err")"
+    assert_status 2 env TS_HOSTNAME=-box "$TSRUN" true 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" 'label "-box" must start with a letter or a digit'
+    assert_eq "" "$(cd "$TSRUN_STATE_DIR" && ls tailscaled.pid supervisor.pid 2>/dev/null || true)"
+}
+
 test_ts_auth_once_false_logs_in_on_every_start() {
     sb_setup
     sb_recording_cli
