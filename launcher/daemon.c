@@ -29,6 +29,7 @@
 #include "namemap.h"
 #include "port.h"
 #include "tsrun.h"
+#include "tun.h"
 
 extern char **environ;
 
@@ -447,8 +448,10 @@ static int spawn_tailscaled(struct daemon *d, int port, bool as_child, pid_t *pi
 {
     int rc = 0, log_fd = -1, errp[2] = {-1, -1}, pidp[2] = {-1, -1}, deathp[2] = {-1, -1};
     char **env = NULL;
-    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_http[80], a_sock[PATH_MAX + 16],
-         a_state[PATH_MAX + 16], death_env[48];
+    char a_socks[64], a_http[80], a_sock[PATH_MAX + 16], a_state[PATH_MAX + 16], death_env[48];
+    /* Kernel mode keeps the SOCKS5 and HTTP listeners (the same start-up
+     * and warm paths); the status's TUN=true makes tsrun inject nothing. */
+    char *a_tun = d->tun_kernel ? "--tun=" TUN_IFACE : "--tun=userspace-networking";
     snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", port);
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     snprintf(a_state, sizeof a_state, "--state=%s", d->state_path);
@@ -1684,6 +1687,8 @@ int daemon_spawn_supervisor(const struct daemon *d)
     if (d->ephemeral)
         argv[ac++] = "--ephemeral";
     argv[ac++] = "up";
+    if (d->tun_kernel)
+        argv[ac++] = "--tun=kernel"; /* its restarts keep the TUN */
     argv[ac] = NULL;
     int log_fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0)
