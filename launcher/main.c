@@ -106,12 +106,16 @@ static int setup_containerboot(struct daemon *d)
  * userspace. Kernel mode that cannot work here is refused in one line,
  * before anything starts; auto says in one line which it picked and why.
  * Nothing for an external tailscaled. 0 or TSR_EXIT_USAGE. */
-static int setup_tun(const struct cli *c, struct daemon *d)
+static int setup_tun(const struct cli *c, struct daemon *d, enum tun_want *want_out)
 {
     enum tun_want want = env_bool("TS_USERSPACE", 1) == 0 ? TUN_KERNEL : TUN_USERSPACE;
     char from[32] = "TS_USERSPACE=false", why[PATH_MAX + 128];
     if (c->tun && tun_parse(c->tun, &want) == 0)
         snprintf(from, sizeof from, "--tun=%s", c->tun);
+    /* Said out loud (not the default): `up` checks it against a running daemon. */
+    const char *u = getenv("TS_USERSPACE");
+    if (want_out)
+        *want_out = c->tun || (u && *u) ? want : TUN_AUTO;
     d->tun_kernel = false;
     if (d->mode != DAEMON_MODE_USERSPACE || want == TUN_USERSPACE)
         return 0;
@@ -190,7 +194,7 @@ static int cmd_run(const struct cli *c)
         return rc;
     rc = setup(c, &d);
     if (!rc)
-        rc = setup_tun(c, &d);
+        rc = setup_tun(c, &d, NULL);
     if (rc)
         return rc;
     /* Before anything starts: a missing shim is a broken install. */
@@ -342,7 +346,7 @@ static int cmd_env(const struct cli *c)
         return rc;
     rc = setup(c, &d);
     if (!rc)
-        rc = setup_tun(c, &d);
+        rc = setup_tun(c, &d, NULL);
     if (rc)
         return rc;
     rc = daemon_ensure(&d, 0);
@@ -593,9 +597,25 @@ static int cmd_up(const struct cli *c)
         tsr_error("`up` manages a tailscaled of its own; drop --socket/--socks5/TSRUN_SOCKET");
         return TSR_EXIT_USAGE;
     }
-    rc = setup_tun(c, &d);
+    enum tun_want want;
+    rc = setup_tun(c, &d, &want);
     if (rc)
         return rc;
+    /* tsrun's tailscaled already runs in the other mode than the one asked
+     * for: say so rather than keep it silently (auto takes either). */
+    struct daemon probe = d;
+    probe.have_st = false;
+    if (want != TUN_AUTO && daemon_fetch_status(&probe, 3000) == 0) {
+        bool tun = probe.st.tun;
+        status_free(&probe.st);
+        if (tun != (want == TUN_KERNEL)) {
+            tsr_error("tsrun's tailscaled at %s already runs with %s networking; `tsrun down` "
+                      "first to start it with %s",
+                      d.sock, tun ? "kernel (TUN)" : "userspace",
+                      want == TUN_KERNEL ? "--tun=kernel" : "--tun=userspace");
+            return TSR_EXIT_USAGE;
+        }
+    }
     rc = daemon_find_binaries(&d);
     if (rc)
         return rc;

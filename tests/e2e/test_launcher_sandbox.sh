@@ -363,6 +363,11 @@ test_tun_kernel_mode_injects_nothing() {
     assert_contains "$out" "answers (tailscaled"
     assert_contains "$out" "TUN mode)"
     assert_contains "$out" "recommendation: tailscaled runs in TUN mode"
+    # Asking for the other mode while it runs: said, not ignored; no flag: kept.
+    assert_status 2 "$TSRUN" up --tun=userspace --background 2>"$BED_DIR/err"
+    assert_eq "tsrun: tsrun's tailscaled at $sock already runs with kernel (TUN) networking; \`tsrun down\` first to start it with --tun=userspace" \
+        "$(cat "$BED_DIR/err")"
+    "$TSRUN" up --background 2>/dev/null
     "$TSRUN" down 2>/dev/null
     # auto picks kernel when the device opens and the capability is there.
     "$TSRUN" up --tun=auto --background 2>"$BED_DIR/err"
