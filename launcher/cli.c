@@ -10,14 +10,17 @@
 
 static const char usage_main[] =
     "usage: tsrun [OPTIONS] [--] COMMAND [ARGS...]\n"
-    "       tsrun [OPTIONS] up [--background] | down | status [--json] | env | doctor [COMMAND]\n"
+    "       tsrun [OPTIONS] up [--background] [--tun=MODE] | down | status [--json] | env\n"
+    "       tsrun [OPTIONS] doctor [COMMAND]\n"
     "\n"
     "Runs COMMAND with its connections to tailnet addresses tunnelled through a\n"
     "userspace-networking tailscaled (started, logged in and kept Running by tsrun).\n"
     "\n"
     "commands:\n"
     "  COMMAND [ARGS...]   run COMMAND with the shim (exit status is COMMAND's)\n"
-    "  up [--background]   start tailscaled, log in, supervise it (foreground)\n"
+    "  up [--background]   start tailscaled, log in, supervise it (foreground);\n"
+    "     [--tun=MODE]     MODE userspace (default), kernel (a real TUN, tsrun\n"
+    "                      injects nothing) or auto (kernel when possible)\n"
     "  down                stop the tailscaled (and supervisor) tsrun started\n"
     "  status [--json]     backend state, addresses, peers, name map\n"
     "  env                 print `export` lines: eval \"$(tsrun env)\"\n"
@@ -38,18 +41,27 @@ static const char usage_main[] =
     "  -h, --help          this text (`tsrun SUBCOMMAND --help` for one command)\n"
     "  --version           print the version\n"
     "\n"
-    "environment: TS_AUTHKEY, TSRUN_TAGS, TS_HOSTNAME, TSRUN_STATE_DIR, TSRUN_SOCKET,\n"
+    "environment: TS_AUTHKEY, TSRUN_TAGS, TS_HOSTNAME (checked like tailscale up\n"
+    "--hostname), TS_USERSPACE, TSRUN_STATE_DIR, TSRUN_SOCKET,\n"
     "TSRUN_TAILSCALED, TSRUN_TAILSCALE, TSRUN_SHIM, TSRUN_DEBUG. See tsrun(1).\n";
 
 static const char usage_up[] =
-    "usage: tsrun [OPTIONS] up [--background]\n"
+    "usage: tsrun [OPTIONS] up [--background] [--tun=auto|userspace|kernel]\n"
     "\n"
-    "Starts tailscaled (userspace networking) if needed, logs in with TS_AUTHKEY\n"
-    "when the node is not logged in, waits for Running, then stays in the\n"
-    "foreground as its supervisor: restarts tailscaled if it dies and rewrites\n"
-    "the name map on every netmap change. Stop it with Ctrl-C or `tsrun down`.\n"
+    "Starts tailscaled if needed (userspace networking unless --tun), logs in\n"
+    "with TS_AUTHKEY when the node is not logged in, waits for Running, then\n"
+    "stays in the foreground as its supervisor: restarts tailscaled if it dies\n"
+    "and rewrites the name map on every netmap change. Stop it with Ctrl-C or\n"
+    "`tsrun down`.\n"
     "\n"
     "  --background   run the supervisor in the background; return once Running\n"
+    "  --tun MODE     userspace (the default; TS_USERSPACE=true): tailscaled with\n"
+    "                 --tun=userspace-networking, commands get the shim.\n"
+    "                 kernel (TS_USERSPACE=false): a real TUN (tailscale0), commands\n"
+    "                 run unchanged; needs /dev/net/tun and CAP_NET_ADMIN, else\n"
+    "                 refused (exit 2) before anything starts.\n"
+    "                 auto: kernel when both are there, else userspace (one line\n"
+    "                 says which and why). --tun wins over TS_USERSPACE.\n"
     "  --timeout S    how long to wait for Running (default 60)\n";
 
 static const char usage_down[] =
@@ -234,6 +246,14 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         }
         if (c->cmd == CLI_UP && (!strcmp(a, "--background") || !strcmp(a, "-d"))) {
             c->background = true;
+        } else if (c->cmd == CLI_UP && !strncmp(a, "--tun", 5) && (!a[5] || a[5] == '=')) {
+            bool m;
+            const char *v = opt_value(argc, argv, &i, "--tun", &m);
+            if (!v || (strcmp(v, "auto") && strcmp(v, "userspace") && strcmp(v, "kernel"))) {
+                snprintf(err, errlen, "--tun wants auto, userspace or kernel");
+                return -EINVAL;
+            }
+            c->tun = v;
         } else if (c->cmd == CLI_UP && !strncmp(a, "--timeout", 9)) {
             bool m;
             const char *v = opt_value(argc, argv, &i, "--timeout", &m);

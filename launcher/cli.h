@@ -27,6 +27,7 @@ struct cli {
     enum cli_intercept intercept; /* --intercept MODE (default auto) */
     bool ephemeral, accept_routes, no_proxy_env, verbose;
     bool background;        /* up --background */
+    const char *tun;        /* up --tun auto|userspace|kernel (NULL: not given) */
     bool json;              /* status --json */
     bool help;              /* --help after a subcommand */
     const char *help_topic; /* subcommand name for help */

@@ -29,6 +29,7 @@
 #include "namemap.h"
 #include "port.h"
 #include "tsrun.h"
+#include "tun.h"
 
 extern char **environ;
 
@@ -447,8 +448,10 @@ static int spawn_tailscaled(struct daemon *d, int port, bool as_child, pid_t *pi
 {
     int rc = 0, log_fd = -1, errp[2] = {-1, -1}, pidp[2] = {-1, -1}, deathp[2] = {-1, -1};
     char **env = NULL;
-    char a_tun[] = "--tun=userspace-networking", a_socks[64], a_http[80], a_sock[PATH_MAX + 16],
-         a_state[PATH_MAX + 16], death_env[48];
+    char a_socks[64], a_http[80], a_sock[PATH_MAX + 16], a_state[PATH_MAX + 16], death_env[48];
+    /* Kernel mode keeps the SOCKS5 and HTTP listeners (the same start-up
+     * and warm paths); the status's TUN=true makes tsrun inject nothing. */
+    char *a_tun = d->tun_kernel ? "--tun=" TUN_IFACE : "--tun=userspace-networking";
     snprintf(a_socks, sizeof a_socks, "--socks5-server=127.0.0.1:%d", port);
     snprintf(a_sock, sizeof a_sock, "--socket=%s", d->sock);
     snprintf(a_state, sizeof a_state, "--state=%s", d->state_path);
@@ -904,9 +907,9 @@ static int resume_stopped(struct daemon *d)
  * code after one warning line (the node keeps running either way). */
 static int apply_hostname(struct daemon *d)
 {
-    char host[HOSTNAME_LABEL_MAX + 1], body[HOSTNAME_LABEL_MAX + 64];
+    char host[HOSTNAME_NAME_MAX + 2], body[HOSTNAME_NAME_MAX + 64];
     const char *want = getenv("TS_HOSTNAME");
-    if (!want || !*want || !d->have_st || hostname_pick(host, sizeof host) < 0 ||
+    if (!want || !*want || !d->have_st || hostname_pick(host, sizeof host, NULL, 0) < 0 ||
         !strcmp(d->st.self.host_name, host))
         return 0;
     snprintf(body, sizeof body, "{\"Hostname\":\"%s\",\"HostnameSet\":true}", host);
@@ -932,8 +935,8 @@ static int run_login(struct daemon *d, long long deadline)
     pid_t pid = -1;
     bool shown = false;
     long long started = tsr_now_ms();
-    char host[HOSTNAME_LABEL_MAX + 1];
-    char a_sock[PATH_MAX + 16], a_key[64], a_host[96], a_tags[512], a_timeout[32];
+    char host[HOSTNAME_NAME_MAX + 2], why[256];
+    char a_sock[PATH_MAX + 16], a_key[64], a_host[HOSTNAME_NAME_MAX + 16], a_tags[512], a_timeout[32];
     char out[4096] = "", url[512] = "";
     size_t outlen = 0;
     const char *key = auth_key(), *tags = getenv("TSRUN_TAGS");
@@ -941,7 +944,10 @@ static int run_login(struct daemon *d, long long deadline)
 
     if (check_key() != 0)
         return TSR_EXIT_LOGIN;
-    hostname_pick(host, sizeof host);
+    if (hostname_pick(host, sizeof host, why, sizeof why) < 0) {
+        tsr_error("TS_HOSTNAME=%s: tailscale up would refuse it: %s", getenv("TS_HOSTNAME"), why);
+        return TSR_EXIT_USAGE;
+    }
     char *argv[16 + DAEMON_MAX_EXTRA], **extra = NULL;
     int ac = 0;
     int nx = tsr_split_fields(getenv("TS_EXTRA_ARGS"), &extra);
@@ -1681,6 +1687,8 @@ int daemon_spawn_supervisor(const struct daemon *d)
     if (d->ephemeral)
         argv[ac++] = "--ephemeral";
     argv[ac++] = "up";
+    if (d->tun_kernel)
+        argv[ac++] = "--tun=kernel"; /* its restarts keep the TUN */
     argv[ac] = NULL;
     int log_fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (log_fd < 0)

@@ -31,6 +31,7 @@ struct daemon {
     bool ephemeral, accept_routes;
     bool accept_dns; /* TS_ACCEPT_DNS (default false) */
     int http_port;   /* TS_OUTBOUND_HTTP_PROXY_LISTEN's port; 0: the SOCKS5 port */
+    bool tun_kernel; /* start tailscaled with a real TUN (tun.h), not userspace */
     int timeout_s;
 
     /* derived */

@@ -370,9 +370,8 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         rec = "global preload is installed: every dynamically linked program reaches the tailnet "
               "with no wrapper; keep tailscaled up (`tsrun up --background` in a start hook)";
     else if (netadmin && tfd >= 0)
-        rec = "TUN mode is possible here (tailscaled without --tun=userspace-networking) and needs "
-              "no shim; "
-              "otherwise `tsrun COMMAND`";
+        rec = "TUN mode is possible here and needs no shim: `tsrun up --tun=kernel` (or "
+              "TS_USERSPACE=false); otherwise `tsrun COMMAND`";
     else if (cmd_static || cmd_priv)
         rec = "this COMMAND cannot take the shim: use its proxy settings (socks5h://) or TUN mode";
     else

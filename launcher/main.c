@@ -14,6 +14,7 @@
 #include "daemon.h"
 #include "doctor.h"
 #include "elfinfo.h"
+#include "hostname.h"
 #include "inject.h"
 #include "localapi.h"
 #include "namemap.h"
@@ -23,6 +24,7 @@
 #include "seccomp.h"
 #include "settings.h"
 #include "tsrun.h"
+#include "tun.h"
 
 extern char **environ;
 
@@ -89,12 +91,42 @@ static int setup_containerboot(struct daemon *d)
     if (dns < 0 || user < 0 || env_bool("TS_AUTH_ONCE", 1) < 0)
         return TSR_EXIT_USAGE;
     d->accept_dns = dns == 1;
-    if (user == 0 && !(d->socket_opt && *d->socket_opt)) {
-        tsr_error("TS_USERSPACE=false asks for kernel (TUN) networking: tsrun starts tailscaled "
-                  "in userspace mode only; run a TUN tailscaled yourself and point TS_SOCKET at "
-                  "it (tsrun then injects nothing), or unset TS_USERSPACE");
+    /* TS_HOSTNAME: refused as `tailscale up --hostname` would refuse it,
+     * before anything starts (never cut into something else). */
+    char why[256];
+    if ((v = getenv("TS_HOSTNAME")) && *v && hostname_check(v, why, sizeof why) < 0) {
+        tsr_error("TS_HOSTNAME=%s: tailscale up would refuse it: %s", v, why);
         return TSR_EXIT_USAGE;
     }
+    return 0;
+}
+
+/* The networking of the tailscaled tsrun would start (`up`, COMMAND, env):
+ * `up --tun`, else containerboot's TS_USERSPACE (false: kernel), else
+ * userspace. Kernel mode that cannot work here is refused in one line,
+ * before anything starts; auto says in one line which it picked and why.
+ * Nothing for an external tailscaled. 0 or TSR_EXIT_USAGE. */
+static int setup_tun(const struct cli *c, struct daemon *d, enum tun_want *want_out)
+{
+    enum tun_want want = env_bool("TS_USERSPACE", 1) == 0 ? TUN_KERNEL : TUN_USERSPACE;
+    char from[32] = "TS_USERSPACE=false", why[PATH_MAX + 128];
+    if (c->tun && tun_parse(c->tun, &want) == 0)
+        snprintf(from, sizeof from, "--tun=%s", c->tun);
+    /* Said out loud (not the default): `up` checks it against a running daemon. */
+    const char *u = getenv("TS_USERSPACE");
+    if (want_out)
+        *want_out = c->tun || (u && *u) ? want : TUN_AUTO;
+    d->tun_kernel = false;
+    if (d->mode != DAEMON_MODE_USERSPACE || want == TUN_USERSPACE)
+        return 0;
+    if (tun_probe(want, &d->tun_kernel, why, sizeof why) < 0) {
+        tsr_error("%s: kernel (TUN) networking is impossible here: %s; use %s", from, why,
+                  c->tun ? "--tun=userspace (or --tun=auto)" : "TS_USERSPACE=true");
+        return TSR_EXIT_USAGE;
+    }
+    if (want == TUN_AUTO)
+        fprintf(stderr, "tsrun: --tun=auto: %s: %s\n",
+                d->tun_kernel ? "kernel (TUN) networking" : "userspace networking", why);
     return 0;
 }
 
@@ -161,6 +193,8 @@ static int cmd_run(const struct cli *c)
     if (rc)
         return rc;
     rc = setup(c, &d);
+    if (!rc)
+        rc = setup_tun(c, &d, NULL);
     if (rc)
         return rc;
     /* Before anything starts: a missing shim is a broken install. */
@@ -170,6 +204,8 @@ static int cmd_run(const struct cli *c)
         goto out;
     if (d.started)
         daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
+    if (d.have_st && d.st.tun)
+        d.mode = DAEMON_MODE_TUN; /* ours, started in kernel mode */
     if (d.mode == DAEMON_MODE_TUN) {
         tsr_debug("tailscaled runs in TUN mode: the tailnet is routable; running %s unchanged",
                   c->argv[0]);
@@ -271,7 +307,8 @@ static int cmd_run(const struct cli *c)
         }
         o.proxy_env = !c->no_proxy_env;
         tsr_warn("hint: no seccomp listener for %s (%s); ptrace intercept is not implemented; "
-                 "falling back to the shim%s", c->argv[0], seccomp_strerror(sr),
+                 "falling back to the shim%s",
+                 c->argv[0], seccomp_strerror(sr),
                  o.proxy_env ? " and ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
         inject_free_env(env);
         env = NULL;
@@ -308,6 +345,8 @@ static int cmd_env(const struct cli *c)
     if (rc)
         return rc;
     rc = setup(c, &d);
+    if (!rc)
+        rc = setup_tun(c, &d, NULL);
     if (rc)
         return rc;
     rc = daemon_ensure(&d, 0);
@@ -315,6 +354,8 @@ static int cmd_env(const struct cli *c)
         goto out;
     if (d.started)
         daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
+    if (d.have_st && d.st.tun)
+        d.mode = DAEMON_MODE_TUN; /* ours, started in kernel mode */
     if (d.mode == DAEMON_MODE_TUN) {
         printf("# tailscaled runs in TUN mode: the tailnet is routable, nothing to export\n");
         goto out;
@@ -481,7 +522,7 @@ static int cmd_status(const struct cli *c)
     if (!up && !bad && d.mode == DAEMON_MODE_USERSPACE && daemon_find_tun(&d))
         up = true; /* a TUN tailscaled at a usual socket: what `tsrun CMD` uses */
     pid_t pid = daemon_read_pid(d.pid_path), sup = daemon_read_pid(d.sup_pid_path);
-    if (d.mode != DAEMON_MODE_USERSPACE || !daemon_pid_is_tailscaled(pid, d.sock))
+    if (d.mode == DAEMON_MODE_EXTERNAL || !daemon_pid_is_tailscaled(pid, d.sock))
         pid = -1;
     if (sup > 0 && !daemon_pid_is_supervisor(sup))
         sup = -1;
@@ -555,6 +596,25 @@ static int cmd_up(const struct cli *c)
     if (d.mode != DAEMON_MODE_USERSPACE) {
         tsr_error("`up` manages a tailscaled of its own; drop --socket/--socks5/TSRUN_SOCKET");
         return TSR_EXIT_USAGE;
+    }
+    enum tun_want want;
+    rc = setup_tun(c, &d, &want);
+    if (rc)
+        return rc;
+    /* tsrun's tailscaled already runs in the other mode than the one asked
+     * for: say so rather than keep it silently (auto takes either). */
+    struct daemon probe = d;
+    probe.have_st = false;
+    if (want != TUN_AUTO && daemon_fetch_status(&probe, 3000) == 0) {
+        bool tun = probe.st.tun;
+        status_free(&probe.st);
+        if (tun != (want == TUN_KERNEL)) {
+            tsr_error("tsrun's tailscaled at %s already runs with %s networking; `tsrun down` "
+                      "first to start it with %s",
+                      d.sock, tun ? "kernel (TUN)" : "userspace",
+                      want == TUN_KERNEL ? "--tun=kernel" : "--tun=userspace");
+            return TSR_EXIT_USAGE;
+        }
     }
     rc = daemon_find_binaries(&d);
     if (rc)

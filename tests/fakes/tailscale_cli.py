@@ -104,6 +104,20 @@ def parse_flags(argv, spec):
 
 DNS_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
+
+def valid_hostname(h):
+    """tailscale's dnsname.ValidHostname (what `up --hostname` checks): one
+    leading and one trailing dot dropped, at most 254 bytes with a trailing
+    dot, every label a DNS label. Dotted names are accepted."""
+    s = h[1:] if h.startswith(".") else h
+    total = len(s) + (0 if s.endswith(".") else 1)
+    s = s[:-1] if s.endswith(".") else s
+    if total > 254:
+        raise CLIError('"%s" is too long to be a DNS name' % s)
+    for label in s.split("."):
+        if not DNS_LABEL.match(label):
+            raise CLIError('"%s" is not a valid DNS label' % label)
+
 UP_FLAGS = {"auth-key": "str", "authkey": "str", "hostname": "str", "accept-dns": "bool",
             "accept-routes": "bool", "advertise-tags": "str", "timeout": "str", "reset": "bool",
             "json": "bool", "force-reauth": "bool", "ssh": "bool", "shields-up": "bool",
@@ -168,8 +182,8 @@ def cmd_up(argv):
     if key.startswith("tskey-client-") and not tags:
         raise CLIError("oauth authkeys require --advertise-tags")
     hostname = f.get("hostname")
-    if hostname is not None and not DNS_LABEL.match(hostname):
-        raise CLIError('invalid hostname "%s": must be a valid DNS label' % hostname)
+    if hostname:
+        valid_hostname(hostname)
     timeout = parse_duration(f.get("timeout", "0s"))
 
     prefs = {"WantRunning": True, "CorpDNS": f.get("accept-dns", True),
