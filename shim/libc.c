@@ -14,14 +14,18 @@ typedef int (*recvmmsg_fn)(int, struct mmsghdr *, unsigned int, int, struct time
  * constructor runs in every process the shim is preloaded into, and must not
  * do work that can fail. dlsym() is thread-safe, and two threads racing here
  * store the same pointer, so a relaxed "check, then publish" is enough. */
-static void *bind_symbol(_Atomic(void *) *slot, const char *name)
+static __attribute__((noinline, cold)) void *bind_slow(_Atomic(void *) *slot,
+                                                      const char *name)
+{
+    void *fn = dlsym(RTLD_NEXT, name);
+    atomic_store_explicit(slot, fn, memory_order_release);
+    return fn;
+}
+
+static inline void *bind_symbol(_Atomic(void *) *slot, const char *name)
 {
     void *fn = atomic_load_explicit(slot, memory_order_acquire);
-    if (fn == NULL) {
-        fn = dlsym(RTLD_NEXT, name);
-        atomic_store_explicit(slot, fn, memory_order_release);
-    }
-    return fn;
+    return __builtin_expect(fn != NULL, 1) ? fn : bind_slow(slot, name);
 }
 
 /* Declares the slot and a typed accessor real_NAME() for one libc function.
@@ -72,7 +76,7 @@ LIBC_SYMBOL(gethostbyaddr_r)
 #define CALL_OR(fail, name, ...)                                            \
     do {                                                                    \
         __typeof__(&name) fn = real_##name();                               \
-        if (fn == NULL) {                                                   \
+        if (__builtin_expect(fn == NULL, 0)) {                              \
             errno = ENOSYS;                                                 \
             return fail;                                                    \
         }                                                                   \

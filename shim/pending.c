@@ -14,24 +14,23 @@ struct pending_table {
 
 /* NULL until the first asynchronous connect of this process (or of a parent
  * it was forked from: the pointer and the shared pages are inherited). */
-static _Atomic(struct pending_table *) table;
+_Atomic(struct pending_table *) pending_table_ptr;
 
-bool pending_any(void)
+unsigned pending_table_live(const struct pending_table *t)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_relaxed);
-    return t != NULL && atomic_load_explicit(&t->live, memory_order_relaxed) != 0;
+    return atomic_load_explicit(&t->live, memory_order_relaxed);
 }
 
 unsigned pending_live(void)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     return t == NULL ? 0 : atomic_load_explicit(&t->live, memory_order_relaxed);
 }
 
 /* mmap() is async-signal-safe; two threads racing here keep one mapping. */
 static struct pending_table *table_get(void)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     if (t != NULL)
         return t;
     void *m = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
@@ -39,7 +38,7 @@ static struct pending_table *table_get(void)
     if (m == MAP_FAILED)
         return NULL;
     struct pending_table *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&table, &expected, (struct pending_table *)m,
+    if (!atomic_compare_exchange_strong_explicit(&pending_table_ptr, &expected, (struct pending_table *)m,
                                                  memory_order_acq_rel,
                                                  memory_order_acquire)) {
         munmap(m, sizeof *t);
@@ -113,7 +112,7 @@ struct pending *pending_acquire(int fd, bool *busy)
 {
     if (busy != NULL)
         *busy = false;
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     if (t == NULL || atomic_load_explicit(&t->live, memory_order_relaxed) == 0)
         return NULL;
     uint64_t ino = pending_socket_ino(fd);
@@ -139,7 +138,7 @@ struct pending *pending_acquire(int fd, bool *busy)
 
 bool pending_has(int fd)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     if (t == NULL || atomic_load_explicit(&t->live, memory_order_relaxed) == 0)
         return false;
     uint64_t ino = pending_socket_ino(fd);
@@ -153,7 +152,7 @@ bool pending_has(int fd)
 
 void pending_remove(struct pending *p)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     atomic_store_explicit(&p->state, PENDING_FREE, memory_order_relaxed);
     atomic_store_explicit(&p->ino, 0, memory_order_release);
     atomic_fetch_sub_explicit(&t->live, 1, memory_order_relaxed);
@@ -162,7 +161,7 @@ void pending_remove(struct pending *p)
 
 long long pending_next_deadline(void)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     long long next = -1;
     if (t == NULL)
         return -1;
@@ -180,7 +179,7 @@ long long pending_next_deadline(void)
 
 void pending_each_inherited(void (*fn)(int fd))
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     if (t == NULL)
         return;
     int pid = (int)getpid();
@@ -197,7 +196,7 @@ void pending_each_inherited(void (*fn)(int fd))
 
 void pending_sweep(void)
 {
-    struct pending_table *t = atomic_load_explicit(&table, memory_order_acquire);
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     if (t == NULL)
         return;
     int pid = (int)getpid();

@@ -48,10 +48,21 @@ struct pending {
     struct sockaddr_storage dest; /* what the app asked for (logs) */
 };
 
+struct pending_table;
+/* NULL until the first asynchronous connect (shim/pending.c). */
+extern _Atomic(struct pending_table *) pending_table_ptr;
+/* Live entries of a table (shim/pending.c). */
+unsigned pending_table_live(const struct pending_table *t);
+
 /* The fast path every hook takes first: false when no reply is outstanding
  * anywhere in this process (one relaxed load while none ever was, two once
- * the table exists). */
-bool pending_any(void);
+ * the table exists). Inline, so that an ordinary program's read() pays the
+ * load and a branch, not a call. */
+static inline bool pending_any(void)
+{
+    struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_relaxed);
+    return __builtin_expect(t != NULL, 0) && pending_table_live(t) != 0;
+}
 
 /* Registers fd's socket (inode ino; times in CLOCK_MONOTONIC ms) and returns
  * its entry locked, in state PENDING_WAIT, or NULL when the table cannot be
