@@ -40,12 +40,14 @@ static int step(int fd, bool report, long long *deadline, bool *busy)
     return rc;
 }
 
-int async_before_read(int fd, bool nonblocking)
+/* Waits (unless nonblocking) until fd's tunnel is up or failed; a failure
+ * is reported (entry removed) only with `report`. 0, or -errno. */
+static int settled(int fd, bool nonblocking, bool report)
 {
     for (;;) {
         long long deadline = -1;
         bool busy;
-        int rc = step(fd, true, &deadline, &busy);
+        int rc = step(fd, report, &deadline, &busy);
         if (rc == 1)
             return 0;
         if (rc < 0)
@@ -65,19 +67,38 @@ int async_before_read(int fd, bool nonblocking)
     }
 }
 
+int async_before_read(int fd, bool nonblocking)
+{
+    return settled(fd, nonblocking, true);
+}
+
 int async_before_write(int fd)
 {
     bool busy;
     struct pending *p = pending_acquire(fd, &busy);
     if (p == NULL && !busy)
         return 0;
+    bool hold = true;
     if (p != NULL) {
-        bool hold = p->hold_writes;
-        pending_release(p);
-        if (!hold)
+        hold = p->hold_writes;
+        int rc = tunnel_settle(fd, p);
+        if (rc == 0) {
+            pending_remove(p);
             return 0;
+        }
+        pending_release(p);
+        /* A tunnel that failed is reported by the first read, once, as on
+         * the epoll path everywhere: these bytes are lost with it, as bytes
+         * a peer resets after they were sent. */
+        if (rc != -EAGAIN)
+            return 1;
     }
-    return async_before_read(fd, false);
+    if (!hold)
+        return 0;
+    int rc = settled(fd, false, false);
+    if (rc == -EINTR)
+        return rc;
+    return rc == 0 ? 0 : 1; /* a failure stays for the first read */
 }
 
 bool async_so_error(int fd, int *err)

@@ -14,12 +14,17 @@
  * call waits, bounded by TSRUN_CONNECT_TIMEOUT_MS; a signal makes it -EINTR. */
 int async_before_read(int fd, bool nonblocking);
 
-/* Before a write-side call on fd (write, send*, ...). Servers that read the
- * request with one recv() and drop what came with it (microsocks; the reason
- * for TSRUN_SOCKS5_PIPELINE=0) must not get the app's bytes before their
- * reply: for those tunnels the call waits for it, bounded by the deadline,
- * and fails with the tunnel's errno (once) if it failed. Returns 0 or -errno.
- * tailscaled forwards early bytes after its reply: nothing waits there. */
+/* Before a write-side call on fd (write, send*, ...). Returns
+ *   0: go on with the real call;
+ *   1: the tunnel has failed: answer the call as if its bytes were sent (as
+ *      bytes sent just before a peer's reset are lost) and leave the errno to
+ *      the first read, where epoll loops look for it, once;
+ *   -EINTR: a signal interrupted the wait below.
+ * Servers that read the request with one recv() and drop what came with it
+ * (microsocks: the reason for TSRUN_SOCKS5_PIPELINE=0) must not get the app's
+ * bytes before their reply: for those tunnels the call waits for it, bounded
+ * by the deadline. tailscaled forwards early bytes after its reply: nothing
+ * waits there, but a reply that has already arrived is consumed first. */
 int async_before_write(int fd);
 
 /* True when fd's descriptor is non-blocking (fcntl), for the hooks above. */

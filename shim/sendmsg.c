@@ -8,11 +8,21 @@
 #include "libc.h"
 #include "pending.h"
 
+static size_t msg_bytes(const struct msghdr *msg)
+{
+    size_t n = 0;
+    for (size_t i = 0; msg->msg_iov != NULL && i < (size_t)msg->msg_iovlen; i++)
+        n += msg->msg_iov[i].iov_len;
+    return n;
+}
+
 TSSHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     int rc0;
-    if (pending_any() && (rc0 = async_before_write(fd)) < 0) {
-        errno = -rc0;
+    if (pending_any() && (rc0 = async_before_write(fd)) != 0) {
+        if (rc0 == 1 && msg != NULL)
+            return (ssize_t)msg_bytes(msg); /* failed tunnel: the first read says so */
+        errno = rc0 == 1 ? EFAULT : -rc0;
         return -1;
     }
     socklen_t len = msg != NULL ? intercept_msg_namelen(msg->msg_namelen) : 0;
@@ -44,8 +54,13 @@ TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, sendmmsg
      * MSG_FASTOPEN); send those before the first one, and report how many
      * went out, as a partial sendmmsg() does. */
     int rc0;
-    if (pending_any() && (rc0 = async_before_write(fd)) < 0) {
-        errno = -rc0;
+    if (pending_any() && (rc0 = async_before_write(fd)) != 0) {
+        if (rc0 == 1 && vec != NULL) {
+            for (unsigned i = 0; i < n; i++) /* failed tunnel: see sendmsg() */
+                vec[i].msg_len = (unsigned)msg_bytes(&vec[i].msg_hdr);
+            return (int)n;
+        }
+        errno = rc0 == 1 ? EFAULT : -rc0;
         return -1;
     }
     unsigned ok = 0;

@@ -12,32 +12,48 @@
 #include "libc.h"
 #include "pending.h"
 
-static int before(int fd)
+/* async_before_write()'s answer for a call of n bytes: -1 (go on with
+ * the real call), or the call's result. */
+static ssize_t before(int fd, size_t n)
 {
     int rc = async_before_write(fd);
     if (rc == 0)
-        return 0;
+        return -1;
+    if (rc == 1)
+        return (ssize_t)n;
     errno = -rc;
-    return -1;
+    return -2;
 }
+
+static size_t iov_bytes(const struct iovec *iov, int iovcnt)
+{
+    size_t n = 0;
+    for (int i = 0; iov != NULL && i < iovcnt; i++)
+        n += iov[i].iov_len;
+    return n;
+}
+
+#define BEFORE(fd, n)                                                       \
+    do {                                                                    \
+        ssize_t r_;                                                         \
+        if (pending_any() && (r_ = before((fd), (n))) != -1)                \
+            return r_ == -2 ? -1 : r_;                                      \
+    } while (0)
 
 TSSHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    if (pending_any() && before(fd) < 0)
-        return -1;
+    BEFORE(fd, n);
     return libc_write(fd, buf, n);
 }
 
 TSSHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    if (pending_any() && before(fd) < 0)
-        return -1;
+    BEFORE(fd, iov_bytes(iov, iovcnt));
     return libc_writev(fd, iov, iovcnt);
 }
 
 TSSHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-    if (pending_any() && before(fd) < 0)
-        return -1;
+    BEFORE(fd, n);
     return libc_sendto(fd, buf, n, flags, NULL, 0);
 }
