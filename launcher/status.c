@@ -102,27 +102,182 @@ static int cmp_peer(const void *a, const void *b)
     return c ? c : strcmp(x->host_name, y->host_name);
 }
 
-int status_parse(const char *json, size_t len, struct tsr_status *st, char *err, size_t errlen)
+/* --- the fast path: the Peer map one peer at a time ---
+ *
+ * A 10,000-peer status is ~3.5 MB of JSON; jansson's tree for all of it
+ * costs ~70 MB and most of the parse time. So the top-level object is
+ * scanned (structure only: strings, brackets, commas) to find the Peer
+ * value; the rest of the document, with Peer replaced by null, goes to
+ * jansson as before, and each peer object is decoded on its own
+ * (JSON_DISABLE_EOF_CHECK) and freed before the next. Anything the scanner
+ * does not expect (a duplicate or escaped top-level key, a malformed Peer
+ * map) falls back to the whole-tree parse, so errors read as before. The
+ * Peer map's keys (node public keys, unused) are skipped, not decoded. */
+
+static const char *skip_ws(const char *p, const char *end)
 {
-    int rc = 0;
-    json_error_t jerr;
-    memset(st, 0, sizeof *st);
-    json_t *root = json_loadb(json, len, 0, &jerr);
-    if (!root) {
-        snprintf(err, errlen, "status: bad JSON at line %d: %s", jerr.line, jerr.text);
-        return -EINVAL;
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* p at '"': just past the closing quote, or NULL. *esc says whether the
+ * string held a backslash. */
+static const char *skip_string(const char *p, const char *end, bool *esc)
+{
+    for (p++; p < end; p++) {
+        if (*p == '\\') {
+            if (esc)
+                *esc = true;
+            p++;
+        } else if (*p == '"') {
+            return p + 1;
+        }
     }
+    return NULL;
+}
+
+/* One value's extent (not validated: jansson does that later), or NULL. */
+static const char *skip_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p, end, NULL);
+    if (*p != '{' && *p != '[') {
+        while (p < end && !strchr(",}] \t\r\n", *p))
+            p++;
+        return p;
+    }
+    size_t depth = 0;
+    while (p < end) {
+        if (*p == '"') {
+            p = skip_string(p, end, NULL);
+            if (!p)
+                return NULL;
+            continue;
+        }
+        if (*p == '{' || *p == '[')
+            depth++;
+        else if ((*p == '}' || *p == ']') && --depth == 0)
+            return p + 1;
+        p++;
+    }
+    return NULL;
+}
+
+/* The top-level "Peer" value's extent in [json, end): 1 found, 0 absent,
+ * -1 when the fast path should not be trusted with this text. */
+static int find_peer(const char *json, const char *end, const char **vs, const char **ve)
+{
+    int found = 0;
+    const char *p = skip_ws(json, end);
+    if (p >= end || *p++ != '{')
+        return -1;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}')
+        return 0;
+    for (;;) {
+        bool esc = false;
+        if (p >= end || *p != '"')
+            return -1;
+        const char *k = p;
+        p = skip_string(p, end, &esc);
+        if (!p || esc)
+            return -1;
+        bool is_peer = p - k == 6 && memcmp(k, "\"Peer\"", 6) == 0;
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ':')
+            return -1;
+        p = skip_ws(p, end);
+        const char *v = p;
+        p = skip_value(p, end);
+        if (!p || p == v)
+            return -1;
+        if (is_peer) {
+            if (found)
+                return -1;
+            found = 1;
+            *vs = v;
+            *ve = p;
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' ? found : -1;
+    }
+}
+
+static int add_peer(struct tsr_status *st, size_t *cap, json_t *obj)
+{
+    if (st->npeers == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct status_node *np = realloc(st->peers, ncap * sizeof *np);
+        if (!np)
+            return -ENOMEM;
+        st->peers = np;
+        *cap = ncap;
+    }
+    struct status_node *n = &st->peers[st->npeers++];
+    memset(n, 0, sizeof *n);
+    int rc = parse_node(obj, n);
+    if (rc == 0 && n->exit_node)
+        st->exit_node_in_use = true;
+    return rc;
+}
+
+/* The Peer map [p, end), one object at a time. 0, -ENOMEM, or -EINVAL
+ * (then the caller falls back to the whole-tree parse). */
+static int parse_peers(const char *p, const char *end, struct tsr_status *st)
+{
+    size_t cap = 0;
+    if (*p != '{')
+        return 0; /* null or not a map: no peers, as json_is_object says */
+    p = skip_ws(p + 1, end);
+    if (p < end && *p == '}')
+        return 0;
+    for (;;) {
+        if (p >= end || *p != '"')
+            return -EINVAL;
+        p = skip_string(p, end, NULL);
+        if (p == NULL || (p = skip_ws(p, end)) >= end || *p++ != ':')
+            return -EINVAL;
+        p = skip_ws(p, end);
+        if (p >= end || *p != '{')
+            return -EINVAL; /* a peer that is not an object: rare, leave it to jansson */
+        json_error_t jerr;
+        json_t *obj = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK, &jerr);
+        if (!obj)
+            return -EINVAL;
+        int rc = add_peer(st, &cap, obj);
+        json_decref(obj);
+        if (rc < 0)
+            return rc;
+        p += jerr.position;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' && p + 1 == end ? 0 : -EINVAL;
+    }
+}
+
+/* Everything but the peers, from a tree. */
+static int parse_root(json_t *root, struct tsr_status *st, char *err, size_t errlen)
+{
     if (!json_is_object(root) || !json_is_string(json_object_get(root, "BackendState"))) {
         snprintf(err, errlen, "status: no BackendState in the reply");
-        rc = -EINVAL;
-        goto out;
+        return -EINVAL;
     }
     st->version = dup_str(root, "Version");
     st->backend_state = dup_str(root, "BackendState");
     st->auth_url = dup_str(root, "AuthURL");
     st->tun = json_is_true(json_object_get(root, "TUN"));
     json_t *ens = json_object_get(root, "ExitNodeStatus");
-    st->exit_node_in_use = json_is_object(ens);
+    st->exit_node_in_use = st->exit_node_in_use || json_is_object(ens);
 
     json_t *tn = json_object_get(root, "CurrentTailnet");
     json_t *sfx = json_object_get(tn, "MagicDNSSuffix");
@@ -130,19 +285,15 @@ int status_parse(const char *json, size_t len, struct tsr_status *st, char *err,
         sfx = json_object_get(root, "MagicDNSSuffix");
     st->suffix = norm_dns(json_is_string(sfx) ? json_string_value(sfx) : "");
     st->tailnet = dup_str(tn, "Name"); /* json_object_get(NULL, ..) is NULL */
-    if (!st->version || !st->backend_state || !st->auth_url || !st->suffix || !st->tailnet) {
-        rc = -ENOMEM;
-        goto out;
-    }
+    if (!st->version || !st->backend_state || !st->auth_url || !st->suffix || !st->tailnet)
+        return -ENOMEM;
 
     json_t *health = json_object_get(root, "Health"), *h;
     size_t i;
     if (json_array_size(health)) {
         st->health = calloc(json_array_size(health), sizeof *st->health);
-        if (!st->health) {
-            rc = -ENOMEM;
-            goto out;
-        }
+        if (!st->health)
+            return -ENOMEM;
         json_array_foreach(health, i, h)
         {
             if (json_is_string(h) && (st->health[st->nhealth] = strdup(json_string_value(h))))
@@ -151,32 +302,78 @@ int status_parse(const char *json, size_t len, struct tsr_status *st, char *err,
     }
 
     json_t *self = json_object_get(root, "Self");
-    rc = parse_node(json_is_object(self) ? self : NULL, &st->self);
-    if (rc < 0)
-        goto out;
+    return parse_node(json_is_object(self) ? self : NULL, &st->self);
+}
 
+/* The whole document as one tree: the fallback, and the error messages. */
+static int parse_whole(const char *json, size_t len, struct tsr_status *st, char *err,
+                       size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr);
+    if (!root) {
+        snprintf(err, errlen, "status: bad JSON at line %d: %s", jerr.line, jerr.text);
+        return -EINVAL;
+    }
+    int rc = parse_root(root, st, err, errlen);
     json_t *peers = json_object_get(root, "Peer"), *p;
     const char *key;
-    if (json_is_object(peers) && json_object_size(peers)) {
-        st->peers = calloc(json_object_size(peers), sizeof *st->peers);
-        if (!st->peers) {
-            rc = -ENOMEM;
-            goto out;
-        }
+    size_t cap = 0;
+    if (rc == 0 && json_is_object(peers)) {
         json_object_foreach(peers, key, p)
         {
-            if (!json_is_object(p))
-                continue;
-            rc = parse_node(p, &st->peers[st->npeers++]);
-            if (rc < 0)
-                goto out;
-            if (st->peers[st->npeers - 1].exit_node)
-                st->exit_node_in_use = true;
+            if (json_is_object(p) && (rc = add_peer(st, &cap, p)) < 0)
+                break;
         }
-        qsort(st->peers, st->npeers, sizeof *st->peers, cmp_peer);
     }
-out:
     json_decref(root);
+    return rc;
+}
+
+/* The fast path; -EAGAIN when the text needs parse_whole instead. */
+static int parse_split(const char *json, size_t len, struct tsr_status *st, char *err,
+                       size_t errlen)
+{
+    const char *vs = NULL, *ve = NULL, *end = json + len;
+    int found = find_peer(json, end, &vs, &ve);
+    if (found < 0)
+        return -EAGAIN;
+    if (!found)
+        vs = ve = end;
+    /* The rest: the text with the Peer value replaced by null. */
+    size_t head = (size_t)(vs - json), tail = (size_t)(end - ve);
+    char *rest = malloc(head + 4 + tail + 1);
+    if (!rest)
+        return -ENOMEM;
+    memcpy(rest, json, head);
+    memcpy(rest + head, found ? "null" : "", found ? 4 : 0);
+    memcpy(rest + head + (found ? 4 : 0), ve, tail);
+    size_t rlen = head + (found ? 4 : 0) + tail;
+    json_error_t jerr;
+    json_t *root = json_loadb(rest, rlen, 0, &jerr);
+    free(rest);
+    if (!root)
+        return -EAGAIN;
+    int rc = parse_root(root, st, err, errlen);
+    json_decref(root);
+    if (rc == 0 && found) {
+        rc = parse_peers(vs, ve, st);
+        if (rc == -EINVAL)
+            rc = -EAGAIN;
+    }
+    return rc;
+}
+
+int status_parse(const char *json, size_t len, struct tsr_status *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    int rc = parse_split(json, len, st, err, errlen);
+    if (rc == -EAGAIN) {
+        status_free(st);
+        rc = parse_whole(json, len, st, err, errlen);
+    }
+    if (rc == 0 && st->npeers)
+        qsort(st->peers, st->npeers, sizeof *st->peers, cmp_peer);
     if (rc == -ENOMEM)
         snprintf(err, errlen, "status: out of memory");
     if (rc < 0)

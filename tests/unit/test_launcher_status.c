@@ -1,6 +1,7 @@
 /* The status JSON reader, on real-shaped LocalAPI replies. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,4 +166,95 @@ Test(status, state_numbers)
     cr_assert_str_eq(status_state_name(6), "Running");
     cr_assert_str_eq(status_state_name(7), "");
     cr_assert_str_eq(status_state_name(-1), "");
+}
+
+/* The Peer map is decoded one peer at a time (status.c's fast path); these
+ * pin down that it reads exactly what the whole-tree parse reads, and that
+ * anything odd still fails or succeeds as jansson says. */
+
+static int parse(const char *j, struct tsr_status *st, char *err, size_t errlen)
+{
+    return status_parse(j, strlen(j), st, err, errlen);
+}
+
+Test(status, many_peers_all_read)
+{
+    enum { N = 3000 };
+    size_t cap = 256 + (size_t)N * 160, len = 0;
+    char *j = malloc(cap), err[256] = "";
+    cr_assert_not_null(j);
+    len += (size_t)sprintf(j + len, "{\"BackendState\":\"Running\",\"Peer\":{");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(j + len,
+                               "%s\n \"nodekey:%d\" : { \"HostName\": \"h}{%d\\\"\", \"DNSName\": "
+                               "\"P%05d.ts.net.\", \"TailscaleIPs\": [\"100.64.%d.%d\"] }",
+                               i ? "," : "", i, i, N - 1 - i, i / 256, i % 256);
+    len += (size_t)sprintf(j + len, "\n},\"Version\":\"v9\"}");
+    struct tsr_status st;
+    cr_assert_eq(status_parse(j, len, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st.npeers, N);
+    cr_assert_str_eq(st.version, "v9"); /* a field after the Peer map */
+    cr_assert_str_eq(st.peers[0].dns_name, "p00000.ts.net");
+    cr_assert_str_eq(st.peers[0].host_name, "h}{2999\"");
+    cr_assert_str_eq(st.peers[0].ips[0], "100.64.11.183");
+    cr_assert_str_eq(st.peers[N - 1].dns_name, "p02999.ts.net");
+    status_free(&st);
+    free(j);
+}
+
+Test(status, peer_map_edge_cases)
+{
+    struct tsr_status st;
+    char err[256] = "";
+    /* Empty, null and missing maps. */
+    cr_assert_eq(parse("{\"BackendState\":\"Running\",\"Peer\":{}}", &st, err, sizeof err), 0);
+    cr_assert_eq(st.npeers, 0);
+    status_free(&st);
+    cr_assert_eq(parse(" {\"Peer\" : null , \"BackendState\":\"Running\"} ", &st, err, sizeof err),
+                 0);
+    cr_assert_eq(st.npeers, 0);
+    status_free(&st);
+    /* A peer that is not an object is skipped, the others kept. */
+    cr_assert_eq(
+        parse("{\"BackendState\":\"Running\",\"Peer\":{\"a\":5,\"b\":{\"DNSName\":\"b.x\"}}}", &st,
+              err, sizeof err),
+        0, "%s", err);
+    cr_assert_eq(st.npeers, 1);
+    cr_assert_str_eq(st.peers[0].dns_name, "b.x");
+    status_free(&st);
+    /* Two Peer keys: the last wins, as in jansson's tree. */
+    cr_assert_eq(parse("{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\"}},"
+                       "\"Peer\":{\"b\":{\"DNSName\":\"b.x\"},\"c\":{\"DNSName\":\"c.x\"}}}",
+                       &st, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(st.npeers, 2);
+    cr_assert_str_eq(st.peers[0].dns_name, "b.x");
+    status_free(&st);
+    /* An exit node among the peers. */
+    cr_assert_eq(parse("{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"ExitNode\":true}}}", &st,
+                       err, sizeof err),
+                 0);
+    cr_assert(st.exit_node_in_use);
+    status_free(&st);
+}
+
+Test(status, broken_peer_map_is_bad_json)
+{
+    static const char *const bad[] = {
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\"}",    /* cut short */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\"},}}", /* trailing , */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":tru}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\" {}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}}} x",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}} \"b\":1}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}},\"Self\":[}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct tsr_status st;
+        char err[256] = "";
+        cr_assert_eq(parse(bad[i], &st, err, sizeof err), -EINVAL, "%s", bad[i]);
+        cr_assert(strstr(err, "bad JSON"), "%s: %s", bad[i], err);
+        cr_assert_eq(st.npeers, 0);
+        status_free(&st);
+    }
 }
