@@ -240,6 +240,7 @@ int daemon_fetch_status(struct daemon *d, long timeout_ms)
         return rc;
     }
     d->have_st = true;
+    tsr_debug("status: %s, %zu peers", d->st.backend_state, d->st.npeers);
     return 0;
 }
 
@@ -1119,6 +1120,10 @@ static int wait_running(struct daemon *d, long long deadline, bool logged_in)
 {
     long long start = tsr_now_ms();
     bool shown = false;
+    /* The last status (run_login's poll, or the start-up wait, moments ago)
+     * already says Running: no second fetch (~0.1 s with 10,000 peers). */
+    if (d->have_st && state_is(d, "Running"))
+        return 0;
     for (;;) {
         int rc = daemon_fetch_status(d, STATUS_TIMEOUT_MS);
         if (rc == 0 && state_is(d, "Running"))
