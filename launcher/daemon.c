@@ -200,12 +200,19 @@ static void describe_http_error(struct daemon *d, const struct localapi_resp *r)
              r->body[n] && r->body[n] != '\n' && r->body[n] != '\r' ? "..." : "");
 }
 
-int daemon_fetch_status(struct daemon *d, long timeout_ms)
+static void feed_status(const char *data, size_t len, void *ctx)
 {
-    struct localapi_resp r;
-    char err[160];
-    d->err[0] = '\0';
-    int rc = localapi_get(d->sock, "/localapi/v0/status", timeout_ms, &r);
+    status_reader_feed(ctx, data, len);
+}
+
+/* One GET of the status: its body to sr as it arrives when sr is not NULL,
+ * else whole in *r. 0 with a 200 reply, or -errno with d->err set. */
+static int get_status(struct daemon *d, long timeout_ms, struct status_reader *sr,
+                      struct localapi_resp *r)
+{
+    int rc =
+        sr ? localapi_get_stream(d->sock, "/localapi/v0/status", timeout_ms, feed_status, sr, r)
+           : localapi_get(d->sock, "/localapi/v0/status", timeout_ms, r);
     if (rc == -ETIMEDOUT)
         snprintf(d->err, sizeof d->err, "LocalAPI at %s did not answer within %ld s", d->sock,
                  (timeout_ms + 999) / 1000);
@@ -213,21 +220,51 @@ int daemon_fetch_status(struct daemon *d, long timeout_ms)
         snprintf(d->err, sizeof d->err, "cannot reach tailscaled at %s: %s", d->sock,
                  strerror(-rc));
     else if (rc < 0)
-        snprintf(d->err, sizeof d->err, "LocalAPI at %s %s", d->sock, r.err);
+        snprintf(d->err, sizeof d->err, "LocalAPI at %s %s", d->sock, r->err);
     if (rc < 0)
         return rc;
-    if (r.code != 200) {
-        describe_http_error(d, &r);
-        tsr_debug("status: HTTP %ld: %.200s", r.code, r.body);
-        localapi_resp_free(&r);
+    if (r->code != 200) {
+        describe_http_error(d, r);
+        tsr_debug("status: HTTP %ld: %.200s", r->code, r->body);
+        localapi_resp_free(r);
         return -EPROTO;
     }
-    if (d->have_st)
-        status_free(&d->st);
-    d->have_st = false;
-    rc = status_parse(r.body, r.len, &d->st, err, sizeof err);
-    localapi_resp_free(&r);
+    return 0;
+}
+
+int daemon_fetch_status(struct daemon *d, long timeout_ms)
+{
+    struct localapi_resp r;
+    struct tsr_status st;
+    char err[160] = "";
+    d->err[0] = '\0';
+    /* Streamed into the reader: a big tailnet's status never sits in memory
+     * whole, nor as one tree (status.h). Text the reader leaves alone
+     * (malformed or unusual) is fetched again whole for jansson's verdict. */
+    struct status_reader *sr = status_reader_new();
+    int rc = sr ? get_status(d, timeout_ms, sr, &r) : -ENOMEM;
+    if (!sr)
+        snprintf(d->err, sizeof d->err, "cannot reach tailscaled at %s: %s", d->sock,
+                 strerror(ENOMEM));
+    if (rc == 0) {
+        localapi_resp_free(&r);
+        rc = status_reader_finish(sr, &st, err, sizeof err);
+    }
+    status_reader_free(sr);
+    if (rc == -EAGAIN) {
+        tsr_debug("status: an unusual reply; parsing it whole");
+        rc = get_status(d, timeout_ms, NULL, &r);
+        if (rc == 0) {
+            rc = status_parse(r.body, r.len, &st, err, sizeof err);
+            localapi_resp_free(&r);
+        }
+    }
+    if (rc < 0 && !err[0])
+        return rc; /* d->err says why */
     if (rc < 0) {
+        if (d->have_st) /* as before: an unusable status leaves none */
+            status_free(&d->st);
+        d->have_st = false;
         const char *why = strncmp(err, "status: ", 8) == 0 ? err + 8 : err;
         if (strncmp(why, "bad JSON ", 9) == 0)
             snprintf(d->err, sizeof d->err,
@@ -239,6 +276,9 @@ int daemon_fetch_status(struct daemon *d, long timeout_ms)
         tsr_debug("%s", err);
         return rc;
     }
+    if (d->have_st)
+        status_free(&d->st);
+    d->st = st;
     d->have_st = true;
     tsr_debug("status: %s, %zu peers", d->st.backend_state, d->st.npeers);
     return 0;

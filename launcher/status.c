@@ -102,17 +102,20 @@ static int cmp_peer(const void *a, const void *b)
     return c ? c : strcmp(x->host_name, y->host_name);
 }
 
-/* --- the fast path: the Peer map one peer at a time ---
+/* --- the streaming reader: the Peer map one peer at a time ---
  *
- * A 10,000-peer status is ~3.5 MB of JSON; jansson's tree for all of it
- * costs ~70 MB and most of the parse time. So the top-level object is
- * scanned (structure only: strings, brackets, commas) to find the Peer
- * value; the rest of the document, with Peer replaced by null, goes to
- * jansson as before, and each peer object is decoded on its own
- * (JSON_DISABLE_EOF_CHECK) and freed before the next. Anything the scanner
- * does not expect (a duplicate or escaped top-level key, a malformed Peer
- * map) falls back to the whole-tree parse, so errors read as before. The
- * Peer map's keys (node public keys, unused) are skipped, not decoded. */
+ * A 10,000-peer status is ~9 MB of JSON; jansson's tree for all of it costs
+ * ~70 MB and most of the parse time, and the whole body another 9 MB. So
+ * the reader scans the text as it arrives (structure only: strings,
+ * brackets, commas; jansson validates every piece it keeps): the top-level
+ * object's members before Peer are kept, the Peer value is replaced by
+ * null, each peer object is decoded on its own and dropped with its text,
+ * and what follows the map is kept. At the end jansson parses the kept
+ * document (small) for the other fields. Anything the scanner does not
+ * expect (a duplicate or escaped top-level key, a peer that is not an
+ * object, a malformed map) ends in -EAGAIN: the caller then parses the
+ * whole text with jansson, so errors read as they always did. The Peer
+ * map's keys (node public keys, unused) are skipped, not decoded. */
 
 static const char *skip_ws(const char *p, const char *end)
 {
@@ -137,7 +140,8 @@ static const char *skip_string(const char *p, const char *end, bool *esc)
     return NULL;
 }
 
-/* One value's extent (not validated: jansson does that later), or NULL. */
+/* One value's extent (not validated: jansson does that later), or NULL
+ * when the text ends first. */
 static const char *skip_value(const char *p, const char *end)
 {
     if (p >= end)
@@ -147,7 +151,7 @@ static const char *skip_value(const char *p, const char *end)
     if (*p != '{' && *p != '[') {
         while (p < end && !strchr(",}] \t\r\n", *p))
             p++;
-        return p;
+        return p < end ? p : NULL; /* at the end: maybe cut short */
     }
     size_t depth = 0;
     while (p < end) {
@@ -228,43 +232,6 @@ static int add_peer(struct tsr_status *st, size_t *cap, json_t *obj)
     return rc;
 }
 
-/* The Peer map [p, end), one object at a time. 0, -ENOMEM, or -EINVAL
- * (then the caller falls back to the whole-tree parse). */
-static int parse_peers(const char *p, const char *end, struct tsr_status *st)
-{
-    size_t cap = 0;
-    if (*p != '{')
-        return 0; /* null or not a map: no peers, as json_is_object says */
-    p = skip_ws(p + 1, end);
-    if (p < end && *p == '}')
-        return 0;
-    for (;;) {
-        if (p >= end || *p != '"')
-            return -EINVAL;
-        p = skip_string(p, end, NULL);
-        if (p == NULL || (p = skip_ws(p, end)) >= end || *p++ != ':')
-            return -EINVAL;
-        p = skip_ws(p, end);
-        if (p >= end || *p != '{')
-            return -EINVAL; /* a peer that is not an object: rare, leave it to jansson */
-        json_error_t jerr;
-        json_t *obj = json_loadb(p, (size_t)(end - p), JSON_DISABLE_EOF_CHECK, &jerr);
-        if (!obj)
-            return -EINVAL;
-        int rc = add_peer(st, &cap, obj);
-        json_decref(obj);
-        if (rc < 0)
-            return rc;
-        p += jerr.position;
-        p = skip_ws(p, end);
-        if (p < end && *p == ',') {
-            p = skip_ws(p + 1, end);
-            continue;
-        }
-        return p < end && *p == '}' && p + 1 == end ? 0 : -EINVAL;
-    }
-}
-
 /* Everything but the peers, from a tree. */
 static int parse_root(json_t *root, struct tsr_status *st, char *err, size_t errlen)
 {
@@ -330,48 +297,263 @@ static int parse_whole(const char *json, size_t len, struct tsr_status *st, char
     return rc;
 }
 
-/* The fast path; -EAGAIN when the text needs parse_whole instead. */
-static int parse_split(const char *json, size_t len, struct tsr_status *st, char *err,
-                       size_t errlen)
+enum { RD_HEAD, RD_PEERS, RD_TAIL };
+
+struct status_reader {
+    char *buf;       /* text not consumed yet */
+    size_t len, cap; /* bytes in buf, its size */
+    size_t pos;      /* where the next member starts in buf */
+    char *rest;      /* RD_PEERS/RD_TAIL after a Peer map: the text before it, then "null" */
+    size_t rlen;
+    int phase;      /* RD_* */
+    bool opened;    /* saw the top-level '{' */
+    bool more;      /* a member came before (a ',' is due) */
+    bool seen_peer; /* a top-level Peer key */
+    int rc;         /* 0, or the first error: -ENOMEM, -EAGAIN */
+    size_t pcap;    /* st.peers' capacity */
+    struct tsr_status st;
+};
+
+struct status_reader *status_reader_new(void)
 {
-    const char *vs = NULL, *ve = NULL, *end = json + len;
-    int found = find_peer(json, end, &vs, &ve);
-    if (found < 0)
+    return calloc(1, sizeof(struct status_reader));
+}
+
+void status_reader_free(struct status_reader *r)
+{
+    if (!r)
+        return;
+    status_free(&r->st);
+    free(r->buf);
+    free(r->rest);
+    free(r);
+}
+
+/* ',' then a key's opening quote when a member came before; 1 = more text
+ * needed, -EAGAIN = unexpected, 0 with *pp at the quote. */
+static int next_member(struct status_reader *r, const char **pp, const char *end)
+{
+    const char *p = *pp;
+    if (r->more) {
+        if (*p != ',')
+            return -EAGAIN;
+        p = skip_ws(p + 1, end);
+        if (p >= end)
+            return 1;
+    }
+    if (*p != '"')
         return -EAGAIN;
-    if (!found)
-        vs = ve = end;
-    /* The rest: the text with the Peer value replaced by null. */
-    size_t head = (size_t)(vs - json), tail = (size_t)(end - ve);
-    char *rest = malloc(head + 4 + tail + 1);
-    if (!rest)
-        return -ENOMEM;
-    memcpy(rest, json, head);
-    memcpy(rest + head, found ? "null" : "", found ? 4 : 0);
-    memcpy(rest + head + (found ? 4 : 0), ve, tail);
-    size_t rlen = head + (found ? 4 : 0) + tail;
+    *pp = p;
+    return 0;
+}
+
+/* A key and its ':' from *pp (at the quote); leaves *pp at the value. */
+static int key_colon(const char **pp, const char *end, bool *esc)
+{
+    const char *p = skip_string(*pp, end, esc);
+    if (!p || (p = skip_ws(p, end)) >= end)
+        return 1;
+    if (*p != ':')
+        return -EAGAIN;
+    p = skip_ws(p + 1, end);
+    if (p >= end)
+        return 1;
+    *pp = p;
+    return 0;
+}
+
+/* Top-level members until the Peer map opens or the object closes. */
+static int step_head(struct status_reader *r)
+{
+    const char *b = r->buf, *end = b + r->len;
+    for (;;) {
+        const char *p = skip_ws(b + r->pos, end), *k;
+        bool esc = false;
+        int rc;
+        if (p >= end)
+            return 1;
+        if (!r->opened) {
+            if (*p != '{')
+                return -EAGAIN;
+            r->opened = true;
+            r->pos = (size_t)(p + 1 - b);
+            continue;
+        }
+        if (*p == '}') {
+            r->phase = RD_TAIL; /* no Peer map: buf holds the whole document */
+            return 0;
+        }
+        if ((rc = next_member(r, &p, end)) != 0)
+            return rc;
+        k = p;
+        if ((rc = key_colon(&p, end, &esc)) != 0)
+            return rc;
+        if (esc)
+            return -EAGAIN;
+        const char *ke = skip_string(k, end, NULL);
+        if (ke == k + 6 && memcmp(k, "\"Peer\"", 6) == 0) {
+            if (r->seen_peer)
+                return -EAGAIN;
+            if (*p == '{') {
+                size_t head = (size_t)(p - b);
+                r->rest = malloc(head + 4);
+                if (!r->rest)
+                    return -ENOMEM;
+                memcpy(r->rest, b, head);
+                memcpy(r->rest + head, "null", 4);
+                r->rlen = head + 4;
+                r->pos = head + 1;
+                r->more = false;
+                r->seen_peer = true;
+                r->phase = RD_PEERS;
+                return 0;
+            }
+        }
+        const char *v = p;
+        if (!(p = skip_value(p, end)))
+            return 1;
+        if (p == v)
+            return -EAGAIN;
+        /* Committed only now: an incomplete member is scanned again. */
+        r->seen_peer = r->seen_peer || (ke == k + 6 && memcmp(k, "\"Peer\"", 6) == 0);
+        r->pos = (size_t)(p - b);
+        r->more = true;
+    }
+}
+
+/* Peer map entries, each decoded and dropped, until the map closes. */
+static int step_peers(struct status_reader *r)
+{
+    const char *b = r->buf, *end = b + r->len;
+    for (;;) {
+        const char *p = skip_ws(b + r->pos, end);
+        int rc;
+        if (p >= end)
+            return 1;
+        if (*p == '}') {
+            r->pos = (size_t)(p + 1 - b);
+            r->phase = RD_TAIL;
+            return 0;
+        }
+        if ((rc = next_member(r, &p, end)) != 0 || (rc = key_colon(&p, end, NULL)) != 0)
+            return rc;
+        if (*p != '{')
+            return -EAGAIN; /* a peer that is not an object: rare, left to jansson */
+        const char *v = p;
+        if (!(p = skip_value(p, end)))
+            return 1;
+        json_error_t jerr;
+        json_t *obj = json_loadb(v, (size_t)(p - v), 0, &jerr);
+        if (!obj)
+            return -EAGAIN;
+        rc = add_peer(&r->st, &r->pcap, obj);
+        json_decref(obj);
+        if (rc < 0)
+            return rc;
+        r->pos = (size_t)(p - b);
+        r->more = true;
+    }
+}
+
+static void fail(struct status_reader *r, int rc)
+{
+    r->rc = rc;
+    free(r->buf);
+    r->buf = NULL;
+    r->len = r->cap = r->pos = 0;
+}
+
+int status_reader_feed(struct status_reader *r, const char *data, size_t n)
+{
+    if (r->rc)
+        return 0; /* the rest is drained unread; finish says why */
+    if (r->len + n + 1 > r->cap) {
+        size_t ncap = r->cap ? r->cap : 16384;
+        while (ncap < r->len + n + 1)
+            ncap *= 2;
+        char *nb = realloc(r->buf, ncap);
+        if (!nb) {
+            fail(r, -ENOMEM);
+            return 0;
+        }
+        r->buf = nb;
+        r->cap = ncap;
+    }
+    memcpy(r->buf + r->len, data, n);
+    r->len += n;
+    int rc = 0;
+    while (rc == 0 && r->phase != RD_TAIL)
+        rc = r->phase == RD_HEAD ? step_head(r) : step_peers(r);
+    if (rc < 0) {
+        fail(r, rc);
+        return 0;
+    }
+    /* What the peers used is gone; the head stays until the map opens. */
+    if (r->rest && r->pos) {
+        memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+        r->len -= r->pos;
+        r->pos = 0;
+    }
+    return 0;
+}
+
+int status_reader_finish(struct status_reader *r, struct tsr_status *st, char *err, size_t errlen)
+{
+    memset(st, 0, sizeof *st);
+    if (r->rc == 0 && r->phase != RD_TAIL)
+        r->rc = -EAGAIN; /* cut short, or not an object */
+    if (r->rc) {
+        if (r->rc == -ENOMEM)
+            snprintf(err, errlen, "status: out of memory");
+        return r->rc;
+    }
+    char *doc = r->buf;
+    size_t dlen = r->len;
+    if (r->rest) {
+        doc = realloc(r->rest, r->rlen + r->len + 1);
+        if (!doc) {
+            snprintf(err, errlen, "status: out of memory");
+            return -ENOMEM;
+        }
+        r->rest = doc;
+        memcpy(doc + r->rlen, r->buf, r->len);
+        dlen = r->rlen + r->len;
+        /* A second Peer after the map (the last one wins in jansson). */
+        const char *vs, *ve;
+        if (find_peer(doc, doc + dlen, &vs, &ve) != 1)
+            return -EAGAIN;
+    }
     json_error_t jerr;
-    json_t *root = json_loadb(rest, rlen, 0, &jerr);
-    free(rest);
+    json_t *root = json_loadb(doc ? doc : "", dlen, 0, &jerr);
     if (!root)
         return -EAGAIN;
-    int rc = parse_root(root, st, err, errlen);
+    int rc = parse_root(root, &r->st, err, errlen);
     json_decref(root);
-    if (rc == 0 && found) {
-        rc = parse_peers(vs, ve, st);
-        if (rc == -EINVAL)
-            rc = -EAGAIN;
-    }
-    return rc;
+    if (rc == -ENOMEM)
+        snprintf(err, errlen, "status: out of memory");
+    if (rc < 0)
+        return rc;
+    if (r->st.npeers)
+        qsort(r->st.peers, r->st.npeers, sizeof *r->st.peers, cmp_peer);
+    *st = r->st;
+    memset(&r->st, 0, sizeof r->st);
+    return 0;
 }
 
 int status_parse(const char *json, size_t len, struct tsr_status *st, char *err, size_t errlen)
 {
-    memset(st, 0, sizeof *st);
-    int rc = parse_split(json, len, st, err, errlen);
-    if (rc == -EAGAIN) {
-        status_free(st);
-        rc = parse_whole(json, len, st, err, errlen);
+    struct status_reader *r = status_reader_new();
+    if (!r) {
+        memset(st, 0, sizeof *st);
+        snprintf(err, errlen, "status: out of memory");
+        return -ENOMEM;
     }
+    status_reader_feed(r, json, len);
+    int rc = status_reader_finish(r, st, err, errlen);
+    status_reader_free(r);
+    if (rc != -EAGAIN)
+        return rc;
+    rc = parse_whole(json, len, st, err, errlen);
     if (rc == 0 && st->npeers)
         qsort(st->peers, st->npeers, sizeof *st->peers, cmp_peer);
     if (rc == -ENOMEM)

@@ -258,3 +258,118 @@ Test(status, broken_peer_map_is_bad_json)
         status_free(&st);
     }
 }
+
+/* --- the streaming reader, fed in pieces --- */
+
+static int read_chunked(const char *j, size_t len, size_t chunk, struct tsr_status *st, char *err,
+                        size_t errlen)
+{
+    struct status_reader *r = status_reader_new();
+    cr_assert_not_null(r);
+    for (size_t off = 0; off < len; off += chunk)
+        cr_assert_eq(status_reader_feed(r, j + off, len - off < chunk ? len - off : chunk), 0);
+    int rc = status_reader_finish(r, st, err, errlen);
+    status_reader_free(r);
+    return rc;
+}
+
+static void assert_same_status(const struct tsr_status *a, const struct tsr_status *b)
+{
+    cr_assert_str_eq(a->version, b->version);
+    cr_assert_str_eq(a->backend_state, b->backend_state);
+    cr_assert_str_eq(a->suffix, b->suffix);
+    cr_assert_str_eq(a->tailnet, b->tailnet);
+    cr_assert_eq(a->tun, b->tun);
+    cr_assert_eq(a->exit_node_in_use, b->exit_node_in_use);
+    cr_assert_eq(a->nhealth, b->nhealth);
+    cr_assert_str_eq(a->self.dns_name, b->self.dns_name);
+    cr_assert_eq(a->npeers, b->npeers);
+    for (size_t i = 0; i < a->npeers; i++) {
+        const struct status_node *x = &a->peers[i], *y = &b->peers[i];
+        cr_assert_str_eq(x->dns_name, y->dns_name);
+        cr_assert_str_eq(x->host_name, y->host_name);
+        cr_assert_str_eq(x->os, y->os);
+        cr_assert_str_eq(x->routes, y->routes);
+        cr_assert_eq(x->online, y->online);
+        cr_assert_eq(x->nips, y->nips);
+        for (int k = 0; k < x->nips; k++)
+            cr_assert_str_eq(x->ips[k], y->ips[k]);
+    }
+}
+
+Test(status, reader_in_any_pieces_reads_what_the_whole_parse_reads)
+{
+    static const char tail_peer_null[] =
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\",\"TailscaleIPs\":"
+        "[\"100.64.0.1\"]}} ,\"User\":{\"1\":{\"ID\":1}},\"Version\":\"v\"}";
+    const char *docs[] = {running, tail_peer_null, "{\"BackendState\":\"Stopped\"}",
+                          "{\"BackendState\":\"NeedsLogin\",\"Peer\":null}"};
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d++) {
+        struct tsr_status whole, part;
+        char err[256] = "";
+        size_t len = strlen(docs[d]);
+        cr_assert_eq(status_parse(docs[d], len, &whole, err, sizeof err), 0, "%s", err);
+        for (size_t chunk = 1; chunk <= len; chunk = chunk * 3 + 1) {
+            /* 0, not -EAGAIN: the reader itself read it, in pieces. */
+            cr_assert_eq(read_chunked(docs[d], len, chunk, &part, err, sizeof err), 0,
+                         "doc %zu chunk %zu: %s", d, chunk, err);
+            assert_same_status(&whole, &part);
+            status_free(&part);
+        }
+        status_free(&whole);
+    }
+}
+
+Test(status, reader_many_peers_in_pieces)
+{
+    enum { N = 2000 };
+    char *j = malloc((size_t)N * 200 + 256), err[256] = "";
+    size_t len = (size_t)sprintf(j, "{\"BackendState\":\"Running\",\"Peer\":{");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(j + len,
+                               "%s\"k%d\":{\"DNSName\":\"n%d.ts.net.\",\"Online\":%s,"
+                               "\"TailscaleIPs\":[\"100.64.%d.%d\",\"fd7a:115c:a1e0::%x\"]}",
+                               i ? "," : "", i, i, i % 2 ? "true" : "false", i / 256, i % 256, i);
+    len += (size_t)sprintf(j + len, "}}");
+    struct tsr_status whole, part;
+    cr_assert_eq(status_parse(j, len, &whole, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(whole.npeers, N);
+    static const size_t chunks[] = {7, 1000, 16384};
+    for (size_t c = 0; c < 3; c++) {
+        cr_assert_eq(read_chunked(j, len, chunks[c], &part, err, sizeof err), 0, "%s", err);
+        assert_same_status(&whole, &part);
+        status_free(&part);
+    }
+    status_free(&whole);
+    free(j);
+}
+
+Test(status, reader_leaves_the_unusual_to_the_whole_parse)
+{
+    static const char *const odd[] = {
+        /* duplicate Peer after the map, before it, an escaped key, a non-object peer */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}},\"Peer\":null}",
+        "{\"BackendState\":\"Running\",\"Peer\":null,\"Peer\":{\"a\":{}}}",
+        "{\"BackendState\":\"Running\",\"P\\u0065er\":{\"a\":{}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":1}}",
+        /* malformed or cut short */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":tru}}}",
+        "{\"BackendState\":\"Running\"} x",
+        "[1]",
+        "",
+    };
+    static const int whole_rc[] = {0, 0, 0, 0, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL};
+    static const size_t whole_peers[] = {0, 1, 1, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        struct tsr_status st;
+        char err[256] = "";
+        cr_assert_eq(read_chunked(odd[i], strlen(odd[i]), 5, &st, err, sizeof err), -EAGAIN, "%s",
+                     odd[i]);
+        cr_assert_eq(st.npeers, 0);
+        cr_assert_eq(status_parse(odd[i], strlen(odd[i]), &st, err, sizeof err), whole_rc[i], "%s",
+                     odd[i]);
+        cr_assert_eq(st.npeers, whole_peers[i], "%s", odd[i]);
+        status_free(&st);
+    }
+}
