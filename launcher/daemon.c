@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1473,21 +1472,14 @@ static bool watch_should_stop(void *ctx)
 static int on_notify(const char *line, size_t len, void *ctx)
 {
     struct daemon *d = ctx;
-    json_error_t jerr;
-    json_t *n = json_loadb(line, len, 0, &jerr);
-    if (!n)
+    struct status_notify n; /* no tree for a NetMap of 10,000 peers (status.h) */
+    if (status_notify_parse(line, len, &n) < 0)
         return 0;
-    json_t *state = json_object_get(n, "State");
-    bool refresh = json_object_get(n, "NetMap") || json_object_get(n, "PeersChanged") ||
-                   json_object_get(n, "PeersRemoved") || json_object_get(n, "Prefs") || state;
-    if (json_is_integer(state))
-        fprintf(stderr, "tsrun: backend state %s\n",
-                status_state_name((long)json_integer_value(state)));
-    json_t *err = json_object_get(n, "ErrMessage");
-    if (json_is_string(err))
-        fprintf(stderr, "tsrun: tailscaled: %s\n", json_string_value(err));
-    json_decref(n);
-    if (refresh && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0) {
+    if (n.has_state)
+        fprintf(stderr, "tsrun: backend state %s\n", status_state_name(n.state));
+    if (n.err[0])
+        fprintf(stderr, "tsrun: tailscaled: %s\n", n.err);
+    if (n.refresh && daemon_fetch_status(d, STATUS_TIMEOUT_MS) == 0) {
         daemon_write_names(d);
         write_ready(d);
     }

@@ -563,6 +563,85 @@ int status_parse(const char *json, size_t len, struct tsr_status *st, char *err,
     return rc;
 }
 
+static void notify_member(struct status_notify *n, const char *key, json_t *v)
+{
+    static const char *const refresh[] = {"NetMap", "PeersChanged", "PeersRemoved", "Prefs",
+                                          "State"};
+    for (size_t i = 0; i < sizeof refresh / sizeof *refresh; i++)
+        n->refresh = n->refresh || strcmp(key, refresh[i]) == 0;
+    if (strcmp(key, "State") == 0) {
+        n->has_state = json_is_integer(v);
+        n->state = n->has_state ? (long)json_integer_value(v) : 0;
+    } else if (strcmp(key, "ErrMessage") == 0) {
+        snprintf(n->err, sizeof n->err, "%s", json_is_string(v) ? json_string_value(v) : "");
+    }
+}
+
+/* The whole line as one tree: lines the scanner leaves alone. */
+static int notify_whole(const char *line, size_t len, struct status_notify *n)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(line, len, 0, &jerr), *v;
+    const char *key;
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return -EINVAL;
+    }
+    json_object_foreach(root, key, v)
+    {
+        notify_member(n, key, v);
+    }
+    json_decref(root);
+    return 0;
+}
+
+int status_notify_parse(const char *line, size_t len, struct status_notify *n)
+{
+    const char *end = line + len, *p = skip_ws(line, end);
+    memset(n, 0, sizeof *n);
+    if (p >= end || *p++ != '{')
+        return -EINVAL;
+    p = skip_ws(p, end);
+    if (p < end && *p == '}')
+        return skip_ws(p + 1, end) == end ? 0 : -EINVAL;
+    for (;;) {
+        bool esc = false;
+        char key[16];
+        if (p >= end || *p != '"')
+            return -EINVAL;
+        const char *k = p;
+        if (!(p = skip_string(p, end, &esc)))
+            return -EINVAL;
+        if (esc)
+            return notify_whole(line, len, n);
+        size_t klen = (size_t)(p - k) - 2;
+        snprintf(key, sizeof key, "%.*s", klen < sizeof key ? (int)klen : 0, k + 1);
+        p = skip_ws(p, end);
+        if (p >= end || *p++ != ':')
+            return -EINVAL;
+        p = skip_ws(p, end);
+        const char *v = p;
+        if (!(p = skip_value(p, end)) || p == v)
+            return -EINVAL;
+        if (strcmp(key, "State") == 0 || strcmp(key, "ErrMessage") == 0) {
+            json_error_t jerr;
+            json_t *val = json_loadb(v, (size_t)(p - v), JSON_DECODE_ANY, &jerr);
+            if (!val)
+                return -EINVAL;
+            notify_member(n, key, val);
+            json_decref(val);
+        } else if (key[0]) {
+            notify_member(n, key, NULL);
+        }
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        return p < end && *p == '}' && skip_ws(p + 1, end) == end ? 0 : -EINVAL;
+    }
+}
+
 void status_free(struct tsr_status *st)
 {
     free(st->version);

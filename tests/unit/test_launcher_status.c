@@ -373,3 +373,46 @@ Test(status, reader_leaves_the_unusual_to_the_whole_parse)
         status_free(&st);
     }
 }
+
+/* --- watch-ipn-bus Notify lines, scanned without a tree --- */
+
+Test(status, notify_lines)
+{
+    struct status_notify n;
+    cr_assert_eq(status_notify_parse("{\"State\":6}", 11, &n), 0);
+    cr_assert(n.refresh && n.has_state && n.state == 6);
+    const char *l =
+        "{\"Version\":\"1\",\"NetMap\":{\"Peers\":[{\"a\":\"}\"}]},\"ErrMessage\":\"bad "
+        "\\\"key\\\"\"} \n";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.refresh);
+    cr_assert_not(n.has_state);
+    cr_assert_str_eq(n.err, "bad \"key\"");
+    l = "{\"Engine\":{\"RBytes\":1},\"BrowseToURL\":\"https://x\"}";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert_not(n.refresh);
+    cr_assert_str_eq(n.err, "");
+    l = "{\"PeersChanged\":null}";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.refresh, "present, even null, as json_object_get said");
+    l = "{\"State\":\"Running\",\"Prefs\":{}}";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.refresh);
+    cr_assert_not(n.has_state, "a State that is not a number is not printed");
+    l = "{\"St\\u0061te\":2}"; /* escaped key: decoded whole */
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.has_state && n.state == 2);
+    cr_assert_eq(status_notify_parse("{}", 2, &n), 0);
+    cr_assert_not(n.refresh);
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{",
+                                      "{\"State\":6",
+                                      "{\"State\":6,}",
+                                      "{\"State\" 6}",
+                                      "{\"State\":6} x",
+                                      "{\"State\":tru}",
+                                      "{\"ErrMessage\":\"a\\u12\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_eq(status_notify_parse(bad[i], strlen(bad[i]), &n), -EINVAL, "%s", bad[i]);
+}
