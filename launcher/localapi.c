@@ -155,27 +155,55 @@ static CURL *make_handle(const char *sock, const char *path, char *url, size_t u
     return h;
 }
 
-/* One exchange: GET, or PATCH with a JSON body when json is not NULL. */
+/* A reply's body: kept in s, or (fn set and HTTP 200) handed to fn. */
+struct reply {
+    struct sink s;
+    CURL *h;
+    localapi_chunk_fn fn;
+    void *ctx;
+    int streaming; /* 0 not known yet, 1 to fn, -1 kept */
+};
+
+static size_t on_reply(char *data, size_t size, size_t nmemb, void *ud)
+{
+    struct reply *rp = ud;
+    if (rp->fn && rp->streaming == 0) {
+        long code = 0; /* the headers are in before the first body byte */
+        lc.getinfo(rp->h, CURLINFO_RESPONSE_CODE, &code);
+        rp->streaming = code == 200 ? 1 : -1;
+    }
+    if (rp->streaming == 1) {
+        rp->fn(data, size * nmemb, rp->ctx);
+        return size * nmemb;
+    }
+    return on_body(data, size, nmemb, &rp->s);
+}
+
+/* One exchange: GET, or PATCH with a JSON body when json is not NULL; a 200
+ * body to fn when fn is not NULL. */
 static int request(const char *sock, const char *path, const char *json, long timeout_ms,
-                   struct localapi_resp *r)
+                   localapi_chunk_fn fn, void *ctx, struct localapi_resp *r)
 {
     int rc = 0;
     char url[512];
+    struct reply rp = {.fn = fn, .ctx = ctx};
     struct sink s = {0};
     memset(r, 0, sizeof *r);
     CURL *h = make_handle(sock, path, url, sizeof url);
     if (!h)
         return lc.state < 0 ? -ENOSYS : -ENOMEM;
+    rp.h = h;
     if (json) {
         lc.setopt(h, CURLOPT_CUSTOMREQUEST, "PATCH");
         lc.setopt(h, CURLOPT_POSTFIELDS, json);
         lc.setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(json));
     }
-    lc.setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-    lc.setopt(h, CURLOPT_WRITEDATA, &s);
+    lc.setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
+    lc.setopt(h, CURLOPT_WRITEDATA, &rp);
     lc.setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     lc.setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
     CURLcode c = lc.perform(h);
+    s = rp.s;
     if (c != CURLE_OK) {
         rc = s.oom ? -ENOMEM : map_curl_error(c);
         describe_curl_error(s.oom ? CURLE_OUT_OF_MEMORY : c, r->err, sizeof r->err);
@@ -201,13 +229,19 @@ out:
 
 int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r)
 {
-    return request(sock, path, NULL, timeout_ms, r);
+    return request(sock, path, NULL, timeout_ms, NULL, NULL, r);
+}
+
+int localapi_get_stream(const char *sock, const char *path, long timeout_ms, localapi_chunk_fn fn,
+                        void *ctx, struct localapi_resp *r)
+{
+    return request(sock, path, NULL, timeout_ms, fn, ctx, r);
 }
 
 int localapi_patch(const char *sock, const char *path, const char *json, long timeout_ms,
                    struct localapi_resp *r)
 {
-    return request(sock, path, json, timeout_ms, r);
+    return request(sock, path, json, timeout_ms, NULL, NULL, r);
 }
 
 void localapi_resp_free(struct localapi_resp *r)

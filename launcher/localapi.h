@@ -19,6 +19,16 @@ struct localapi_resp {
  * is not HTTP or cut short, -EIO otherwise; r->err says which. */
 int localapi_get(const char *sock, const char *path, long timeout_ms, struct localapi_resp *r);
 
+/* A piece of a 200 reply's body, in order (see localapi_get_stream). */
+typedef void (*localapi_chunk_fn)(const char *data, size_t len, void *ctx);
+
+/* GET like localapi_get, except that a 200 reply's body goes to fn piece by
+ * piece as it arrives and is not kept (r->body is then ""): a 10,000-peer
+ * status never sits in memory whole. Any other reply's body is kept in r
+ * as usual. A transfer that fails midway may have fed fn part of a body. */
+int localapi_get_stream(const char *sock, const char *path, long timeout_ms, localapi_chunk_fn fn,
+                        void *ctx, struct localapi_resp *r);
+
 /* PATCH path with a JSON body (e.g. ipn.MaskedPrefs to /localapi/v0/prefs);
  * returns as localapi_get. */
 int localapi_patch(const char *sock, const char *path, const char *json, long timeout_ms,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,6 +185,21 @@ static int check_settings(void)
     return TSR_EXIT_USAGE;
 }
 
+/* tsrun's own cost so far, apart from the children it waited for (the
+ * `tailscale up` CLI): GNU time's figures for `tsrun CMD` mix both, and
+ * bench/bigtail reads this line. */
+static void debug_rusage(void)
+{
+    struct rusage self, kids;
+    if (!tsr_verbose || getrusage(RUSAGE_SELF, &self) < 0 || getrusage(RUSAGE_CHILDREN, &kids) < 0)
+        return;
+    tsr_debug("rusage: self %ld.%03ld s user %ld.%03ld s sys %ld KB max RSS; "
+              "children %ld.%03ld s user %ld KB max RSS",
+              (long)self.ru_utime.tv_sec, (long)self.ru_utime.tv_usec / 1000,
+              (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec / 1000, self.ru_maxrss,
+              (long)kids.ru_utime.tv_sec, (long)kids.ru_utime.tv_usec / 1000, kids.ru_maxrss);
+}
+
 static int cmd_run(const struct cli *c)
 {
     struct daemon d;
@@ -319,6 +335,7 @@ static int cmd_run(const struct cli *c)
         }
     }
     tsr_debug("exec %s with LD_PRELOAD=%s TSRUN_SOCKS5=%s", c->argv[0], shim, d.socks5);
+    debug_rusage();
     rc = inject_exec(c->argv, env);
 out:
     inject_free_env(env);

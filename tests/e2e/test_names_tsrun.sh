@@ -82,16 +82,15 @@ status 0" "$out"
 # name away). tsrun writes the version-2 map; every name resolves, first and
 # last peer included, and the bed's own peer still answers.
 # timeout: 240
-test_ten_thousand_peers() {
-    names_setup
-    "$TSRUN" down >/dev/null 2>&1 || true
-    python3 - "$FAKE_TS_FIXTURE" <<'PY'
+# big_fixture N: N generated peers big-00000.. (100.100.x.y) in the fixture.
+big_fixture() {
+    python3 - "$FAKE_TS_FIXTURE" "$1" <<'PY'
 import json, os, sys
-p = sys.argv[1]
+p, n = sys.argv[1], int(sys.argv[2])
 fx = json.load(open(p))
 base = dict(fx["Peers"][0])
 base.pop("PrimaryRoutes", None)
-for i in range(10000):
+for i in range(n):
     n = dict(base)
     n.update({"ID": "nBIG%d" % i, "NodeID": 20000 + i, "HostName": "big-%05d" % i,
               "PublicKey": "nodekey:%064x" % (i + 1),
@@ -100,6 +99,12 @@ for i in range(10000):
 json.dump(fx, open(p + ".tmp", "w"))
 os.rename(p + ".tmp", p)
 PY
+}
+
+test_ten_thousand_peers() {
+    names_setup
+    "$TSRUN" down >/dev/null 2>&1 || true
+    big_fixture 10000
     "$TSRUN" up --background >/dev/null
     assert_eq "tsrun-names 2" "$(head -n1 "$TSRUN_STATE_DIR/names")"
     local out
@@ -111,4 +116,27 @@ big-09999.tail1a2b3.ts.net 100.100.39.15
 big-04097 100.100.16.1
 db $BED_PEER_V4" "$out"
     assert_eq "hello from db" "$("$TSRUN" curl -sS --max-time 10 "http://$BED_PEER_SHORT/")"
+}
+
+# A cold `tsrun CMD` (no `tsrun up` before it) on a 10,000-peer tailnet:
+# tailscaled starts, logs in, and the status (~9 MB of JSON, read as it
+# arrives) becomes a map with every peer in it.
+test_ten_thousand_peers_cold() {
+    names_setup
+    "$TSRUN" down >/dev/null 2>&1 || true
+    big_fixture 10000
+    rm -rf "${TSRUN_STATE_DIR:?}"/names "$TSRUN_STATE_DIR"/ready
+    local out
+    out=$(TSRUN_NO_SUPERVISOR=1 "$TSRUN" python3 -c 'import socket
+for n in ("big-00000", "big-09999", "db"):
+    print(n, socket.getaddrinfo(n, 80, socket.AF_INET, socket.SOCK_STREAM)[0][4][0])')
+    assert_eq "big-00000 100.100.0.0
+big-09999 100.100.39.15
+db $BED_PEER_V4" "$out"
+    # Every peer made it: 10,000 generated + the fixture's own + self.
+    local nodes want
+    want=$(python3 -c 'import json,sys; fx=json.load(open(sys.argv[1]))
+print(1 + sum(1 for p in fx["Peers"] if p.get("TailscaleIPs")))' "$FAKE_TS_FIXTURE")
+    nodes=$("$PROGS/namesdump" "$TSRUN_STATE_DIR/names" | grep -c '^node ' || true)
+    assert_eq "$want" "$nodes"
 }

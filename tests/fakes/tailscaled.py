@@ -801,8 +801,8 @@ class LocalAPI(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
-    def send_json(self, obj, code=200):
-        self.send_body(code, json.dumps(obj, indent=2) + "\n", "application/json")
+    def send_json(self, obj, code=200, indent=2):
+        self.send_body(code, json.dumps(obj, indent=indent) + "\n", "application/json")
 
     def body(self):
         n = int(self.headers.get("Content-Length") or 0)
@@ -838,7 +838,12 @@ class LocalAPI(BaseHTTPRequestHandler):
         name = path[len("/localapi/v0/"):]
         if name == "status":
             peers = (q.get("peers") or ["true"])[0].lower() not in ("false", "0", "f")
-            return self.send_json(b.status(peers))
+            st = b.status(peers)
+            # Indented like tailscaled's, except for big tailnets: Python's
+            # indenting encoder is pure Python (0.46 s for 10,000 peers, the
+            # compact one 0.16 s), and the fake's time is not tsrun's.
+            big = len(st.get("Peer") or {}) > 1000
+            return self.send_json(st, indent=None if big else 2)
         if name == "watch-ipn-bus":
             return self.watch((q.get("mask") or ["0"])[0])
         if name == "whois":

@@ -1,6 +1,7 @@
 /* The status JSON reader, on real-shaped LocalAPI replies. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,4 +166,253 @@ Test(status, state_numbers)
     cr_assert_str_eq(status_state_name(6), "Running");
     cr_assert_str_eq(status_state_name(7), "");
     cr_assert_str_eq(status_state_name(-1), "");
+}
+
+/* The Peer map is decoded one peer at a time (status.c's fast path); these
+ * pin down that it reads exactly what the whole-tree parse reads, and that
+ * anything odd still fails or succeeds as jansson says. */
+
+static int parse(const char *j, struct tsr_status *st, char *err, size_t errlen)
+{
+    return status_parse(j, strlen(j), st, err, errlen);
+}
+
+Test(status, many_peers_all_read)
+{
+    enum { N = 3000 };
+    size_t cap = 256 + (size_t)N * 160, len = 0;
+    char *j = malloc(cap), err[256] = "";
+    cr_assert_not_null(j);
+    len += (size_t)sprintf(j + len, "{\"BackendState\":\"Running\",\"Peer\":{");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(j + len,
+                               "%s\n \"nodekey:%d\" : { \"HostName\": \"h}{%d\\\"\", \"DNSName\": "
+                               "\"P%05d.ts.net.\", \"TailscaleIPs\": [\"100.64.%d.%d\"] }",
+                               i ? "," : "", i, i, N - 1 - i, i / 256, i % 256);
+    len += (size_t)sprintf(j + len, "\n},\"Version\":\"v9\"}");
+    struct tsr_status st;
+    cr_assert_eq(status_parse(j, len, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st.npeers, N);
+    cr_assert_str_eq(st.version, "v9"); /* a field after the Peer map */
+    cr_assert_str_eq(st.peers[0].dns_name, "p00000.ts.net");
+    cr_assert_str_eq(st.peers[0].host_name, "h}{2999\"");
+    cr_assert_str_eq(st.peers[0].ips[0], "100.64.11.183");
+    cr_assert_str_eq(st.peers[N - 1].dns_name, "p02999.ts.net");
+    status_free(&st);
+    free(j);
+}
+
+Test(status, peer_map_edge_cases)
+{
+    struct tsr_status st;
+    char err[256] = "";
+    /* Empty, null and missing maps. */
+    cr_assert_eq(parse("{\"BackendState\":\"Running\",\"Peer\":{}}", &st, err, sizeof err), 0);
+    cr_assert_eq(st.npeers, 0);
+    status_free(&st);
+    cr_assert_eq(parse(" {\"Peer\" : null , \"BackendState\":\"Running\"} ", &st, err, sizeof err),
+                 0);
+    cr_assert_eq(st.npeers, 0);
+    status_free(&st);
+    /* A peer that is not an object is skipped, the others kept. */
+    cr_assert_eq(
+        parse("{\"BackendState\":\"Running\",\"Peer\":{\"a\":5,\"b\":{\"DNSName\":\"b.x\"}}}", &st,
+              err, sizeof err),
+        0, "%s", err);
+    cr_assert_eq(st.npeers, 1);
+    cr_assert_str_eq(st.peers[0].dns_name, "b.x");
+    status_free(&st);
+    /* Two Peer keys: the last wins, as in jansson's tree. */
+    cr_assert_eq(parse("{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\"}},"
+                       "\"Peer\":{\"b\":{\"DNSName\":\"b.x\"},\"c\":{\"DNSName\":\"c.x\"}}}",
+                       &st, err, sizeof err),
+                 0, "%s", err);
+    cr_assert_eq(st.npeers, 2);
+    cr_assert_str_eq(st.peers[0].dns_name, "b.x");
+    status_free(&st);
+    /* An exit node among the peers. */
+    cr_assert_eq(parse("{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"ExitNode\":true}}}", &st,
+                       err, sizeof err),
+                 0);
+    cr_assert(st.exit_node_in_use);
+    status_free(&st);
+}
+
+Test(status, broken_peer_map_is_bad_json)
+{
+    static const char *const bad[] = {
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\"}",    /* cut short */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\"},}}", /* trailing , */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":tru}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\" {}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}}} x",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}} \"b\":1}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}},\"Self\":[}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct tsr_status st;
+        char err[256] = "";
+        cr_assert_eq(parse(bad[i], &st, err, sizeof err), -EINVAL, "%s", bad[i]);
+        cr_assert(strstr(err, "bad JSON"), "%s: %s", bad[i], err);
+        cr_assert_eq(st.npeers, 0);
+        status_free(&st);
+    }
+}
+
+/* --- the streaming reader, fed in pieces --- */
+
+static int read_chunked(const char *j, size_t len, size_t chunk, struct tsr_status *st, char *err,
+                        size_t errlen)
+{
+    struct status_reader *r = status_reader_new();
+    cr_assert_not_null(r);
+    for (size_t off = 0; off < len; off += chunk)
+        cr_assert_eq(status_reader_feed(r, j + off, len - off < chunk ? len - off : chunk), 0);
+    int rc = status_reader_finish(r, st, err, errlen);
+    status_reader_free(r);
+    return rc;
+}
+
+static void assert_same_status(const struct tsr_status *a, const struct tsr_status *b)
+{
+    cr_assert_str_eq(a->version, b->version);
+    cr_assert_str_eq(a->backend_state, b->backend_state);
+    cr_assert_str_eq(a->suffix, b->suffix);
+    cr_assert_str_eq(a->tailnet, b->tailnet);
+    cr_assert_eq(a->tun, b->tun);
+    cr_assert_eq(a->exit_node_in_use, b->exit_node_in_use);
+    cr_assert_eq(a->nhealth, b->nhealth);
+    cr_assert_str_eq(a->self.dns_name, b->self.dns_name);
+    cr_assert_eq(a->npeers, b->npeers);
+    for (size_t i = 0; i < a->npeers; i++) {
+        const struct status_node *x = &a->peers[i], *y = &b->peers[i];
+        cr_assert_str_eq(x->dns_name, y->dns_name);
+        cr_assert_str_eq(x->host_name, y->host_name);
+        cr_assert_str_eq(x->os, y->os);
+        cr_assert_str_eq(x->routes, y->routes);
+        cr_assert_eq(x->online, y->online);
+        cr_assert_eq(x->nips, y->nips);
+        for (int k = 0; k < x->nips; k++)
+            cr_assert_str_eq(x->ips[k], y->ips[k]);
+    }
+}
+
+Test(status, reader_in_any_pieces_reads_what_the_whole_parse_reads)
+{
+    static const char tail_peer_null[] =
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":\"a.x\",\"TailscaleIPs\":"
+        "[\"100.64.0.1\"]}} ,\"User\":{\"1\":{\"ID\":1}},\"Version\":\"v\"}";
+    const char *docs[] = {running, tail_peer_null, "{\"BackendState\":\"Stopped\"}",
+                          "{\"BackendState\":\"NeedsLogin\",\"Peer\":null}"};
+    for (size_t d = 0; d < sizeof docs / sizeof *docs; d++) {
+        struct tsr_status whole, part;
+        char err[256] = "";
+        size_t len = strlen(docs[d]);
+        cr_assert_eq(status_parse(docs[d], len, &whole, err, sizeof err), 0, "%s", err);
+        for (size_t chunk = 1; chunk <= len; chunk = chunk * 3 + 1) {
+            /* 0, not -EAGAIN: the reader itself read it, in pieces. */
+            cr_assert_eq(read_chunked(docs[d], len, chunk, &part, err, sizeof err), 0,
+                         "doc %zu chunk %zu: %s", d, chunk, err);
+            assert_same_status(&whole, &part);
+            status_free(&part);
+        }
+        status_free(&whole);
+    }
+}
+
+Test(status, reader_many_peers_in_pieces)
+{
+    enum { N = 2000 };
+    char *j = malloc((size_t)N * 200 + 256), err[256] = "";
+    size_t len = (size_t)sprintf(j, "{\"BackendState\":\"Running\",\"Peer\":{");
+    for (int i = 0; i < N; i++)
+        len += (size_t)sprintf(j + len,
+                               "%s\"k%d\":{\"DNSName\":\"n%d.ts.net.\",\"Online\":%s,"
+                               "\"TailscaleIPs\":[\"100.64.%d.%d\",\"fd7a:115c:a1e0::%x\"]}",
+                               i ? "," : "", i, i, i % 2 ? "true" : "false", i / 256, i % 256, i);
+    len += (size_t)sprintf(j + len, "}}");
+    struct tsr_status whole, part;
+    cr_assert_eq(status_parse(j, len, &whole, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(whole.npeers, N);
+    static const size_t chunks[] = {7, 1000, 16384};
+    for (size_t c = 0; c < 3; c++) {
+        cr_assert_eq(read_chunked(j, len, chunks[c], &part, err, sizeof err), 0, "%s", err);
+        assert_same_status(&whole, &part);
+        status_free(&part);
+    }
+    status_free(&whole);
+    free(j);
+}
+
+Test(status, reader_leaves_the_unusual_to_the_whole_parse)
+{
+    static const char *const odd[] = {
+        /* duplicate Peer after the map, before it, an escaped key, a non-object peer */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}},\"Peer\":null}",
+        "{\"BackendState\":\"Running\",\"Peer\":null,\"Peer\":{\"a\":{}}}",
+        "{\"BackendState\":\"Running\",\"P\\u0065er\":{\"a\":{}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":1}}",
+        /* malformed or cut short */
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":tru}}}",
+        "{\"BackendState\":\"Running\"} x",
+        "[1]",
+        "",
+    };
+    static const int whole_rc[] = {0, 0, 0, 0, -EINVAL, -EINVAL, -EINVAL, -EINVAL, -EINVAL};
+    static const size_t whole_peers[] = {0, 1, 1, 0, 0, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof odd / sizeof *odd; i++) {
+        struct tsr_status st;
+        char err[256] = "";
+        cr_assert_eq(read_chunked(odd[i], strlen(odd[i]), 5, &st, err, sizeof err), -EAGAIN, "%s",
+                     odd[i]);
+        cr_assert_eq(st.npeers, 0);
+        cr_assert_eq(status_parse(odd[i], strlen(odd[i]), &st, err, sizeof err), whole_rc[i], "%s",
+                     odd[i]);
+        cr_assert_eq(st.npeers, whole_peers[i], "%s", odd[i]);
+        status_free(&st);
+    }
+}
+
+/* --- watch-ipn-bus Notify lines, scanned without a tree --- */
+
+Test(status, notify_lines)
+{
+    struct status_notify n;
+    cr_assert_eq(status_notify_parse("{\"State\":6}", 11, &n), 0);
+    cr_assert(n.refresh && n.has_state && n.state == 6);
+    const char *l =
+        "{\"Version\":\"1\",\"NetMap\":{\"Peers\":[{\"a\":\"}\"}]},\"ErrMessage\":\"bad "
+        "\\\"key\\\"\"} \n";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.refresh);
+    cr_assert_not(n.has_state);
+    cr_assert_str_eq(n.err, "bad \"key\"");
+    l = "{\"Engine\":{\"RBytes\":1},\"BrowseToURL\":\"https://x\"}";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert_not(n.refresh);
+    cr_assert_str_eq(n.err, "");
+    l = "{\"PeersChanged\":null}";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.refresh, "present, even null, as json_object_get said");
+    l = "{\"State\":\"Running\",\"Prefs\":{}}";
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.refresh);
+    cr_assert_not(n.has_state, "a State that is not a number is not printed");
+    l = "{\"St\\u0061te\":2}"; /* escaped key: decoded whole */
+    cr_assert_eq(status_notify_parse(l, strlen(l), &n), 0);
+    cr_assert(n.has_state && n.state == 2);
+    cr_assert_eq(status_notify_parse("{}", 2, &n), 0);
+    cr_assert_not(n.refresh);
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{",
+                                      "{\"State\":6",
+                                      "{\"State\":6,}",
+                                      "{\"State\" 6}",
+                                      "{\"State\":6} x",
+                                      "{\"State\":tru}",
+                                      "{\"ErrMessage\":\"a\\u12\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        cr_assert_eq(status_notify_parse(bad[i], strlen(bad[i]), &n), -EINVAL, "%s", bad[i]);
 }
