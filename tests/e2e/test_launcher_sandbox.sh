@@ -17,7 +17,11 @@ sb_setup() {
         [[ -f $TSRUN_SHIM ]] || cc -shared -fPIC -o "$TSRUN_SHIM" -x c /dev/null
     fi
     trap '"$TSRUN" down >/dev/null 2>&1 || true; sb_cleanup' EXIT
+    # The tests expect 1055 free: the previous test's daemon (stopped by its
+    # `tsrun down`) may still be closing its listener.
+    _e2e_poll 10 sb_port_free 1055 || _e2e_fail "127.0.0.1:1055 still taken before ${FUNCNAME[1]}"
 }
+sb_port_free() { ! _e2e_port_open 127.0.0.1 "$1"; }
 sb_cleanup() { :; }
 
 # A listener on 127.0.0.1:$1 that is not tailscaled; its pid in SB_HOLDER.
