@@ -251,7 +251,9 @@ test_ts_socket_uses_an_existing_tailscaled() {
     export TSRUN_STATE_DIR=$BED_DIR/state/second
     mkdir -p "$TSRUN_STATE_DIR"
     chmod 700 "$TSRUN_STATE_DIR"
-    trap 'TSRUN_STATE_DIR='"$first"' "$TSRUN" down >/dev/null 2>&1 || true' EXIT
+    # Stop the first daemon as its own tsrun would: without TS_SOCKET, which
+    # makes tsrun treat it as someone else's and leave it running.
+    trap 'env -u TS_SOCKET -u TS_SOCKS5_SERVER TSRUN_STATE_DIR='"$first"' "$TSRUN" down >/dev/null 2>&1 || true' EXIT
     export TS_SOCKET=$first/tailscaled.sock TS_SOCKS5_SERVER=127.0.0.1:1055
     assert_eq "127.0.0.1:1055" "$("$TSRUN" sh -c 'echo "$TSRUN_SOCKS5"')"
     assert_eq "" "$(ls "$TSRUN_STATE_DIR" | grep -x tailscaled.pid || true)" "no second daemon"
