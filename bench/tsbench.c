@@ -946,8 +946,9 @@ static void table_conn(struct path *ps, int np, int conns)
     fprintf(md,
             "\n`connect` is libcurl's CURLINFO_CONNECT_TIME_T: with a proxy it ends when the TCP "
             "connection"
-            " to the proxy is up (native) or when the shim's connect() returns (shim: the SOCKS5"
-            " handshake is inside connect()), so compare paths on `first byte`"
+            " to the proxy is up (native) or when curl's poll() sees the socket writable (shim:"
+            " connect() returns EINPROGRESS and the gate waits for the SOCKS5 reply), so compare"
+            " paths on `first byte`"
             " (CURLINFO_STARTTRANSFER_TIME_T), which includes every handshake. Ratios use first "
             "byte p50.\n");
 }
