@@ -17,8 +17,14 @@ sb_setup() {
         [[ -f $TSRUN_SHIM ]] || cc -shared -fPIC -o "$TSRUN_SHIM" -x c /dev/null
     fi
     trap '"$TSRUN" down >/dev/null 2>&1 || true; sb_cleanup' EXIT
-    # The tests expect 1055 free: the previous test's daemon (stopped by its
-    # `tsrun down`) may still be closing its listener.
+    # The tests expect 1055 free: an earlier test of this file that failed may
+    # have left its daemon (stop it the way its own tsrun would), and one that
+    # passed may still be closing its listener.
+    local d
+    for d in "$BED_DIR"/state/*; do
+        [[ $d == "$TSRUN_STATE_DIR" ]] ||
+            env -u TS_SOCKET -u TS_SOCKS5_SERVER TSRUN_STATE_DIR="$d" "$TSRUN" down >/dev/null 2>&1 || true
+    done
     _e2e_poll 10 sb_port_free 1055 || _e2e_fail "127.0.0.1:1055 still taken before ${FUNCNAME[1]}"
 }
 sb_port_free() { ! _e2e_port_open 127.0.0.1 "$1"; }
