@@ -25,10 +25,13 @@ start_fault() {
 # shim PROXY_ADDR CMD...: CMD with the shim, pointed at PROXY_ADDR, with
 # pipelining as tsrun sets it for tailscaled (the fake and faultsocks read
 # the request exactly; microsocks tests set TSRUN_SOCKS5_PIPELINE=0).
+# Node gets $SHIM_PRELOAD (libasan first under `make asan`), every other
+# program $SHIM (libasan first deadlocks curl in setlocale: tests/e2e/lib.sh).
 shim() {
-    local proxy=$1
+    local proxy=$1 preload=$SHIM
     shift
-    env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$proxy" \
+    [[ $1 == node ]] && preload=$SHIM_PRELOAD
+    env LD_PRELOAD="$preload" TSRUN_SOCKS5="$proxy" \
         TSRUN_SOCKS5_PIPELINE="${TSRUN_SOCKS5_PIPELINE:-1}" "$@"
 }
 

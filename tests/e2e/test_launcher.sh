@@ -18,7 +18,16 @@ ts_setup() {
         [[ -f $TSRUN_SHIM ]] || cc -shared -fPIC -o "$TSRUN_SHIM" -x c /dev/null
     fi
     trap '"$TSRUN" down >/dev/null 2>&1 || true' EXIT
+    # Every test's daemon takes 127.0.0.1:1055 (tsrun's stable port): stop
+    # what an earlier test of this file left, then wait for the port (an
+    # ASan-built daemon can still be closing it).
+    local d
+    for d in "$BED_DIR"/state/*; do
+        [[ $d == "$TSRUN_STATE_DIR" ]] || TSRUN_STATE_DIR="$d" "$TSRUN" down >/dev/null 2>&1 || true
+    done
+    _e2e_poll 10 ts_port_free 1055 || _e2e_fail "127.0.0.1:1055 still taken before ${FUNCNAME[1]}"
 }
+ts_port_free() { ! _e2e_port_open 127.0.0.1 "$1"; }
 
 # Pids of tailscaled processes serving this test's socket.
 ts_daemons() {
