@@ -11,10 +11,10 @@
 #include "fuzz.h"
 #include "route.h"
 
-#define NKEYS 7
+#define NKEYS 8
 static const char *const keys[NKEYS] = {
     "TSRUN_SOCKS5", "TSRUN_ROUTES", "TSRUN_CONNECT_TIMEOUT_MS", "TSRUN_DEBUG",
-    "TSRUN_QUIET",  "TSRUN_NAMES",  "TSRUN_SOCKS5_PIPELINE",
+    "TSRUN_QUIET",  "TSRUN_NAMES",  "TSRUN_SOCKS5_PIPELINE", "TSRUN_LOG",
 };
 
 struct fields {
