@@ -21,7 +21,7 @@ static char lower(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 }
 
-static bool ieq(const char *a, const char *b, size_t n)
+bool nm_ieq(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         if (lower(a[i]) != lower(b[i]))
@@ -441,7 +441,7 @@ long nm_find_name(const struct nm_view *v, const char *name, size_t len, struct 
         if (key == NULL)
             continue;
         size_t klen = (s.ref & NM_REF_SHORT) ? n->short_len : n->fqdn_len;
-        if (klen != len || !ieq(key, name, len))
+        if (klen != len || !nm_ieq(key, name, len))
             continue;
         if (nm_entry(v, idx, entry) < 0)
             return -1;

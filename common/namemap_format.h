@@ -186,4 +186,8 @@ uint32_t nm_hash_addr(int family, const uint8_t *bytes);
 /* A host name as the map carries it (see nm_node_ok); lower-cases in place. */
 bool nm_valid_dns_name(char *s, size_t len);
 
+/* True when the n bytes at a and b are equal, ASCII letters compared without
+ * case (DNS names; locale-free, async-signal-safe). */
+bool nm_ieq(const char *a, const char *b, size_t n);
+
 #endif

@@ -12,18 +12,6 @@
 
 #define NAMES_TS_NET ".ts.net"
 
-static char lower(char c)
-{
-    return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-}
-
-static bool ieq(const char *a, const char *b, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    return true;
-}
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
@@ -63,9 +51,9 @@ bool names_trivially_not_tailnet(const char *name)
         len--;
     static const char lh[] = "localhost";
     size_t lhl = sizeof lh - 1;
-    if (len == lhl && ieq(name, lh, lhl))
+    if (len == lhl && nm_ieq(name, lh, lhl))
         return true;
-    return len > lhl && name[len - lhl - 1] == '.' && ieq(name + len - lhl, lh, lhl);
+    return len > lhl && name[len - lhl - 1] == '.' && nm_ieq(name + len - lhl, lh, lhl);
 }
 
 /* ------------------------------------------------------------ loading */
@@ -158,8 +146,8 @@ static bool under(const char *name, size_t len, const char *sfx, size_t slen, bo
     if (slen == 0)
         return false;
     if (len == slen)
-        return exact_ok && ieq(name, sfx, slen);
-    return len > slen && name[len - slen - 1] == '.' && ieq(name + len - slen, sfx, slen);
+        return exact_ok && nm_ieq(name, sfx, slen);
+    return len > slen && name[len - slen - 1] == '.' && nm_ieq(name + len - slen, sfx, slen);
 }
 
 enum names_verdict names_map_lookup(const struct names_map *map, const char *name,
@@ -186,7 +174,7 @@ enum names_verdict names_map_lookup(const struct names_map *map, const char *nam
     if (map != NULL && under(name, len, map->view.suffix, map->view.suffix_len, true))
         return NAMES_MISSING;
     if (len >= sizeof NAMES_TS_NET - 1 &&
-        ieq(name + len - (sizeof NAMES_TS_NET - 1), NAMES_TS_NET, sizeof NAMES_TS_NET - 1))
+        nm_ieq(name + len - (sizeof NAMES_TS_NET - 1), NAMES_TS_NET, sizeof NAMES_TS_NET - 1))
         return NAMES_MISSING;
     return NAMES_NOT_TAILNET;
 }
