@@ -157,7 +157,8 @@ asan:
 	@UBSAN_OPTIONS=print_stacktrace=1 $(MAKE) --no-print-directory B=build/asan \
 	    SAN=address,undefined CFLAGS='-O1 -g -fno-sanitize-recover=all' test
 # tsan: the TSan (clang) shim preloaded into the TSan-instrumented stress
-# program (tests/e2e/test_stress.sh), which carries the runtime. Criterion
+# program and asyncprobe (8 threads reading one pending socket;
+# tests/e2e/test_stress.sh), which carry the runtime. Criterion
 # cannot run under TSan ("Could not initialize inheritable arena",
 # Snaipe/Criterion#274), so the unit tests run under ASan only.
 tsan:
@@ -165,7 +166,7 @@ tsan:
 	    B=build/tsan SAN=thread CC=clang CFLAGS='-O1 -g' test-tsan
 
 test-tsan:
-	@$(MAKE) --no-print-directory $(B)/libtsshim.so $(B)/tests/progs/stress
+	@$(MAKE) --no-print-directory $(B)/libtsshim.so $(B)/tests/progs/stress $(B)/tests/progs/asyncprobe
 	@B=$(B) tests/e2e/run $(B)/e2e-counts tests/e2e/test_stress.sh
 
 install: all

@@ -2,10 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "tsan_sync.h"
 
 struct pending_table {
     _Atomic unsigned live; /* entries not FREE */
@@ -50,13 +53,16 @@ static struct pending_table *table_get(void)
 static bool try_lock(struct pending *p)
 {
     uint32_t unlocked = 0;
-    return atomic_compare_exchange_strong_explicit(&p->lock, &unlocked, 1,
-                                                   memory_order_acquire,
-                                                   memory_order_relaxed);
+    if (!atomic_compare_exchange_strong_explicit(&p->lock, &unlocked, 1, memory_order_acquire,
+                                                 memory_order_relaxed))
+        return false;
+    tsan_acquire(&p->lock);
+    return true;
 }
 
 void pending_release(struct pending *p)
 {
+    tsan_release(&p->lock);
     atomic_store_explicit(&p->lock, 0, memory_order_release);
 }
 
@@ -186,9 +192,23 @@ void pending_each_inherited(void (*fn)(int fd))
     for (unsigned i = 0; i < PENDING_SLOTS; i++) {
         struct pending *p = &t->slot[i];
         uint64_t ino = atomic_load_explicit(&p->ino, memory_order_acquire);
-        if (ino == 0 || p->pid != pid)
+        if (ino == 0)
             continue;
-        int fd = p->fd, fl = fcntl(fd, F_GETFD);
+        /* Holders never block while they hold an entry, so this is short;
+         * bounded all the same, for an execve() from a signal handler that
+         * interrupted the holder in this very thread. */
+        unsigned tries = 0;
+        while (!try_lock(p) && ++tries < 1000)
+            sched_yield();
+        if (tries == 1000)
+            continue;
+        /* Read who registered it under the lock: the slot may be freed and
+         * claimed again meanwhile. */
+        int fd = -1;
+        if (atomic_load_explicit(&p->ino, memory_order_relaxed) == ino && p->pid == pid)
+            fd = p->fd;
+        pending_release(p);
+        int fl = fd < 0 ? -1 : fcntl(fd, F_GETFD);
         if (fl >= 0 && (fl & FD_CLOEXEC) == 0 && pending_socket_ino(fd) == ino)
             fn(fd);
     }

@@ -47,14 +47,6 @@ test_stress_under_valgrind_memcheck() {
 # timeout: 120
 test_stress_threads_read_one_pending_socket() {
     local out i
-    # KNOWN ISSUE (issue 11 note): under TSan this reports a race on the
-    # pending entry's reply bytes between two threads that each took the
-    # entry's try-lock; not explained yet, so the TSan run steps aside
-    # instead of hiding it with a suppression. Plain and ASan builds run it.
-    if grep -qa '__tsan_init' "$SHIM" 2>/dev/null; then
-        echo "TSan build: see the known issue above"
-        return 0
-    fi
     for i in $(seq 20); do
         out=$(env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$BED_SOCKS5" TSRUN_SOCKS5_PIPELINE=1 \
             TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1} \
