@@ -2,9 +2,11 @@
  * the app's data arrive in random pieces on a pending socket, while random
  * read-side calls run between the pieces. The app must never see a SOCKS
  * byte and must see every data byte, in order; a failure reply must turn
- * into one errno. Input: byte 0 picks the reply (success with an IPv4,
- * IPv6 or domain bound address, or a failure); then pairs (piece length,
- * call) drive the run; the rest is the app's data. */
+ * into one errno. Without pipelining (TSRUN_SOCKS5_PIPELINE=0) the CONNECT
+ * request must reach the server whole, once, and never before the method
+ * reply. Input: byte 0 picks the reply (success with an IPv4, IPv6 or domain
+ * bound address, or a failure; bit 7: no pipelining); then pairs (piece
+ * length, call) drive the run; the rest is the app's data. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +88,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                     log_now_ms() + 60000);
     if (p == NULL)
         abort();
+    static const uint8_t request[] = {5, 1, 0, 1, 100, 88, 12, 5, 0, 80};
+    bool lockstep = (data[0] & 0x80) != 0;
+    if (lockstep) { /* tunnel_start without pipelining: greeting sent */
+        p->hold_writes = true;
+        p->unsent = sizeof request;
+        memcpy(p->request + sizeof p->request - sizeof request, request, sizeof request);
+    }
     pending_release(p);
 
     uint8_t stream[64 + 512], got[512];
@@ -93,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(stream + rlen, payload, plen);
     size_t total = rlen + plen, sent = 0, have = 0;
     int err = 0;
+    bool requested = false;
     for (size_t i = 0; i <= steps; i++) {
         size_t piece = i == steps ? total - sent : plan[2 * i] % 16;
         if (piece > total - sent)
@@ -101,6 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         sent += piece;
         int rc = app_read(sv[0], i == steps ? 0 : plan[2 * i + 1], got, &have, plen);
+        uint8_t req[32];
+        ssize_t q = recv(sv[1], req, sizeof req, MSG_DONTWAIT);
+        if (q > 0 && (!lockstep || sent < 2 || requested || q != sizeof request ||
+                      memcmp(req, request, sizeof request) != 0))
+            abort(); /* a request before the method reply, twice, or torn */
+        requested |= q > 0;
         if (rc < 0 && rc != -EAGAIN) {
             if (ok || err != 0)
                 abort(); /* a success reply failed, or a failure came twice */
@@ -121,6 +137,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (err == 0) {
         /* The whole failure reply was sent: the next call reports it. */
         if (app_read(sv[0], 0, got, &have, plen) != -ECONNREFUSED || have != 0)
+            abort();
+    }
+    if (lockstep && (ok || err != 0)) { /* the reply was read: so was the request sent */
+        uint8_t req[32];
+        ssize_t q = recv(sv[1], req, sizeof req, MSG_DONTWAIT);
+        if (q > 0 && (requested || q != sizeof request))
+            abort();
+        if (!requested && q <= 0)
             abort();
     }
     /* Whatever happened, the entry must not outlive the socket. */

@@ -72,7 +72,7 @@ int async_before_read(int fd, bool nonblocking)
     return settled(fd, nonblocking, true);
 }
 
-int async_before_write(int fd)
+int async_before_write(int fd, bool dontwait)
 {
     bool busy;
     struct pending *p = pending_acquire(fd, &busy);
@@ -95,6 +95,11 @@ int async_before_write(int fd)
     }
     if (!hold)
         return 0;
+    /* A non-blocking write must not wait for a tailnet dial: "try again"
+     * is always a valid answer to it (poll/select do not report the socket
+     * writable meanwhile; an epoll loop retries when the kernel says it is). */
+    if (dontwait || async_fd_nonblocking(fd))
+        return -EAGAIN;
     int rc = settled(fd, false, false);
     if (rc == -EINTR)
         return rc;

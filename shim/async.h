@@ -19,13 +19,16 @@ int async_before_read(int fd, bool nonblocking);
  *   1: the tunnel has failed: answer the call as if its bytes were sent (as
  *      bytes sent just before a peer's reset are lost) and leave the errno to
  *      the first read, where epoll loops look for it, once;
- *   -EINTR: a signal interrupted the wait below.
+ *   -EINTR: a signal interrupted the wait below;
+ *   -EAGAIN: see below.
  * Servers that read the request with one recv() and drop what came with it
  * (microsocks: the reason for TSRUN_SOCKS5_PIPELINE=0) must not get the app's
- * bytes before their reply: for those tunnels the call waits for it, bounded
- * by the deadline. tailscaled forwards early bytes after its reply: nothing
- * waits there, but a reply that has already arrived is consumed first. */
-int async_before_write(int fd);
+ * bytes before their reply: for those tunnels a blocking call waits for it,
+ * bounded by the deadline, and a non-blocking one (`dontwait`: MSG_DONTWAIT,
+ * or O_NONBLOCK) gets -EAGAIN. tailscaled forwards early bytes after its
+ * reply: nothing waits there, but a reply that has already arrived is
+ * consumed first. */
+int async_before_write(int fd, bool dontwait);
 
 /* True when fd's descriptor is non-blocking (fcntl), for the hooks above. */
 bool async_fd_nonblocking(int fd);

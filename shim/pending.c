@@ -90,6 +90,7 @@ static struct pending *claim(struct pending_table *t, int fd, uint64_t ino,
         p->fd = fd;
         p->have = 0;
         p->hold_writes = false;
+        p->unsent = 0;
         p->start_ms = start_ms;
         atomic_store_explicit(&p->deadline_ms, deadline_ms, memory_order_relaxed);
         atomic_store_explicit(&p->state, PENDING_WAIT, memory_order_relaxed);

@@ -44,6 +44,10 @@ struct pending {
     bool hold_writes;       /* the server may drop bytes that come with the
                                request (TSRUN_SOCKS5_PIPELINE=0): app writes
                                wait for the reply */
+    uint8_t unsent;         /* the last `unsent` bytes of request[] are still
+                               to send: the CONNECT goes out once the method
+                               reply is in (hold_writes) */
+    uint8_t request[SOCKS5_REQUEST_MAX - SOCKS5_GREETING_LEN];
     uint8_t buf[SOCKS5_REPLY_MAX]; /* method reply + CONNECT reply */
     struct sockaddr_storage dest; /* what the app asked for (logs) */
 };

@@ -19,7 +19,7 @@ static size_t msg_bytes(const struct msghdr *msg)
 TSSHIM_EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     int rc0;
-    if (pending_any() && (rc0 = async_before_write(fd)) != 0) {
+    if (pending_any() && (rc0 = async_before_write(fd, (flags & MSG_DONTWAIT) != 0)) != 0) {
         if (rc0 == 1 && msg != NULL)
             return (ssize_t)msg_bytes(msg); /* failed tunnel: the first read says so */
         errno = rc0 == 1 ? EFAULT : -rc0;
@@ -54,7 +54,7 @@ TSSHIM_EXPORT int sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, sendmmsg
      * MSG_FASTOPEN); send those before the first one, and report how many
      * went out, as a partial sendmmsg() does. */
     int rc0;
-    if (pending_any() && (rc0 = async_before_write(fd)) != 0) {
+    if (pending_any() && (rc0 = async_before_write(fd, (flags & MSG_DONTWAIT) != 0)) != 0) {
         if (rc0 == 1 && vec != NULL) {
             for (unsigned i = 0; i < n; i++) /* failed tunnel: see sendmsg() */
                 vec[i].msg_len = (unsigned)msg_bytes(&vec[i].msg_hdr);

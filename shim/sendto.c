@@ -13,7 +13,7 @@ TSSHIM_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
                              const struct sockaddr *addr, socklen_t len)
 {
     int rc0;
-    if (pending_any() && (rc0 = async_before_write(fd)) != 0) {
+    if (pending_any() && (rc0 = async_before_write(fd, (flags & MSG_DONTWAIT) != 0)) != 0) {
         if (rc0 == 1)
             return (ssize_t)n; /* the tunnel failed: the first read says so */
         errno = -rc0;

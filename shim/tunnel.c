@@ -370,24 +370,16 @@ int tunnel_start(int fd, int family, const uint8_t dest16[16], uint16_t port,
     uint8_t request[SOCKS5_REQUEST_MAX];
     size_t reqlen = socks5_encode_connect(request, dest16, port);
     size_t first = cfg->pipeline ? reqlen : SOCKS5_GREETING_LEN;
-    rc = send_all(fd, request, first, deadline);
-    if (rc == 0 && !cfg->pipeline) {
-        /* Greeting, method reply, then CONNECT: no byte of the app's can
-         * reach a server that reads the greeting and request one recv()
-         * each before the request is out. */
-        struct socks5_reply reply;
-        size_t have = 0;
-        rc = read_reply(fd, p->buf, &have, 2, &reply, deadline);
-        if (rc == 0) {
-            rc = reply_result(fd, &reply, log_now_ms() - start); /* 05 FF etc. */
-            if (rc == 0)
-                rc = -ECONNREFUSED;
-        } else if (rc == 1) {
-            p->have = 2;
-            p->hold_writes = true;
-            rc = send_all(fd, request + first, reqlen - first, deadline);
-        }
+    if (!cfg->pipeline) {
+        /* Greeting now; the CONNECT once the method reply is in, and the
+         * app's bytes only after the CONNECT reply (tunnel_settle): no byte
+         * of the app's can reach a server that reads the greeting and the
+         * request one recv() each. */
+        p->hold_writes = true;
+        p->unsent = (uint8_t)(reqlen - first);
+        memcpy(p->request + sizeof p->request - p->unsent, request + first, p->unsent);
     }
+    rc = send_all(fd, request, first, deadline);
     if (rc < 0) {
         if (rc == -ECONNRESET || rc == -EPIPE)
             rc = -ECONNREFUSED;
@@ -423,6 +415,24 @@ int tunnel_settle(int fd, struct pending *p)
                 log_debug("fd=%d tunnel up: SOCKS5 reply %lld ms after connect", fd,
                           log_now_ms() - p->start_ms);
             return rc == 0 ? 0 : settle_fail(fd, p, -rc);
+        }
+        if (p->have >= 2 && p->unsent > 0) {
+            /* The method reply said "no authentication" (parsed above): the
+             * CONNECT request goes out now. 22 bytes into a fresh loopback
+             * connection's empty send buffer. */
+            size_t off = sizeof p->request - p->unsent;
+            ssize_t s = libc_sendto(fd, p->request + off, p->unsent, MSG_DONTWAIT | MSG_NOSIGNAL,
+                                    NULL, 0);
+            if (s < 0 && errno == EINTR)
+                continue;
+            if (s < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+                log_debug("fd=%d proxy closed the connection during the handshake", fd);
+                return settle_fail(fd, p, ECONNREFUSED);
+            }
+            if (s > 0) {
+                p->unsent = (uint8_t)(p->unsent - s);
+                continue;
+            }
         }
         ssize_t n = libc_recvfrom(fd, p->buf + p->have, need - p->have, MSG_DONTWAIT,
                                   NULL, NULL);

@@ -3,6 +3,7 @@
  * sendmmsg() do the same in their own files. Without a pending tunnel the
  * call goes straight to libc. */
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,9 +15,9 @@
 
 /* async_before_write()'s answer for a call of n bytes: -1 (go on with
  * the real call), or the call's result. */
-static ssize_t before(int fd, size_t n)
+static ssize_t before(int fd, size_t n, bool dontwait)
 {
-    int rc = async_before_write(fd);
+    int rc = async_before_write(fd, dontwait);
     if (rc == 0)
         return -1;
     if (rc == 1)
@@ -33,27 +34,27 @@ static size_t iov_bytes(const struct iovec *iov, int iovcnt)
     return n;
 }
 
-#define BEFORE(fd, n)                                                       \
+#define BEFORE(fd, n, dontwait)                                             \
     do {                                                                    \
         ssize_t r_;                                                         \
-        if (pending_any() && (r_ = before((fd), (n))) != -1)                \
+        if (pending_any() && (r_ = before((fd), (n), (dontwait))) != -1)    \
             return r_ == -2 ? -1 : r_;                                      \
     } while (0)
 
 TSSHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    BEFORE(fd, n);
+    BEFORE(fd, n, false);
     return libc_write(fd, buf, n);
 }
 
 TSSHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    BEFORE(fd, iov_bytes(iov, iovcnt));
+    BEFORE(fd, iov_bytes(iov, iovcnt), false);
     return libc_writev(fd, iov, iovcnt);
 }
 
 TSSHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-    BEFORE(fd, n);
+    BEFORE(fd, n, (flags & MSG_DONTWAIT) != 0);
     return libc_sendto(fd, buf, n, flags, NULL, 0);
 }

@@ -5,7 +5,8 @@
  *   gate      poll(POLLOUT) waits for the tunnel; connect again; SO_ERROR;
  *             getpeername; echo
  *   select    the same wait with select()
- *   readfirst the epoll way: SO_ERROR at once, write, epoll_wait, read twice
+ *   readfirst the epoll way: SO_ERROR at once, write (again after EPOLLOUT
+ *             while EAGAIN), epoll_wait, read twice
  *   block     clear O_NONBLOCK while pending, then a blocking read
  *   waitall   recv(MSG_WAITALL) on the (now blocking) socket
  *   peek      recv(MSG_PEEK) then recv
@@ -79,6 +80,26 @@ static void wait_in(int fd)
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
     epoll_wait(ep, &out, 1, 10000);
     close(ep);
+}
+
+/* Sends the way an epoll loop does: on EAGAIN, wait for EPOLLOUT and try
+ * again (bounded). *first: the first try's errno, or 0. */
+static ssize_t loop_send(int fd, const char *buf, size_t n, int *first)
+{
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLOUT}, out;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    ssize_t r = -1;
+    for (long i = 0; i < 10000000; i++) {
+        r = send(fd, buf, n, MSG_NOSIGNAL);
+        if (i == 0)
+            *first = r < 0 ? errno : 0;
+        if (r >= 0 || errno != EAGAIN)
+            break;
+        epoll_wait(ep, &out, 1, 10000);
+    }
+    close(ep);
+    return r;
 }
 
 /* Reads until 4 bytes or an error, the way a loop would: epoll, then read. */
@@ -186,10 +207,15 @@ int main(int argc, char **argv)
         show_read("echo", loop_read(fd, buf, sizeof buf), buf);
     } else if (!strcmp(mode, "readfirst")) {
         printf("so_error=%s\n", err_name(so_error(fd)));
-        send(fd, "ping", 4, MSG_NOSIGNAL);
+        int first;
+        n = loop_send(fd, "ping", 4, &first);
+        printf("send0=%s\n", err_name(first));
+        if (n < 0)
+            printf("send=%s\n", err_name(errno));
         n = read(fd, buf, sizeof buf);
         show_read("read0", n, buf); /* EAGAIN: the reply is not here yet */
-        show_read("read1", loop_read(fd, buf, sizeof buf), buf);
+        if (n < 0) /* (after an EAGAIN send, the echo may be back already) */
+            show_read("read1", loop_read(fd, buf, sizeof buf), buf);
         show_read("read2", read(fd, buf, sizeof buf), buf);
     } else if (!strcmp(mode, "block") || !strcmp(mode, "waitall")) {
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);

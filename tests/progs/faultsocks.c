@@ -3,7 +3,8 @@
  * "port=N" on stdout once accepting, serves each client in a thread:
  *
  *   1. reads the 3-byte greeting, sends METHOD (hex, default 0500);
- *      if METHOD is not 0500, closes;
+ *      if METHOD is not 0500, closes; --mute never sends it (until the
+ *      client goes away);
  *   2. with --drop-pipelined, discards whatever arrived with the greeting
  *      (microsocks does this) and waits for a new request;
  *   3. reads the CONNECT request (sized by its ATYP);
@@ -30,7 +31,7 @@
 
 static unsigned char method[64], reply[300];
 static size_t method_len, reply_len;
-static int delay_ms, hold, drop_pipelined;
+static int delay_ms, hold, mute, drop_pipelined;
 
 static size_t unhex(const char *s, unsigned char *out, size_t max)
 {
@@ -93,6 +94,11 @@ static void *serve(void *arg)
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 100) > 0)
             (void)!recv(fd, buf + 3, sizeof buf - 3, MSG_DONTWAIT);
+    }
+    if (mute) {
+        while (recv(fd, buf, sizeof buf, 0) > 0)
+            ;
+        goto out;
     }
     send(fd, method, method_len, MSG_NOSIGNAL);
     if (method_len != 2 || method[0] != 5 || method[1] != 0)
@@ -169,13 +175,15 @@ int main(int argc, char **argv)
             data_len = unhex(argv[++i], data, sizeof data);
         else if (!strcmp(argv[i], "--hold"))
             hold = 1;
+        else if (!strcmp(argv[i], "--mute"))
+            mute = 1;
         else if (!strcmp(argv[i], "--drop-pipelined"))
             drop_pipelined = 1;
         else if (!strcmp(argv[i], "--v6"))
             v6 = 1;
         else {
             fprintf(stderr, "usage: faultsocks [--method HEX] [--reply HEX] [--delay-ms N] "
-                            "[--barrier N] [--trickle-ms N] [--data HEX] [--hold] "
+                            "[--barrier N] [--trickle-ms N] [--data HEX] [--hold] [--mute] "
                             "[--drop-pipelined] [--v6]\n");
             return 2;
         }
