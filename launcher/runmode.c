@@ -7,6 +7,7 @@
 
 #include "dnsstub.h"
 #include "seccomp.h"
+#include "settings.h"
 #include "tsrun.h"
 #include "unotify.h"
 
@@ -85,9 +86,12 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
         return -EINVAL;
     }
     cfg.timeout_ms = UNOTIFY_DEFAULT_TIMEOUT_MS;
-    const char *t = getenv("TSRUN_CONNECT_TIMEOUT_MS");
-    if (t && atoi(t) > 0)
-        cfg.timeout_ms = atoi(t);
+    /* The shim's parser: main.c's check_settings() already refused a bad
+     * value, so anything unparsable here is "unset" (the default). */
+    const char *t = getenv(settings_name(SETTINGS_CONNECT_TIMEOUT_MS));
+    int ms;
+    if (t && *t && settings_parse_int(t, 1, SETTINGS_TIMEOUT_MAX_MS, &ms) == 0)
+        cfg.timeout_ms = ms;
     const char *a = getenv("TSRUN_SECCOMP_ADDFD");
     cfg.force_addfd = a && !strcmp(a, "1");
     size_t noff = 0;
