@@ -256,6 +256,12 @@ static void *serve(void *arg)
     return NULL;
 }
 
+bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen)
+{
+    uint8_t out[DNS_MSG_MAX];
+    return g_st && dnsstub_answer(g_st, q, qlen, out, sizeof out) > 0;
+}
+
 int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, socklen_t *len)
 {
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

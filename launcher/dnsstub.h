@@ -5,6 +5,7 @@
 #ifndef TSRUN_DNSSTUB_H
 #define TSRUN_DNSSTUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -21,6 +22,11 @@
  * message that is not a single-question query. */
 int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, uint8_t *out,
                    size_t outlen);
+
+/* Would the running stub answer this query itself (a tailnet name, or a
+ * name under the tailnet's suffix)? False for other names, for malformed
+ * messages and before dnsstub_start. */
+bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen);
 
 /* Starts the stub on 127.0.0.1:0 with a thread of its own; *addr is where
  * it listens. st must outlive the process. 0 or -errno. */

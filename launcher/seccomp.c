@@ -74,6 +74,16 @@ static struct sock_filter filter[] = {
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_HI),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
     SC_NOTIFY,
+    /* recvfrom asking for the source (src_addr != NULL): a DNS answer from
+     * tsrun's stub is reported as from the nameserver (launcher/dnssock.h).
+     * recv() and reads pass NULL and stay in the kernel. Reloads nr. */
+    SC_LOAD(nr),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 0, 5),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_LO),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_HI),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+    SC_NOTIFY,
     SC_ALLOW,
 };
 

@@ -25,12 +25,15 @@ sc_build() {
             mv "$tmp" "$out"
         fi
     done
-    out=$SC_DIR/faultprobe-static
-    if [[ ! -x $out || $REPO/tests/progs/faultprobe.c -nt $out ]]; then
-        musl-gcc -static -std=c11 -O2 -o "$out.$BASHPID" "$REPO/tests/progs/faultprobe.c" ||
-            _e2e_fail "musl-gcc -static failed"
-        mv "$out.$BASHPID" "$out"
-    fi
+    local prog
+    for prog in faultprobe namedial addrlen; do
+        out=$SC_DIR/$prog-static
+        if [[ ! -x $out || $REPO/tests/progs/$prog.c -nt $out ]]; then
+            musl-gcc -static -std=c11 -O2 -D_GNU_SOURCE -o "$out.$BASHPID" \
+                "$REPO/tests/progs/$prog.c" || _e2e_fail "musl-gcc -static $prog.c failed"
+            mv "$out.$BASHPID" "$out"
+        fi
+    done
 }
 
 # sc_tsrun ARGS...: tsrun against the bed's daemon, stderr to $BED_DIR/sc.err.
@@ -337,6 +340,82 @@ test_seccomp_go_resolver_names_without_leak() {
     seen=$(cat "$d/queries")
     echo "$seen"
     assert_contains "$seen" "example.internal" "the server saw the other name"
+    # An IPv6 nameserver too: musl then asks both from one IPv6 socket, the
+    # IPv4 one as ::ffff:127.0.0.1 (nothing listens on [::1]:53).
+    printf 'nameserver 127.0.0.1\nnameserver ::1\noptions timeout:2 attempts:1\n' \
+        >"$d/resolv.conf"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" "$BED_PEER_SHORT" "$BED_ECHO_PORT"
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" example.internal 1
+        true' _ "$d")
+    echo "$out"
+    mapfile -t l <<<"$out"
+    assert_contains "${l[0]}" "$BED_PEER_V4" "IPv6 socket: the short name"
+    assert_contains "ok remote=$BED_PEER_V4|ok remote=$BED_PEER_V6" "${l[1]}" "IPv6 socket: dialled"
+    assert_eq "addrs=10.9.8.7" "${l[2]}" "IPv6 socket: the other name, forwarded"
+    leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
+    assert_eq "" "$leaked" "DNS queries for tailnet names"
+}
+
+# musl's static resolver sends each query with sendto() on an unconnected
+# UDP socket and keeps a reply only when recvfrom() reports a nameserver it
+# asked as the source (musl src/network/res_msend.c). Under seccomp mode a
+# tailnet query goes to tsrun's stub instead and recvfrom reports the
+# nameserver; other names go to the nameserver unchanged. The logging server
+# must see the other name and no tailnet name.
+test_seccomp_musl_resolver_names_without_leak() {
+    sc_build
+    local d=$BED_DIR/scdns-musl out
+    mkdir -p "$d"
+    printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$d/resolv.conf"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/hosts"
+    python3 "$REPO/tests/fakes/dns.py" --log "$d/queries" --ready "$d/ready" \
+        --answer example.internal=10.9.8.7 &
+    wait_for_file "$d/ready"
+    export -f sc_tsrun
+    export SC_DIR
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" "$BED_PEER_SHORT" "$BED_ECHO_PORT"
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" "$BED_PEER_FQDN" "$BED_ECHO_PORT"
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" "nope.$BED_SUFFIX" "$BED_ECHO_PORT"
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" example.internal 1
+        true' _ "$d")
+    echo "$out"
+    local -a l
+    mapfile -t l <<<"$out"
+    local i
+    for i in 0 2; do
+        assert_contains "${l[i]}" "addrs=" "name resolved (line $i)"
+        assert_contains "${l[i]}" "$BED_PEER_V4" "its IPv4 address (line $i)"
+        assert_contains "${l[i]}" "$BED_PEER_V6" "its IPv6 address (line $i)"
+        assert_contains "ok remote=$BED_PEER_V4|ok remote=$BED_PEER_V6" "${l[i + 1]}" \
+            "connected by name (line $((i + 1)))"
+    done
+    assert_eq "status=EAI_NONAME" "${l[4]}" "a missing tailnet name"
+    assert_eq "addrs=10.9.8.7" "${l[5]}" "the other name, forwarded"
+    local seen leaked
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "udp A example.internal" "the server saw the other name"
+    # An IPv6 nameserver too: musl then asks both from one IPv6 socket, the
+    # IPv4 one as ::ffff:127.0.0.1 (nothing listens on [::1]:53).
+    printf 'nameserver 127.0.0.1\nnameserver ::1\noptions timeout:2 attempts:1\n' \
+        >"$d/resolv.conf"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" "$BED_PEER_SHORT" "$BED_ECHO_PORT"
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" example.internal 1
+        true' _ "$d")
+    echo "$out"
+    mapfile -t l <<<"$out"
+    assert_contains "${l[0]}" "$BED_PEER_V4" "IPv6 socket: the short name"
+    assert_contains "ok remote=$BED_PEER_V4|ok remote=$BED_PEER_V6" "${l[1]}" "IPv6 socket: dialled"
+    assert_eq "addrs=10.9.8.7" "${l[2]}" "IPv6 socket: the other name, forwarded"
     leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
