@@ -878,6 +878,84 @@ static void on_sendto(const struct seccomp_notif *n)
     respond(n->id, rc);
 }
 
+/* --- sendmsg and sendmmsg: the address inside struct msghdr --- */
+
+/* What an addressed send to a tunnelled destination gets (as on_sendto):
+ * TCP ignores the address unless MSG_FASTOPEN would open a connection past
+ * the tunnel; anything else never leaves through the kernel's routes. */
+static int tunnelled_send_verdict(pid_t tid, int fd, uint64_t flags)
+{
+    int family;
+    enum sock_kind k = sock_kind(tid, fd, &family);
+    if (k == SOCK_KIND_TCP)
+        return (flags & MSG_FASTOPEN) ? -EOPNOTSUPP : RESP_CONTINUE;
+    return k == SOCK_KIND_NONE ? -ENOTSOCK : -ENETUNREACH;
+}
+
+/* 1 when mh names a tunnelled destination, 0 when not (no address, or one
+ * the kernel refuses itself), -errno when its address cannot be read (the
+ * caller fails closed). */
+static int msghdr_tunnelled(const struct seccomp_notif *n, const struct msghdr *mh)
+{
+    struct sockaddr_storage ss;
+    if (!mh->msg_name || !mh->msg_namelen)
+        return 0;
+    int rc = read_dest(n, (uint64_t)(uintptr_t)mh->msg_name, mh->msg_namelen, &ss);
+    if (rc == RESP_CONTINUE)
+        return 0;
+    if (rc < 0)
+        return rc;
+    return route_is_tunnelled((struct sockaddr *)&ss, mh->msg_namelen, &g_cfg->routes) ? 1 : 0;
+}
+
+/* sendmsg(fd, msg, flags). */
+static void on_sendmsg(const struct seccomp_notif *n)
+{
+    struct msghdr mh;
+    int rc = mem_read(n->pid, n->data.args[1], &mh, sizeof mh);
+    if (rc == -EFAULT) {
+        respond(n->id, RESP_CONTINUE); /* the kernel refuses it too */
+        return;
+    }
+    if (rc == 0)
+        rc = msghdr_tunnelled(n, &mh);
+    if (!id_valid(n->id))
+        return;
+    if (rc < 0) {
+        respond(n->id, -ENETUNREACH);
+        return;
+    }
+    respond(n->id, rc == 0 ? RESP_CONTINUE
+                           : tunnelled_send_verdict(n->pid, (int)n->data.args[0], n->data.args[2]));
+}
+
+/* sendmmsg(fd, msgvec, vlen, flags): one tunnelled entry fails the whole
+ * call (the kernel would send the entries before it first). */
+static void on_sendmmsg(const struct seccomp_notif *n)
+{
+    enum { MMSG_MAX = 1024 }; /* UIO_MAXIOV: the kernel's cap on vlen */
+    unsigned vlen = n->data.args[2] > MMSG_MAX ? MMSG_MAX : (unsigned)n->data.args[2];
+    int rc = 0;
+    for (unsigned i = 0; i < vlen && rc == 0; i++) {
+        struct mmsghdr m;
+        rc = mem_read(n->pid, n->data.args[1] + (uint64_t)i * sizeof m, &m, sizeof m);
+        if (rc == -EFAULT) {
+            rc = 0; /* the kernel stops (or fails) here itself */
+            break;
+        }
+        if (rc == 0)
+            rc = msghdr_tunnelled(n, &m.msg_hdr);
+    }
+    if (!id_valid(n->id))
+        return;
+    if (rc < 0) {
+        respond(n->id, -ENETUNREACH);
+        return;
+    }
+    respond(n->id, rc == 0 ? RESP_CONTINUE
+                           : tunnelled_send_verdict(n->pid, (int)n->data.args[0], n->data.args[3]));
+}
+
 /* Reads a NUL-terminated path from the tracee, a page at a time (a string
  * near the end of a mapping must not fail the whole read). */
 static int read_path(pid_t tid, uint64_t addr, char *out, size_t n)
@@ -954,6 +1032,12 @@ static void on_notification(const struct seccomp_notif *n)
         break;
     case __NR_recvfrom:
         on_recvfrom(n);
+        break;
+    case __NR_sendmsg:
+        on_sendmsg(n);
+        break;
+    case __NR_sendmmsg:
+        on_sendmmsg(n);
         break;
     case __NR_execve:
     case __NR_execveat:

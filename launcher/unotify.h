@@ -1,5 +1,6 @@
 /* The seccomp supervisor: tsrun answers the command tree's connect,
- * getpeername and addressed sendto while the command runs. */
+ * getpeername, addressed sendto/sendmsg/sendmmsg and (for DNS answers from
+ * its stub) recvfrom while the command runs. */
 #ifndef TSRUN_UNOTIFY_H
 #define TSRUN_UNOTIFY_H
 
@@ -32,7 +33,9 @@ int unotify_parse_proxy(const char *text, struct unotify_cfg *cfg);
 /* Runs until the command (child) exits: answers notifications on listener
  * (tunnelled TCP connects go through the proxy on the app's own socket via
  * pidfd_getfd, or on a new socket installed with SECCOMP_IOCTL_NOTIF_ADDFD
- * where pidfd_getfd is refused; UDP/raw to tunnelled ranges -> ENETUNREACH;
+ * where pidfd_getfd is refused; UDP/raw to tunnelled ranges, by connect,
+ * sendto, sendmsg or sendmmsg -> ENETUNREACH, TCP fast open there ->
+ * EOPNOTSUPP;
  * everything else continues in the kernel) and forwards signals sent to
  * tsrun by other processes (not the terminal's, which the command gets
  * itself). Returns the child's wait status; closes listener. */

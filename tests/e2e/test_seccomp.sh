@@ -419,3 +419,46 @@ test_seccomp_musl_resolver_names_without_leak() {
     leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
+
+# The leak net of test_failclosed.sh (a default route through a veth pair,
+# a sniffer counting frames addressed to the tailnet), taken from there.
+sc_leak_net() {
+    # shellcheck disable=SC1090
+    source <(sed -n '/^leak_up() {/,/^}/p; /^leaked() {/,/^}/p; /^assert_no_leak() {/,/^}/p' \
+        "$REPO/tests/e2e/test_failclosed.sh")
+    leak_up
+}
+
+# sendmsg/sendmmsg carry their address inside struct msghdr, which the
+# filter cannot read: tsrun reads it. UDP to the tailnet is ENETUNREACH and
+# TCP fast open EOPNOTSUPP, as with sendto; nothing leaves through the
+# (leak net's) default route. Static musl and Python without the shim.
+test_seccomp_sendmsg_to_tailnet_fails_closed() {
+    sc_build
+    sc_leak_net
+    local out host len mode
+    for host in "$BED_PEER_V4" "$BED_PEER_V6" "::ffff:$BED_PEER_V4"; do
+        len=16
+        [[ $host == *:* ]] && len=28
+        for mode in sendmsg sendmmsg; do
+            out=$(sc_tsrun --intercept=seccomp "$SC_DIR/addrlen-static" $mode udp "$host" 7 $len)
+            assert_eq "errno=ENETUNREACH" "$out" "$mode udp $host"
+        done
+    done
+    # shellcheck disable=SC2016 # python code
+    out=$(sc_tsrun --intercept=seccomp -- env -u LD_PRELOAD python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setblocking(False)
+try:
+    s.sendmsg([b"x"], [], socket.MSG_FASTOPEN, (sys.argv[1], 7)); print("sent")
+except OSError as e:
+    print("errno=%d" % e.errno)' "$BED_PEER_V4")
+    assert_eq "errno=95" "$out" "sendmsg MSG_FASTOPEN to the tailnet: EOPNOTSUPP"
+    assert_no_leak
+    # Elsewhere sendmsg/sendmmsg go on in the kernel.
+    for mode in sendmsg sendmmsg; do
+        out=$(sc_tsrun --intercept=seccomp "$SC_DIR/addrlen-static" $mode udp 127.0.0.1 9 16)
+        assert_eq "result=ok" "$out" "$mode udp to loopback"
+    done
+}
