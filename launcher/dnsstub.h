@@ -37,4 +37,21 @@ int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, so
 void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
                       socklen_t nslen);
 
+/* DNS over TCP (RFC 7766; Go falls back to it on truncation or with
+ * "options use-vc"): a listener on 127.0.0.1 beside the UDP stub, served by
+ * a thread of its own with one thread per connection. Each message (2-byte
+ * length, then the query) about the tailnet is answered from the status;
+ * any other is forwarded unchanged over one TCP connection to the
+ * nameserver remembered for the client (dnsstub_remember_tcp), its answer
+ * relayed back; a malformed one closes the connection. Idle connections
+ * close after DNSSTUB_TCP_IDLE_MS; a forward waits at most 5 s. Call after
+ * dnsstub_start. 0 or -errno; *addr is where it listens. */
+#define DNSSTUB_TCP_IDLE_MS 10000
+int dnsstub_start_tcp(struct sockaddr_storage *addr, socklen_t *len);
+
+/* The app's TCP socket with local address `from` (IPv4 form) was connected
+ * to the TCP stub instead of the nameserver ns. */
+void dnsstub_remember_tcp(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
+                          socklen_t nslen);
+
 #endif

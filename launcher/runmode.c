@@ -99,8 +99,10 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     cfg.offline = (const uint8_t(*)[16])off;
     cfg.noffline = noff;
     /* Names for resolvers that ask DNS themselves (Go's pure resolver). */
-    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0)
+    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0) {
         cfg.dns = true;
+        cfg.dns_tcp = dnsstub_start_tcp(&cfg.stub_tcp, &cfg.stub_tcplen) == 0;
+    }
     struct seccomp_child ch;
     int rc = seccomp_spawn(argv, env, &ch);
     if (rc < 0) {

@@ -485,6 +485,9 @@ out:
     return rc;
 }
 
+static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
+                            const struct sockaddr_storage *ns, socklen_t nslen);
+
 static void on_connect(const struct seccomp_notif *n)
 {
     int fd = (int)n->data.args[0];
@@ -500,6 +503,11 @@ static void on_connect(const struct seccomp_notif *n)
         if (rc == 0 && g_cfg->dns && route_addr16((struct sockaddr *)&ss, len, a16, &port) &&
             port == DNSSTUB_PORT && is_udp(n->pid, fd, &fam)) {
             respond(n->id, redirect_dns(n, fd, fam, &ss, len));
+            return;
+        }
+        if (rc == 0 && g_cfg->dns_tcp && port == DNSSTUB_PORT &&
+            sock_kind(n->pid, fd, &fam) == SOCK_KIND_TCP) {
+            respond(n->id, redirect_dns_tcp(n, fd, fam, &ss, len));
             return;
         }
         respond(n->id, rc ? rc : RESP_CONTINUE);
@@ -847,6 +855,73 @@ static void on_recvfrom(const struct seccomp_notif *n)
     }
     *done = r;
     dns_recv_answer(done, got);
+}
+
+/* A TCP connect to a nameserver's port 53 (DNS over TCP: Go after a
+ * truncated answer, or with "options use-vc"): the app's socket is connected
+ * to the stub's TCP listener instead, which answers tailnet names and
+ * forwards the rest to ns over TCP; getpeername reports ns. The connect
+ * returns 0 (loopback, bounded by DNS_TCP_CONNECT_MS) or RESP_CONTINUE when
+ * this cannot be done (the query then goes to ns itself). */
+#define DNS_TCP_CONNECT_MS 1000
+
+static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
+                            const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    int d = app_fd_dup((pid_t)n->pid, fd);
+    if (d < 0)
+        return RESP_CONTINUE;
+    struct sockaddr_storage stub, from;
+    socklen_t sl, fl = sizeof from;
+    int rc = RESP_CONTINUE;
+    const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub_tcp;
+    memset(&stub, 0, sizeof stub);
+    if (family == AF_INET) {
+        memcpy(&stub, st4, sizeof *st4);
+        sl = sizeof *st4;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&stub;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = st4->sin_port;
+        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], &st4->sin_addr, 4);
+        sl = sizeof *s6;
+    }
+    if (connect(d, (struct sockaddr *)&stub, sl) < 0) {
+        /* The app's O_NONBLOCK is the duplicate's: wait for loopback. */
+        struct pollfd p = {.fd = d, .events = POLLOUT};
+        int e = 0;
+        socklen_t el = sizeof e;
+        if (errno != EINPROGRESS || poll(&p, 1, DNS_TCP_CONNECT_MS) != 1 ||
+            getsockopt(d, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e != 0) {
+            /* Back to unconnected for the kernel's own connect. */
+            struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+            connect(d, &unspec, sizeof unspec);
+            goto out;
+        }
+    }
+    if (getsockname(d, (struct sockaddr *)&from, &fl) < 0)
+        goto out;
+    if (from.ss_family == AF_INET6) {
+        /* The stub (IPv4) sees ::ffff:127.0.0.1:P as 127.0.0.1:P. */
+        struct sockaddr_in6 f6;
+        memcpy(&f6, &from, sizeof f6);
+        struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
+        memset(&from, 0, sizeof from);
+        f4->sin_family = AF_INET;
+        f4->sin_port = f6.sin6_port;
+        memcpy(&f4->sin_addr, &f6.sin6_addr.s6_addr[12], 4);
+    }
+    dnsstub_remember_tcp(&from, ns, nslen);
+    struct stat sb;
+    if (fstat(d, &sb) == 0)
+        peer_remember(sb.st_ino, (const struct sockaddr *)ns, nslen);
+    tsr_debug("seccomp: tid %d fd %d: DNS-over-TCP connect redirected to the stub", (int)n->pid,
+              fd);
+    rc = 0;
+out:
+    close(d);
+    return rc;
 }
 
 static void on_sendto(const struct seccomp_notif *n)

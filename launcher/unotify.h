@@ -24,6 +24,9 @@ struct unotify_cfg {
     bool dns;                     /* UDP connects to port 53 go to the stub: */
     struct sockaddr_storage stub; /* launcher/dnsstub.c's address */
     socklen_t stublen;
+    bool dns_tcp;                     /* TCP connects to port 53 go to the stub's */
+    struct sockaddr_storage stub_tcp; /* TCP listener (dnsstub_start_tcp) */
+    socklen_t stub_tcplen;
     bool force_addfd; /* never pidfd_getfd (TSRUN_SECCOMP_ADDFD=1: Docker's path, for tests) */
 };
 

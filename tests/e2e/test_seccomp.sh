@@ -462,3 +462,53 @@ except OSError as e:
         assert_eq "result=ok" "$out" "$mode udp to loopback"
     done
 }
+
+# DNS over TCP (Go falls back to it on a truncated answer; "options use-vc",
+# which Go 1.19 reads from resolv.conf, makes it ask over TCP from the
+# start): a TCP connect to the nameserver's port 53 reaches tsrun's stub,
+# which answers tailnet names and forwards the rest over TCP. The logging
+# server must see the other name over TCP and no tailnet name.
+test_seccomp_go_resolver_over_tcp() {
+    sc_build
+    local d=$BED_DIR/scdns-tcp out
+    mkdir -p "$d"
+    printf 'nameserver 127.0.0.1\noptions use-vc timeout:2 attempts:1\n' >"$d/resolv.conf"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/hosts"
+    printf 'hosts: files dns\n' >"$d/nsswitch.conf"
+    python3 "$REPO/tests/fakes/dns.py" --log "$d/queries" --ready "$d/ready" \
+        --answer example.internal=10.9.8.7 &
+    wait_for_file "$d/ready"
+    export -f sc_tsrun
+    export SC_DIR
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts nsswitch.conf; do mount --bind "$1/$f" "/etc/$f"; done
+        for bin in gdial-static gdial-cgo; do
+            sc_tsrun "$SC_DIR/$bin" lookup "$BED_PEER_SHORT" || true
+            sc_tsrun "$SC_DIR/$bin" lookup "$BED_PEER_FQDN" || true
+            sc_tsrun "$SC_DIR/$bin" lookup "nope.$BED_SUFFIX" || true
+            sc_tsrun "$SC_DIR/$bin" lookup example.internal || true
+        done
+        sc_tsrun "$SC_DIR/gdial-static" dial "$BED_PEER_FQDN:$BED_ECHO_PORT" || true' _ "$d")
+    echo "$out"
+    local want="addrs=$BED_PEER_V4 $BED_PEER_V6"
+    local -a l
+    mapfile -t l <<<"$out"
+    local base
+    for base in 0 4; do
+        assert_eq "$want" "${l[base]}" "short name over TCP (line $base)"
+        assert_eq "$want" "${l[base + 1]}" "FQDN over TCP"
+        assert_contains "${l[base + 2]}" "no such host"
+        assert_eq "addrs=10.9.8.7" "${l[base + 3]}" "forwarded over TCP"
+    done
+    assert_contains "ok remote=$BED_PEER_V4:$BED_ECHO_PORT|ok remote=[$BED_PEER_V6]:$BED_ECHO_PORT" \
+        "${l[8]}"
+    assert_contains "${l[8]}" "ok remote="
+    local seen leaked
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "tcp A example.internal" "the server saw the other name over TCP"
+    assert_not_contains "$seen" "udp " "every query went over TCP"
+    leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
+    assert_eq "" "$leaked" "DNS queries for tailnet names"
+}
