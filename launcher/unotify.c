@@ -437,9 +437,14 @@ static bool is_udp(pid_t tid, int fd, int *family)
 /* A UDP socket connected to a nameserver (Go's pure resolver): connect it
  * to the stub instead, which answers tailnet names and forwards the rest to
  * ns. RESP_CONTINUE when that cannot be done (the query then goes to ns). */
+static int redirect_dns_addfd(const struct seccomp_notif *n, int fd, int family, int type,
+                              const struct sockaddr_storage *ns, socklen_t nslen);
+
 static int redirect_dns(const struct seccomp_notif *n, int fd, int family,
                         const struct sockaddr_storage *ns, socklen_t nslen)
 {
+    if (atomic_load(&g_use_addfd))
+        return redirect_dns_addfd(n, fd, family, SOCK_DGRAM, ns, nslen);
     pid_t tgid = tgid_of((pid_t)n->pid);
     int pfd = tgid < 0 ? -1 : (int)syscall(SYS_pidfd_open, tgid, 0);
     if (pfd < 0)
@@ -447,7 +452,7 @@ static int redirect_dns(const struct seccomp_notif *n, int fd, int family,
     int lfd = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
     close(pfd);
     if (lfd < 0)
-        return RESP_CONTINUE;
+        return redirect_dns_addfd(n, fd, family, SOCK_DGRAM, ns, nslen);
     struct sockaddr_storage stub, from;
     socklen_t sl, fl = sizeof from;
     int rc = RESP_CONTINUE;
@@ -636,9 +641,12 @@ static int spawn_worker(void *(*fn)(void *), void *arg)
     return -rc;
 }
 
-/* A duplicate of the app's fd in this process, or -errno. */
+/* A duplicate of the app's fd in this process, or -errno (-EPERM where
+ * tsrun keeps off pidfd_getfd: TSRUN_SECCOMP_ADDFD=1, Docker's case). */
 static int app_fd_dup(pid_t tid, int fd)
 {
+    if (atomic_load(&g_use_addfd))
+        return -EPERM;
     pid_t tgid = tgid_of(tid);
     if (tgid < 0)
         return -ESRCH;
@@ -865,12 +873,78 @@ static void on_recvfrom(const struct seccomp_notif *n)
  * this cannot be done (the query then goes to ns itself). */
 #define DNS_TCP_CONNECT_MS 1000
 
+/* Where pidfd_getfd is refused (Docker's default profile): a new socket of
+ * the app's family and type, connected to the stub (UDP or TCP), installed
+ * over the app's fd with SECCOMP_IOCTL_NOTIF_ADDFD, its O_NONBLOCK and
+ * O_CLOEXEC kept (options the app set before connect are not; Go sets none
+ * on its DNS sockets). Go registers the fd with its poller only after
+ * connect returns (see the banner), so the swap is safe for it. 0, or
+ * RESP_CONTINUE when it cannot be done. */
+static int redirect_dns_addfd(const struct seccomp_notif *n, int fd, int family, int type,
+                              const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    struct sockaddr_storage stub, from;
+    socklen_t sl, fl = sizeof from;
+    const struct sockaddr_storage *st4 = type == SOCK_STREAM ? &g_cfg->stub_tcp : &g_cfg->stub;
+    int flags = fd_flags((pid_t)n->pid, fd), rc = RESP_CONTINUE;
+    if (flags < 0)
+        return RESP_CONTINUE;
+    int s = socket(family, type | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return RESP_CONTINUE;
+    if (family == AF_INET6) {
+        int off = 0;
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
+    stub_for(family, &stub, &sl);
+    /* stub_for maps the UDP stub's address; the TCP one differs in port. */
+    uint16_t port = ((const struct sockaddr_in *)st4)->sin_port;
+    if (family == AF_INET6)
+        ((struct sockaddr_in6 *)&stub)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)&stub)->sin_port = port;
+    if (connect(s, (struct sockaddr *)&stub, sl) < 0 ||
+        getsockname(s, (struct sockaddr *)&from, &fl) < 0 ||
+        ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0))
+        goto out;
+    if (from.ss_family == AF_INET6) {
+        struct sockaddr_in6 f6;
+        memcpy(&f6, &from, sizeof f6);
+        struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
+        memset(&from, 0, sizeof from);
+        f4->sin_family = AF_INET;
+        f4->sin_port = f6.sin6_port;
+        memcpy(&f4->sin_addr, &f6.sin6_addr.s6_addr[12], 4);
+    }
+    if (type == SOCK_STREAM)
+        dnsstub_remember_tcp(&from, ns, nslen);
+    else
+        dnsstub_remember(&from, ns, nslen);
+    struct seccomp_notif_addfd a = {
+        .id = n->id,
+        .flags = SECCOMP_ADDFD_FLAG_SETFD,
+        .srcfd = (unsigned)s,
+        .newfd = (unsigned)fd,
+        .newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+    };
+    if (ioctl(g_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0)
+        goto out;
+    struct stat sb;
+    if (type == SOCK_STREAM && fstat(s, &sb) == 0)
+        peer_remember(sb.st_ino, (const struct sockaddr *)ns, nslen);
+    tsr_debug("seccomp: tid %d fd %d: DNS connect redirected to the stub (ADDFD)", (int)n->pid, fd);
+    rc = 0;
+out:
+    close(s);
+    return rc;
+}
+
 static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
                             const struct sockaddr_storage *ns, socklen_t nslen)
 {
     int d = app_fd_dup((pid_t)n->pid, fd);
     if (d < 0)
-        return RESP_CONTINUE;
+        return redirect_dns_addfd(n, fd, family, SOCK_STREAM, ns, nslen);
     struct sockaddr_storage stub, from;
     socklen_t sl, fl = sizeof from;
     int rc = RESP_CONTINUE;

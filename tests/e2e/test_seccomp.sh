@@ -512,3 +512,47 @@ test_seccomp_go_resolver_over_tcp() {
     leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
+
+# Where pidfd_getfd is refused (Docker's default profile; forced here with
+# TSRUN_SECCOMP_ADDFD=1): Go's DNS sockets, UDP and TCP, are replaced by
+# sockets connected to the stub (SECCOMP_IOCTL_NOTIF_ADDFD); musl's tailnet
+# queries cannot be answered and fail (ENETUNREACH) instead of leaking.
+test_seccomp_names_on_the_addfd_path() {
+    sc_build
+    local d=$BED_DIR/scdns-addfd out
+    mkdir -p "$d"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$d/resolv.conf"
+    printf 'nameserver 127.0.0.1\noptions use-vc timeout:1 attempts:1\n' >"$d/resolv-tcp.conf"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/hosts"
+    python3 "$REPO/tests/fakes/dns.py" --log "$d/queries" --ready "$d/ready" \
+        --answer example.internal=10.9.8.7 &
+    wait_for_file "$d/ready"
+    export -f sc_tsrun
+    export SC_DIR TSRUN_SECCOMP_ADDFD=1
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        mount --bind "$1/hosts" /etc/hosts
+        mount --bind "$1/resolv.conf" /etc/resolv.conf
+        sc_tsrun "$SC_DIR/gdial-static" lookup "$BED_PEER_SHORT" || true
+        sc_tsrun "$SC_DIR/gdial-static" lookup example.internal || true
+        sc_tsrun --intercept=seccomp "$SC_DIR/namedial-static" "$BED_PEER_SHORT" 7 || true
+        mount --bind "$1/resolv-tcp.conf" /etc/resolv.conf
+        sc_tsrun "$SC_DIR/gdial-static" lookup "$BED_PEER_FQDN" || true
+        sc_tsrun "$SC_DIR/gdial-static" lookup example.internal || true' _ "$d")
+    echo "$out"
+    local want="addrs=$BED_PEER_V4 $BED_PEER_V6"
+    local -a l
+    mapfile -t l <<<"$out"
+    assert_eq "$want" "${l[0]}" "Go, UDP, ADDFD"
+    assert_eq "addrs=10.9.8.7" "${l[1]}" "Go, UDP, ADDFD: forwarded"
+    assert_contains "${l[2]}" "status=" "musl: no answer without pidfd_getfd"
+    assert_eq "$want" "${l[3]}" "Go, TCP, ADDFD"
+    assert_eq "addrs=10.9.8.7" "${l[4]}" "Go, TCP, ADDFD: forwarded"
+    local seen leaked
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "udp A example.internal"
+    assert_contains "$seen" "tcp A example.internal"
+    leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
+    assert_eq "" "$leaked" "DNS queries for tailnet names"
+}
