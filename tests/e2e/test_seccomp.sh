@@ -556,3 +556,40 @@ test_seccomp_names_on_the_addfd_path() {
     leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
+
+# A blocking recvfrom on a socket whose tailnet query went to the stub:
+# with nothing queued it waits in a supervisor thread (within the socket's
+# SO_RCVTIMEO), and an answer that arrives later still reports the
+# nameserver as its source. Python without the shim, so the filter sees it.
+test_seccomp_blocking_recvfrom_for_stub_answers() {
+    sc_build
+    local out
+    # shellcheck disable=SC2016 # python code
+    out=$(sc_tsrun --intercept=seccomp -- env -u LD_PRELOAD python3 -c '
+import signal, socket, struct, sys, threading
+signal.alarm(5)
+def q(name, qid):
+    b = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for l in name.split("."):
+        b += bytes([len(l)]) + l.encode()
+    return b + b"\0" + struct.pack("!HH", 1, 1)
+def show(tag, data, src):
+    print(tag, "%s:%d" % src, struct.unpack("!H", data[:2])[0], socket.inet_ntoa(data[-4:]))
+ns = ("127.0.0.1", 53)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(q(sys.argv[1], 1), ns)
+show("first", *s.recvfrom(512))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+try:
+    s.recvfrom(512)
+    print("nothing queued: got something")
+except OSError as e:
+    print("nothing queued: errno", e.errno)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+threading.Timer(0.2, lambda: s.sendto(q(sys.argv[1], 3), ns)).start()
+show("later", *s.recvfrom(512))' "$BED_PEER_FQDN")
+    echo "$out"
+    assert_eq "first 127.0.0.1:53 1 $BED_PEER_V4
+nothing queued: errno 11
+later 127.0.0.1:53 3 $BED_PEER_V4" "$out"
+}
