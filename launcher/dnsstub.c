@@ -374,7 +374,7 @@ static int write_msg(int fd, const uint8_t *msg, size_t n)
 
 static void set_timeout(int fd, int ms)
 {
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (long)(ms % 1000) * 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
@@ -413,7 +413,7 @@ static void *serve_tcp_conn(void *arg)
 {
     int c = (int)(intptr_t)arg, up = -1;
     uint8_t *msg = malloc(DNS_TCP_MSG_MAX), *out = malloc(DNS_MSG_MAX);
-    struct sockaddr_storage from, ns;
+    struct sockaddr_storage from = {0}, ns = {0};
     socklen_t fl = sizeof from, nslen = 0;
     bool have_ns = false;
     if (!msg || !out || getpeername(c, (struct sockaddr *)&from, &fl) < 0)

@@ -634,7 +634,7 @@ static int spawn_worker(void *(*fn)(void *), void *arg)
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&at, 64 * 1024);
+    pthread_attr_setstacksize(&at, (size_t)64 * 1024);
     int rc = pthread_create(&t, &at, fn, arg);
     pthread_attr_destroy(&at);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -883,7 +883,7 @@ static void on_recvfrom(const struct seccomp_notif *n)
 static int redirect_dns_addfd(const struct seccomp_notif *n, int fd, int family, int type,
                               const struct sockaddr_storage *ns, socklen_t nslen)
 {
-    struct sockaddr_storage stub, from;
+    struct sockaddr_storage stub, from = {0};
     socklen_t sl, fl = sizeof from;
     const struct sockaddr_storage *st4 = type == SOCK_STREAM ? &g_cfg->stub_tcp : &g_cfg->stub;
     int flags = fd_flags((pid_t)n->pid, fd), rc = RESP_CONTINUE;
@@ -945,7 +945,7 @@ static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
     int d = app_fd_dup((pid_t)n->pid, fd);
     if (d < 0)
         return redirect_dns_addfd(n, fd, family, SOCK_STREAM, ns, nslen);
-    struct sockaddr_storage stub, from;
+    struct sockaddr_storage stub, from = {0};
     socklen_t sl, fl = sizeof from;
     int rc = RESP_CONTINUE;
     const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub_tcp;
@@ -970,7 +970,7 @@ static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
             getsockopt(d, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e != 0) {
             /* Back to unconnected for the kernel's own connect. */
             struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-            connect(d, &unspec, sizeof unspec);
+            (void)connect(d, &unspec, sizeof unspec);
             goto out;
         }
     }
