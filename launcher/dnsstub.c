@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -12,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #define DNS_HEADER 12
@@ -147,6 +150,7 @@ int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, u
 struct redirect {
     struct sockaddr_storage from, ns;
     socklen_t nslen;
+    bool tcp;
 };
 
 static struct redirect redirects[ROUTE_SLOTS];
@@ -167,8 +171,8 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
     return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
 
-void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
-                      socklen_t nslen)
+static void remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
+                     socklen_t nslen, bool tcp)
 {
     pthread_mutex_lock(&lock);
     struct redirect *r = &redirects[redirect_next];
@@ -178,20 +182,36 @@ void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr
     r->from = *from;
     r->ns = *ns;
     r->nslen = nslen;
+    r->tcp = tcp;
     pthread_mutex_unlock(&lock);
 }
 
+void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
+                      socklen_t nslen)
+{
+    remember(from, ns, nslen, false);
+}
+
+void dnsstub_remember_tcp(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
+                          socklen_t nslen)
+{
+    remember(from, ns, nslen, true);
+}
+
 static bool lookup_ns(const struct sockaddr_storage *from, struct sockaddr_storage *ns,
-                      socklen_t *nslen)
+                      socklen_t *nslen, bool tcp)
 {
     bool found = false;
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < nredirects && !found; i++)
-        if (same_addr(&redirects[i].from, from)) {
+    /* Newest first: a port reused by a later socket names its nameserver. */
+    for (size_t k = 0; k < nredirects && !found; k++) {
+        size_t i = (redirect_next + ROUTE_SLOTS - 1 - k) % ROUTE_SLOTS;
+        if (redirects[i].tcp == tcp && same_addr(&redirects[i].from, from)) {
             *ns = redirects[i].ns;
             *nslen = redirects[i].nslen;
             found = true;
         }
+    }
     pthread_mutex_unlock(&lock);
     return found;
 }
@@ -246,7 +266,7 @@ static void *serve(void *arg)
             continue;
         }
         pthread_t t;
-        if (a < 0 || !lookup_ns(&f->from, &f->ns, &f->nslen) ||
+        if (a < 0 || !lookup_ns(&f->from, &f->ns, &f->nslen, false) ||
             pthread_create(&t, NULL, forward, f) != 0) {
             free(f); /* the program retries or times out, as with a lost datagram */
             continue;
@@ -254,6 +274,12 @@ static void *serve(void *arg)
         pthread_detach(t);
     }
     return NULL;
+}
+
+bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen)
+{
+    uint8_t out[DNS_MSG_MAX];
+    return g_st && dnsstub_answer(g_st, q, qlen, out, sizeof out) > 0;
 }
 
 int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, socklen_t *len)
@@ -283,6 +309,196 @@ int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, so
     if (rc != 0) {
         close(stub_fd);
         stub_fd = -1;
+        return -rc;
+    }
+    pthread_detach(t);
+    return 0;
+}
+
+/* --- DNS over TCP --- */
+
+#define DNS_TCP_MSG_MAX 65535
+
+static int tcp_listen_fd = -1;
+
+/* Reads exactly n bytes within the socket's SO_RCVTIMEO. 0, or -errno
+ * (-ECONNRESET for an early end). */
+static int read_full(int fd, uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : -ECONNRESET;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int write_full(int fd, const uint8_t *buf, size_t n)
+{
+    size_t put = 0;
+    while (put < n) {
+        ssize_t r = send(fd, buf + put, n - put, MSG_NOSIGNAL);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -errno;
+        put += (size_t)r;
+    }
+    return 0;
+}
+
+/* One length-prefixed message: its length (into buf, at most max), or -errno. */
+static int read_msg(int fd, uint8_t *buf, size_t max)
+{
+    uint8_t l[2];
+    int rc = read_full(fd, l, 2);
+    if (rc < 0)
+        return rc;
+    size_t n = (size_t)(l[0] << 8 | l[1]);
+    if (n > max)
+        return -EMSGSIZE;
+    rc = read_full(fd, buf, n);
+    return rc < 0 ? rc : (int)n;
+}
+
+static int write_msg(int fd, const uint8_t *msg, size_t n)
+{
+    uint8_t l[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+    int rc = write_full(fd, l, 2);
+    return rc < 0 ? rc : write_full(fd, msg, n);
+}
+
+static void set_timeout(int fd, int ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (long)(ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+/* A TCP connection to ns, bounded by DNS_FORWARD_TIMEOUT_MS. fd or -errno. */
+static int dial_ns(const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    int s = socket(ns->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (s < 0)
+        return -errno;
+    int rc = 0;
+    if (connect(s, (const struct sockaddr *)ns, nslen) < 0) {
+        rc = -errno;
+        if (rc == -EINPROGRESS) {
+            struct pollfd p = {.fd = s, .events = POLLOUT};
+            int e = 0;
+            socklen_t el = sizeof e;
+            rc = poll(&p, 1, DNS_FORWARD_TIMEOUT_MS) == 1 &&
+                         getsockopt(s, SOL_SOCKET, SO_ERROR, &e, &el) == 0
+                     ? -e
+                     : -ETIMEDOUT;
+        }
+    }
+    if (rc == 0 && fcntl(s, F_SETFL, 0) < 0)
+        rc = -errno;
+    if (rc < 0) {
+        close(s);
+        return rc;
+    }
+    set_timeout(s, DNS_FORWARD_TIMEOUT_MS);
+    return s;
+}
+
+/* One client connection: answer or forward each message until it closes. */
+static void *serve_tcp_conn(void *arg)
+{
+    int c = (int)(intptr_t)arg, up = -1;
+    uint8_t *msg = malloc(DNS_TCP_MSG_MAX), *out = malloc(DNS_MSG_MAX);
+    struct sockaddr_storage from = {0}, ns = {0};
+    socklen_t fl = sizeof from, nslen = 0;
+    bool have_ns = false;
+    if (!msg || !out || getpeername(c, (struct sockaddr *)&from, &fl) < 0)
+        goto out;
+    set_timeout(c, DNSSTUB_TCP_IDLE_MS);
+    for (;;) {
+        int n = read_msg(c, msg, DNS_TCP_MSG_MAX);
+        if (n < 0)
+            break;
+        int a = dnsstub_answer(g_st, msg, (size_t)n, out, DNS_MSG_MAX);
+        if (a > 0) {
+            if (write_msg(c, out, (size_t)a) < 0)
+                break;
+            continue;
+        }
+        if (a < 0)
+            break; /* not a single-question query: never forwarded */
+        if (!have_ns && !(have_ns = lookup_ns(&from, &ns, &nslen, true)))
+            break;
+        if (up < 0 && (up = dial_ns(&ns, nslen)) < 0)
+            break;
+        if (write_msg(up, msg, (size_t)n) < 0 || (n = read_msg(up, msg, DNS_TCP_MSG_MAX)) < 0 ||
+            write_msg(c, msg, (size_t)n) < 0)
+            break;
+    }
+out:
+    if (up >= 0)
+        close(up);
+    close(c);
+    free(msg);
+    free(out);
+    return NULL;
+}
+
+static void *serve_tcp(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        int c = accept4(tcp_listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                struct pollfd p = {.fd = -1};
+                poll(&p, 0, 100); /* out of resources: let some connection end */
+            }
+            continue;
+        }
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, serve_tcp_conn, (void *)(intptr_t)c) != 0)
+            close(c); /* the client sees the connection close */
+        pthread_attr_destroy(&at);
+    }
+    return NULL;
+}
+
+int dnsstub_start_tcp(struct sockaddr_storage *addr, socklen_t *len)
+{
+    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof in;
+    if (!g_st)
+        return -EINVAL;
+    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -errno;
+    if (bind(s, (struct sockaddr *)&in, sizeof in) < 0 || listen(s, 128) < 0 ||
+        getsockname(s, (struct sockaddr *)&in, &l) < 0) {
+        int e = errno;
+        close(s);
+        return -e;
+    }
+    tcp_listen_fd = s;
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, &in, sizeof in);
+    *len = sizeof in;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int rc = pthread_create(&t, NULL, serve_tcp, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        close(s);
+        tcp_listen_fd = -1;
         return -rc;
     }
     pthread_detach(t);

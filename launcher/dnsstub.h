@@ -5,6 +5,7 @@
 #ifndef TSRUN_DNSSTUB_H
 #define TSRUN_DNSSTUB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -22,6 +23,11 @@
 int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, uint8_t *out,
                    size_t outlen);
 
+/* Would the running stub answer this query itself (a tailnet name, or a
+ * name under the tailnet's suffix)? False for other names, for malformed
+ * messages and before dnsstub_start. */
+bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen);
+
 /* Starts the stub on 127.0.0.1:0 with a thread of its own; *addr is where
  * it listens. st must outlive the process. 0 or -errno. */
 int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, socklen_t *len);
@@ -30,5 +36,22 @@ int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, so
  * nameserver `ns`: queries from it are forwarded there. */
 void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
                       socklen_t nslen);
+
+/* DNS over TCP (RFC 7766; Go falls back to it on truncation or with
+ * "options use-vc"): a listener on 127.0.0.1 beside the UDP stub, served by
+ * a thread of its own with one thread per connection. Each message (2-byte
+ * length, then the query) about the tailnet is answered from the status;
+ * any other is forwarded unchanged over one TCP connection to the
+ * nameserver remembered for the client (dnsstub_remember_tcp), its answer
+ * relayed back; a malformed one closes the connection. Idle connections
+ * close after DNSSTUB_TCP_IDLE_MS; a forward waits at most 5 s. Call after
+ * dnsstub_start. 0 or -errno; *addr is where it listens. */
+#define DNSSTUB_TCP_IDLE_MS 10000
+int dnsstub_start_tcp(struct sockaddr_storage *addr, socklen_t *len);
+
+/* The app's TCP socket with local address `from` (IPv4 form) was connected
+ * to the TCP stub instead of the nameserver ns. */
+void dnsstub_remember_tcp(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
+                          socklen_t nslen);
 
 #endif

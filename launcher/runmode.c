@@ -7,6 +7,7 @@
 
 #include "dnsstub.h"
 #include "seccomp.h"
+#include "settings.h"
 #include "tsrun.h"
 #include "unotify.h"
 
@@ -85,9 +86,12 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
         return -EINVAL;
     }
     cfg.timeout_ms = UNOTIFY_DEFAULT_TIMEOUT_MS;
-    const char *t = getenv("TSRUN_CONNECT_TIMEOUT_MS");
-    if (t && atoi(t) > 0)
-        cfg.timeout_ms = atoi(t);
+    /* The shim's parser: main.c's check_settings() already refused a bad
+     * value, so anything unparsable here is "unset" (the default). */
+    const char *t = getenv(settings_name(SETTINGS_CONNECT_TIMEOUT_MS));
+    int ms;
+    if (t && *t && settings_parse_int(t, 1, SETTINGS_TIMEOUT_MAX_MS, &ms) == 0)
+        cfg.timeout_ms = ms;
     const char *a = getenv("TSRUN_SECCOMP_ADDFD");
     cfg.force_addfd = a && !strcmp(a, "1");
     size_t noff = 0;
@@ -95,8 +99,10 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     cfg.offline = (const uint8_t(*)[16])off;
     cfg.noffline = noff;
     /* Names for resolvers that ask DNS themselves (Go's pure resolver). */
-    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0)
+    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0) {
         cfg.dns = true;
+        cfg.dns_tcp = dnsstub_start_tcp(&cfg.stub_tcp, &cfg.stub_tcplen) == 0;
+    }
     struct seccomp_child ch;
     int rc = seccomp_spawn(argv, env, &ch);
     if (rc < 0) {

@@ -2,11 +2,17 @@
  *
  * IMPORTANT: the filter must be installed by the process that then execs the
  * command, and the listener must reach tsrun before the command's first
- * connect would block forever: the child sends it right after installing
- * and before exec (sendmsg is not filtered). */
+ * connect would block forever: it goes right after installing and before
+ * exec. sendmsg is filtered (its msg_name may address the tailnet), so the
+ * filtered child cannot send it itself: a helper cloned before the filter
+ * with CLONE_FILES (same fd table, no filter) sends it over SCM_RIGHTS once
+ * the child has written the listener's number down a pipe, and is reaped
+ * before exec (the command never sees it). */
 #include "seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -60,6 +66,12 @@ static struct sock_filter filter[] = {
     SC_NOTIFY,
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getpeername, 0, 1),
     SC_NOTIFY,
+    /* sendmsg/sendmmsg: the address is inside struct msghdr, which a filter
+     * cannot read; tsrun reads it (every call is a notification). */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, 0, 1),
+    SC_NOTIFY,
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, 0, 1),
+    SC_NOTIFY,
     /* execs: tsrun reports setuid/setcap programs that no-new-privs
      * disarms (one notification per exec, answered CONTINUE). */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
@@ -69,6 +81,16 @@ static struct sock_filter filter[] = {
     /* sendto with a destination (UDP, TCP fast open); without one it is a
      * send on a connected socket and stays in the kernel. */
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, 0, 5),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_LO),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_HI),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0),
+    SC_NOTIFY,
+    /* recvfrom asking for the source (src_addr != NULL): a DNS answer from
+     * tsrun's stub is reported as from the nameserver (launcher/dnssock.h).
+     * recv() and reads pass NULL and stay in the kernel. Reloads nr. */
+    SC_LOAD(nr),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_recvfrom, 0, 5),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_LO),
     BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 2),
     BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SC_ARG4_HI),
@@ -171,6 +193,32 @@ static int recv_result(int sock, struct handover *h, int *fd)
     return 0;
 }
 
+/* The child's helper (see the banner): waits for the listener's number,
+ * sends it to tsrun, exits 0 when it did. */
+struct handover_msg {
+    struct handover h;
+    int fd;
+};
+
+struct helper_arg {
+    int go, sock;
+};
+
+static char helper_stack[16384] __attribute__((aligned(16)));
+
+static int helper_main(void *arg)
+{
+    const struct helper_arg *a = arg;
+    struct handover_msg m;
+    ssize_t n;
+    do
+        n = read(a->go, &m, sizeof m);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof m)
+        _exit(1);
+    _exit(send_result(a->sock, &m.h, m.h.err < 0 ? -1 : m.fd) < 0 ? 1 : 0);
+}
+
 /* exec: false -> probe only (exit after reporting). */
 static int spawn(char *const argv[], char **env, bool exec, struct seccomp_child *out)
 {
@@ -190,14 +238,32 @@ static int spawn(char *const argv[], char **env, bool exec, struct seccomp_child
     if (pid == 0) {
         close(sv[0]);
         struct handover h = {0};
-        int fd = -1;
+        int fd = -1, go[2];
         bool killable = false, nnp = false;
+        pid_t helper = -1;
+        if (pipe2(go, O_CLOEXEC) == 0) {
+            struct helper_arg a = {.go = go[0], .sock = sv[1]};
+            helper =
+                clone(helper_main, helper_stack + sizeof helper_stack, CLONE_FILES | SIGCHLD, &a);
+        }
+        if (helper < 0) {
+            h.err = -errno;
+            send_result(sv[1], &h, -1); /* nothing filtered yet */
+            _exit(0);
+        }
         h.err = install(&fd, &killable, &nnp);
         h.killable = killable;
         h.nnp = nnp;
-        if (send_result(sv[1], &h, fd) < 0 || h.err < 0 || !exec)
+        struct handover_msg msg = {.h = h, .fd = fd};
+        bool sent = write(go[1], &msg, sizeof msg) == (ssize_t)sizeof msg;
+        int st = 0;
+        while (waitpid(helper, &st, 0) < 0 && errno == EINTR)
+            ;
+        if (!sent || !WIFEXITED(st) || WEXITSTATUS(st) != 0 || h.err < 0 || !exec)
             _exit(0);
         close(fd);
+        close(go[0]);
+        close(go[1]);
         close(sv[1]);
         _exit(inject_exec(argv, env));
     }

@@ -15,9 +15,11 @@ struct seccomp_child {
 };
 
 /* Forks; the child sets no-new-privs unless it holds CAP_SYS_ADMIN,
- * installs the filter (connect, getpeername, sendto with an address and
- * execve/execveat go to the listener; other architectures' socket calls fail with ENOSYS;
- * everything else is allowed), hands the listener over SCM_RIGHTS and
+ * installs the filter (connect, getpeername, sendto with an address,
+ * recvfrom asking for the source, sendmsg, sendmmsg and execve/execveat go
+ * to the listener; other architectures' socket calls fail with ENOSYS;
+ * everything else is allowed), hands the listener over SCM_RIGHTS (from a
+ * CLONE_FILES helper, as the child's own sendmsg is filtered) and
  * execvpe()s argv with env (exit 127/126 with one line when that fails).
  * Returns 0 with *out filled, or -errno when no listener could be had
  * (EBUSY: another notifier already filters this process, e.g. tsrun inside

@@ -33,6 +33,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "dnssock.h"
 #include "dnsstub.h"
 #include "socks5_dial.h"
 #include "tsrun.h"
@@ -436,9 +437,14 @@ static bool is_udp(pid_t tid, int fd, int *family)
 /* A UDP socket connected to a nameserver (Go's pure resolver): connect it
  * to the stub instead, which answers tailnet names and forwards the rest to
  * ns. RESP_CONTINUE when that cannot be done (the query then goes to ns). */
+static int redirect_dns_addfd(const struct seccomp_notif *n, int fd, int family, int type,
+                              const struct sockaddr_storage *ns, socklen_t nslen);
+
 static int redirect_dns(const struct seccomp_notif *n, int fd, int family,
                         const struct sockaddr_storage *ns, socklen_t nslen)
 {
+    if (atomic_load(&g_use_addfd))
+        return redirect_dns_addfd(n, fd, family, SOCK_DGRAM, ns, nslen);
     pid_t tgid = tgid_of((pid_t)n->pid);
     int pfd = tgid < 0 ? -1 : (int)syscall(SYS_pidfd_open, tgid, 0);
     if (pfd < 0)
@@ -446,7 +452,7 @@ static int redirect_dns(const struct seccomp_notif *n, int fd, int family,
     int lfd = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
     close(pfd);
     if (lfd < 0)
-        return RESP_CONTINUE;
+        return redirect_dns_addfd(n, fd, family, SOCK_DGRAM, ns, nslen);
     struct sockaddr_storage stub, from;
     socklen_t sl, fl = sizeof from;
     int rc = RESP_CONTINUE;
@@ -484,6 +490,9 @@ out:
     return rc;
 }
 
+static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
+                            const struct sockaddr_storage *ns, socklen_t nslen);
+
 static void on_connect(const struct seccomp_notif *n)
 {
     int fd = (int)n->data.args[0];
@@ -499,6 +508,11 @@ static void on_connect(const struct seccomp_notif *n)
         if (rc == 0 && g_cfg->dns && route_addr16((struct sockaddr *)&ss, len, a16, &port) &&
             port == DNSSTUB_PORT && is_udp(n->pid, fd, &fam)) {
             respond(n->id, redirect_dns(n, fd, fam, &ss, len));
+            return;
+        }
+        if (rc == 0 && g_cfg->dns_tcp && port == DNSSTUB_PORT &&
+            sock_kind(n->pid, fd, &fam) == SOCK_KIND_TCP) {
+            respond(n->id, redirect_dns_tcp(n, fd, fam, &ss, len));
             return;
         }
         respond(n->id, rc ? rc : RESP_CONTINUE);
@@ -580,6 +594,410 @@ static void on_getpeername(const struct seccomp_notif *n)
     respond(n->id, 0);
 }
 
+/* --- DNS on unconnected UDP sockets (musl's static resolver) ---
+ *
+ * IMPORTANT: musl sends each query with sendto() to every nameserver and
+ * keeps a reply only when recvfrom()'s source equals one of them (musl
+ * 1.2.3 src/network/res_msend.c). A tailnet query is therefore sent to the
+ * stub on a pidfd_getfd duplicate of the app's own socket (the answer lands
+ * in the app's queue, so its poll() wakes as usual), and the app's
+ * recvfrom() on that socket is done here on a duplicate too, reporting the
+ * nameserver instead of the stub. Other queries continue in the kernel,
+ * unchanged. The main thread never blocks: the duplicate shares the app's
+ * O_NONBLOCK, so a blocking recvfrom with nothing queued waits in a thread. */
+
+#define DNS_QUERY_MAX 1232    /* dnsstub.c's message bound */
+#define DNS_DGRAM_MAX 65536   /* larger than any UDP datagram */
+#define DNS_WAIT_SLICE_MS 250 /* how often a waiting recvfrom checks its caller */
+
+/* Answers the syscall with a value (a byte count). */
+static void respond_val(uint64_t id, int64_t val)
+{
+    union {
+        struct seccomp_notif_resp r;
+        char pad[256];
+    } u;
+    memset(&u, 0, sizeof u);
+    u.r.id = id;
+    u.r.val = val;
+    while (ioctl(g_listener, SECCOMP_IOCTL_NOTIF_SEND, &u.r) < 0 && errno == EINTR)
+        ;
+}
+
+/* A detached thread that takes none of the command's signals. */
+static int spawn_worker(void *(*fn)(void *), void *arg)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&at, (size_t)64 * 1024);
+    int rc = pthread_create(&t, &at, fn, arg);
+    pthread_attr_destroy(&at);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return -rc;
+}
+
+/* A duplicate of the app's fd in this process, or -errno (-EPERM where
+ * tsrun keeps off pidfd_getfd: TSRUN_SECCOMP_ADDFD=1, Docker's case). */
+static int app_fd_dup(pid_t tid, int fd)
+{
+    if (atomic_load(&g_use_addfd))
+        return -EPERM;
+    pid_t tgid = tgid_of(tid);
+    if (tgid < 0)
+        return -ESRCH;
+    int pfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+    if (pfd < 0)
+        return -errno;
+    int d = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+    int e = errno;
+    close(pfd);
+    return d < 0 ? -e : d;
+}
+
+/* The stub as a socket of this family reaches it (IPv6: v4-mapped). */
+static void stub_for(int family, struct sockaddr_storage *out, socklen_t *len)
+{
+    const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub;
+    memset(out, 0, sizeof *out);
+    if (family != AF_INET6) {
+        memcpy(out, st4, sizeof *st4);
+        *len = sizeof *st4;
+        return;
+    }
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = st4->sin_port;
+    s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&s6->sin6_addr.s6_addr[12], &st4->sin_addr, 4);
+    *len = sizeof *s6;
+}
+
+/* sendto(fd, query, len, flags, ns, nslen) to port 53 on a UDP socket. A
+ * tailnet query goes to the stub and the call returns len; the socket is
+ * remembered with ns. Where that cannot be done (no pidfd_getfd, an IPv6-only
+ * socket) the call fails with ENETUNREACH: a tailnet name never reaches ns.
+ * Returns false, having answered nothing, for every other datagram. */
+static bool dns_sendto(const struct seccomp_notif *n, int fd, int family,
+                       const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    uint8_t q[DNS_QUERY_MAX];
+    uint64_t len = n->data.args[2];
+    if (len < 12 || len > sizeof q)
+        return false;
+    int rc = mem_read(n->pid, n->data.args[1], q, (size_t)len);
+    if (rc == -EFAULT)
+        return false; /* the kernel refuses it too */
+    if (!id_valid(n->id))
+        return true;
+    if (rc < 0) {
+        respond(n->id, -ENETUNREACH); /* unreadable: it might be a tailnet name */
+        return true;
+    }
+    if (!dnsstub_is_tailnet(q, (size_t)len))
+        return false;
+    int d = app_fd_dup((pid_t)n->pid, fd);
+    if (d < 0) {
+        tsr_debug("seccomp: tid %d fd %d: tailnet DNS query refused (no pidfd_getfd: %s)",
+                  (int)n->pid, fd, strerror(-d));
+        respond(n->id, -ENETUNREACH);
+        return true;
+    }
+    struct stat sb;
+    struct sockaddr_storage st;
+    socklen_t sl;
+    stub_for(family, &st, &sl);
+    if (fstat(d, &sb) < 0) {
+        rc = -errno;
+    } else {
+        dnssock_remember(sb.st_ino, ns, nslen); /* before the answer can arrive */
+        rc = sendto(d, q, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&st, sl) < 0
+                 ? -ENETUNREACH
+                 : 0;
+    }
+    close(d);
+    tsr_debug("seccomp: tid %d fd %d: tailnet DNS query (sendto) -> the stub: %s", (int)n->pid, fd,
+              rc == 0 ? "ok" : strerror(-rc));
+    if (rc < 0)
+        respond(n->id, rc);
+    else
+        respond_val(n->id, (int64_t)len);
+    return true;
+}
+
+struct dnsrecv {
+    uint64_t id;
+    pid_t tid;
+    int fd; /* our duplicate */
+    uint64_t buf, len, addr, lenp;
+    int flags;
+    socklen_t ulen, nslen;
+    struct sockaddr_storage ns;
+};
+
+/* One recvfrom on the duplicate, without waiting; the data and the source
+ * (the nameserver when it came from the stub) written to the app. The byte
+ * count (as the kernel's), or -errno (-EAGAIN: nothing queued). */
+static int64_t dns_recv_try(const struct dnsrecv *j)
+{
+    size_t cap = j->len < DNS_DGRAM_MAX ? (size_t)j->len : DNS_DGRAM_MAX;
+    uint8_t *data = malloc(cap ? cap : 1);
+    if (!data)
+        return -ENOMEM;
+    struct sockaddr_storage src;
+    socklen_t sl = sizeof src;
+    int64_t r = recvfrom(j->fd, data, cap, j->flags | MSG_DONTWAIT, (struct sockaddr *)&src, &sl);
+    if (r < 0) {
+        r = -errno;
+        goto out;
+    }
+    const void *from = &src;
+    if (dnssock_from_stub((struct sockaddr *)&src, sl, &g_cfg->stub)) {
+        from = &j->ns;
+        sl = j->nslen;
+    }
+    size_t copy = (size_t)r < cap ? (size_t)r : cap, acopy = j->ulen < sl ? j->ulen : sl;
+    if ((copy && mem_write(j->tid, j->buf, data, copy) < 0) ||
+        (acopy && mem_write(j->tid, j->addr, from, acopy) < 0) ||
+        mem_write(j->tid, j->lenp, &sl, sizeof sl) < 0)
+        r = -EFAULT;
+out:
+    free(data);
+    return r;
+}
+
+static void dns_recv_answer(struct dnsrecv *j, int64_t r)
+{
+    if (r < 0)
+        respond(j->id, (int)r);
+    else
+        respond_val(j->id, r);
+    close(j->fd);
+    free(j);
+}
+
+/* A blocking recvfrom with nothing queued: wait here, within the socket's
+ * SO_RCVTIMEO, and give up when the caller is gone. */
+static void *dns_recv_wait(void *arg)
+{
+    struct dnsrecv *j = arg;
+    struct timeval tv = {0};
+    socklen_t tl = sizeof tv;
+    long left = -1; /* ms; -1: no SO_RCVTIMEO */
+    if (getsockopt(j->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 && (tv.tv_sec || tv.tv_usec))
+        left = (long)tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+    for (;;) {
+        int slice = left >= 0 && left < DNS_WAIT_SLICE_MS ? (int)left : DNS_WAIT_SLICE_MS;
+        struct pollfd p = {.fd = j->fd, .events = POLLIN};
+        int pr = poll(&p, 1, slice);
+        if (!id_valid(j->id)) {
+            close(j->fd);
+            free(j);
+            return NULL;
+        }
+        if (pr > 0) {
+            int64_t r = dns_recv_try(j);
+            if (r != -EAGAIN) {
+                dns_recv_answer(j, r);
+                return NULL;
+            }
+        }
+        if (left >= 0 && (left -= slice) <= 0) {
+            dns_recv_answer(j, -EAGAIN);
+            return NULL;
+        }
+    }
+}
+
+/* recvfrom(fd, buf, len, flags, src_addr != NULL, addrlen): answered here
+ * only for sockets a tailnet query went out on (dns_sendto). */
+static void on_recvfrom(const struct seccomp_notif *n)
+{
+    char path[64];
+    struct stat sb;
+    struct dnsrecv r = {.id = n->id, .tid = (pid_t)n->pid, .fd = -1};
+    int fd = (int)n->data.args[0];
+    r.buf = n->data.args[1];
+    r.len = n->data.args[2];
+    r.flags = (int)n->data.args[3];
+    r.addr = n->data.args[4];
+    r.lenp = n->data.args[5];
+    if (dnssock_empty() || !r.lenp || (r.flags & (MSG_ERRQUEUE | MSG_OOB))) {
+        respond(n->id, RESP_CONTINUE);
+        return;
+    }
+    fd_path(path, sizeof path, r.tid, "fd", fd);
+    if (stat(path, &sb) < 0 || !dnssock_lookup(sb.st_ino, &r.ns, &r.nslen) ||
+        mem_read(r.tid, r.lenp, &r.ulen, sizeof r.ulen) < 0) {
+        respond(n->id, RESP_CONTINUE); /* the kernel answers (or faults) */
+        return;
+    }
+    if (!id_valid(n->id))
+        return;
+    r.fd = app_fd_dup(r.tid, fd);
+    if (r.fd < 0) {
+        respond(n->id, RESP_CONTINUE);
+        return;
+    }
+    int fl = fcntl(r.fd, F_GETFL);
+    bool wait = !(r.flags & MSG_DONTWAIT) && fl >= 0 && !(fl & O_NONBLOCK);
+    int64_t got = dns_recv_try(&r);
+    struct dnsrecv *j = got == -EAGAIN && wait ? malloc(sizeof *j) : NULL;
+    if (j) {
+        *j = r;
+        if (spawn_worker(dns_recv_wait, j) == 0)
+            return;
+        free(j);
+    }
+    if (got == -EAGAIN && wait)
+        got = -ENOBUFS;
+    struct dnsrecv *done = malloc(sizeof *done);
+    if (!done) {
+        close(r.fd);
+        respond(n->id, -ENOBUFS);
+        return;
+    }
+    *done = r;
+    dns_recv_answer(done, got);
+}
+
+/* A TCP connect to a nameserver's port 53 (DNS over TCP: Go after a
+ * truncated answer, or with "options use-vc"): the app's socket is connected
+ * to the stub's TCP listener instead, which answers tailnet names and
+ * forwards the rest to ns over TCP; getpeername reports ns. The connect
+ * returns 0 (loopback, bounded by DNS_TCP_CONNECT_MS) or RESP_CONTINUE when
+ * this cannot be done (the query then goes to ns itself). */
+#define DNS_TCP_CONNECT_MS 1000
+
+/* Where pidfd_getfd is refused (Docker's default profile): a new socket of
+ * the app's family and type, connected to the stub (UDP or TCP), installed
+ * over the app's fd with SECCOMP_IOCTL_NOTIF_ADDFD, its O_NONBLOCK and
+ * O_CLOEXEC kept (options the app set before connect are not; Go sets none
+ * on its DNS sockets). Go registers the fd with its poller only after
+ * connect returns (see the banner), so the swap is safe for it. 0, or
+ * RESP_CONTINUE when it cannot be done. */
+static int redirect_dns_addfd(const struct seccomp_notif *n, int fd, int family, int type,
+                              const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    struct sockaddr_storage stub, from = {0};
+    socklen_t sl, fl = sizeof from;
+    const struct sockaddr_storage *st4 = type == SOCK_STREAM ? &g_cfg->stub_tcp : &g_cfg->stub;
+    int flags = fd_flags((pid_t)n->pid, fd), rc = RESP_CONTINUE;
+    if (flags < 0)
+        return RESP_CONTINUE;
+    int s = socket(family, type | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return RESP_CONTINUE;
+    if (family == AF_INET6) {
+        int off = 0;
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
+    stub_for(family, &stub, &sl);
+    /* stub_for maps the UDP stub's address; the TCP one differs in port. */
+    uint16_t port = ((const struct sockaddr_in *)st4)->sin_port;
+    if (family == AF_INET6)
+        ((struct sockaddr_in6 *)&stub)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)&stub)->sin_port = port;
+    if (connect(s, (struct sockaddr *)&stub, sl) < 0 ||
+        getsockname(s, (struct sockaddr *)&from, &fl) < 0 ||
+        ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0))
+        goto out;
+    if (from.ss_family == AF_INET6) {
+        struct sockaddr_in6 f6;
+        memcpy(&f6, &from, sizeof f6);
+        struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
+        memset(&from, 0, sizeof from);
+        f4->sin_family = AF_INET;
+        f4->sin_port = f6.sin6_port;
+        memcpy(&f4->sin_addr, &f6.sin6_addr.s6_addr[12], 4);
+    }
+    if (type == SOCK_STREAM)
+        dnsstub_remember_tcp(&from, ns, nslen);
+    else
+        dnsstub_remember(&from, ns, nslen);
+    struct seccomp_notif_addfd a = {
+        .id = n->id,
+        .flags = SECCOMP_ADDFD_FLAG_SETFD,
+        .srcfd = (unsigned)s,
+        .newfd = (unsigned)fd,
+        .newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0,
+    };
+    if (ioctl(g_listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a) < 0)
+        goto out;
+    struct stat sb;
+    if (type == SOCK_STREAM && fstat(s, &sb) == 0)
+        peer_remember(sb.st_ino, (const struct sockaddr *)ns, nslen);
+    tsr_debug("seccomp: tid %d fd %d: DNS connect redirected to the stub (ADDFD)", (int)n->pid, fd);
+    rc = 0;
+out:
+    close(s);
+    return rc;
+}
+
+static int redirect_dns_tcp(const struct seccomp_notif *n, int fd, int family,
+                            const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    int d = app_fd_dup((pid_t)n->pid, fd);
+    if (d < 0)
+        return redirect_dns_addfd(n, fd, family, SOCK_STREAM, ns, nslen);
+    struct sockaddr_storage stub, from = {0};
+    socklen_t sl, fl = sizeof from;
+    int rc = RESP_CONTINUE;
+    const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub_tcp;
+    memset(&stub, 0, sizeof stub);
+    if (family == AF_INET) {
+        memcpy(&stub, st4, sizeof *st4);
+        sl = sizeof *st4;
+    } else {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&stub;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = st4->sin_port;
+        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
+        memcpy(&s6->sin6_addr.s6_addr[12], &st4->sin_addr, 4);
+        sl = sizeof *s6;
+    }
+    if (connect(d, (struct sockaddr *)&stub, sl) < 0) {
+        /* The app's O_NONBLOCK is the duplicate's: wait for loopback. */
+        struct pollfd p = {.fd = d, .events = POLLOUT};
+        int e = 0;
+        socklen_t el = sizeof e;
+        if (errno != EINPROGRESS || poll(&p, 1, DNS_TCP_CONNECT_MS) != 1 ||
+            getsockopt(d, SOL_SOCKET, SO_ERROR, &e, &el) < 0 || e != 0) {
+            /* Back to unconnected for the kernel's own connect. */
+            struct sockaddr unspec = {.sa_family = AF_UNSPEC};
+            (void)connect(d, &unspec, sizeof unspec);
+            goto out;
+        }
+    }
+    if (getsockname(d, (struct sockaddr *)&from, &fl) < 0)
+        goto out;
+    if (from.ss_family == AF_INET6) {
+        /* The stub (IPv4) sees ::ffff:127.0.0.1:P as 127.0.0.1:P. */
+        struct sockaddr_in6 f6;
+        memcpy(&f6, &from, sizeof f6);
+        struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
+        memset(&from, 0, sizeof from);
+        f4->sin_family = AF_INET;
+        f4->sin_port = f6.sin6_port;
+        memcpy(&f4->sin_addr, &f6.sin6_addr.s6_addr[12], 4);
+    }
+    dnsstub_remember_tcp(&from, ns, nslen);
+    struct stat sb;
+    if (fstat(d, &sb) == 0)
+        peer_remember(sb.st_ino, (const struct sockaddr *)ns, nslen);
+    tsr_debug("seccomp: tid %d fd %d: DNS-over-TCP connect redirected to the stub", (int)n->pid,
+              fd);
+    rc = 0;
+out:
+    close(d);
+    return rc;
+}
+
 static void on_sendto(const struct seccomp_notif *n)
 {
     struct sockaddr_storage ss;
@@ -588,6 +1006,13 @@ static void on_sendto(const struct seccomp_notif *n)
     if (!id_valid(n->id))
         return;
     if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
+        uint8_t a16[16];
+        uint16_t port = 0;
+        int fam;
+        if (rc == 0 && g_cfg->dns && route_addr16((struct sockaddr *)&ss, len, a16, &port) &&
+            port == DNSSTUB_PORT && is_udp(n->pid, (int)n->data.args[0], &fam) &&
+            dns_sendto(n, (int)n->data.args[0], fam, &ss, len))
+            return;
         respond(n->id, rc ? rc : RESP_CONTINUE);
         return;
     }
@@ -600,6 +1025,84 @@ static void on_sendto(const struct seccomp_notif *n)
     else
         rc = k == SOCK_KIND_NONE ? -ENOTSOCK : -ENETUNREACH;
     respond(n->id, rc);
+}
+
+/* --- sendmsg and sendmmsg: the address inside struct msghdr --- */
+
+/* What an addressed send to a tunnelled destination gets (as on_sendto):
+ * TCP ignores the address unless MSG_FASTOPEN would open a connection past
+ * the tunnel; anything else never leaves through the kernel's routes. */
+static int tunnelled_send_verdict(pid_t tid, int fd, uint64_t flags)
+{
+    int family;
+    enum sock_kind k = sock_kind(tid, fd, &family);
+    if (k == SOCK_KIND_TCP)
+        return (flags & MSG_FASTOPEN) ? -EOPNOTSUPP : RESP_CONTINUE;
+    return k == SOCK_KIND_NONE ? -ENOTSOCK : -ENETUNREACH;
+}
+
+/* 1 when mh names a tunnelled destination, 0 when not (no address, or one
+ * the kernel refuses itself), -errno when its address cannot be read (the
+ * caller fails closed). */
+static int msghdr_tunnelled(const struct seccomp_notif *n, const struct msghdr *mh)
+{
+    struct sockaddr_storage ss;
+    if (!mh->msg_name || !mh->msg_namelen)
+        return 0;
+    int rc = read_dest(n, (uint64_t)(uintptr_t)mh->msg_name, mh->msg_namelen, &ss);
+    if (rc == RESP_CONTINUE)
+        return 0;
+    if (rc < 0)
+        return rc;
+    return route_is_tunnelled((struct sockaddr *)&ss, mh->msg_namelen, &g_cfg->routes) ? 1 : 0;
+}
+
+/* sendmsg(fd, msg, flags). */
+static void on_sendmsg(const struct seccomp_notif *n)
+{
+    struct msghdr mh;
+    int rc = mem_read(n->pid, n->data.args[1], &mh, sizeof mh);
+    if (rc == -EFAULT) {
+        respond(n->id, RESP_CONTINUE); /* the kernel refuses it too */
+        return;
+    }
+    if (rc == 0)
+        rc = msghdr_tunnelled(n, &mh);
+    if (!id_valid(n->id))
+        return;
+    if (rc < 0) {
+        respond(n->id, -ENETUNREACH);
+        return;
+    }
+    respond(n->id, rc == 0 ? RESP_CONTINUE
+                           : tunnelled_send_verdict(n->pid, (int)n->data.args[0], n->data.args[2]));
+}
+
+/* sendmmsg(fd, msgvec, vlen, flags): one tunnelled entry fails the whole
+ * call (the kernel would send the entries before it first). */
+static void on_sendmmsg(const struct seccomp_notif *n)
+{
+    enum { MMSG_MAX = 1024 }; /* UIO_MAXIOV: the kernel's cap on vlen */
+    unsigned vlen = n->data.args[2] > MMSG_MAX ? MMSG_MAX : (unsigned)n->data.args[2];
+    int rc = 0;
+    for (unsigned i = 0; i < vlen && rc == 0; i++) {
+        struct mmsghdr m;
+        rc = mem_read(n->pid, n->data.args[1] + (uint64_t)i * sizeof m, &m, sizeof m);
+        if (rc == -EFAULT) {
+            rc = 0; /* the kernel stops (or fails) here itself */
+            break;
+        }
+        if (rc == 0)
+            rc = msghdr_tunnelled(n, &m.msg_hdr);
+    }
+    if (!id_valid(n->id))
+        return;
+    if (rc < 0) {
+        respond(n->id, -ENETUNREACH);
+        return;
+    }
+    respond(n->id, rc == 0 ? RESP_CONTINUE
+                           : tunnelled_send_verdict(n->pid, (int)n->data.args[0], n->data.args[3]));
 }
 
 /* Reads a NUL-terminated path from the tracee, a page at a time (a string
@@ -675,6 +1178,15 @@ static void on_notification(const struct seccomp_notif *n)
         break;
     case __NR_sendto:
         on_sendto(n);
+        break;
+    case __NR_recvfrom:
+        on_recvfrom(n);
+        break;
+    case __NR_sendmsg:
+        on_sendmsg(n);
+        break;
+    case __NR_sendmmsg:
+        on_sendmmsg(n);
         break;
     case __NR_execve:
     case __NR_execveat:

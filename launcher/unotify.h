@@ -1,5 +1,6 @@
 /* The seccomp supervisor: tsrun answers the command tree's connect,
- * getpeername and addressed sendto while the command runs. */
+ * getpeername, addressed sendto/sendmsg/sendmmsg and (for DNS answers from
+ * its stub) recvfrom while the command runs. */
 #ifndef TSRUN_UNOTIFY_H
 #define TSRUN_UNOTIFY_H
 
@@ -23,6 +24,9 @@ struct unotify_cfg {
     bool dns;                     /* UDP connects to port 53 go to the stub: */
     struct sockaddr_storage stub; /* launcher/dnsstub.c's address */
     socklen_t stublen;
+    bool dns_tcp;                     /* TCP connects to port 53 go to the stub's */
+    struct sockaddr_storage stub_tcp; /* TCP listener (dnsstub_start_tcp) */
+    socklen_t stub_tcplen;
     bool force_addfd; /* never pidfd_getfd (TSRUN_SECCOMP_ADDFD=1: Docker's path, for tests) */
 };
 
@@ -32,7 +36,9 @@ int unotify_parse_proxy(const char *text, struct unotify_cfg *cfg);
 /* Runs until the command (child) exits: answers notifications on listener
  * (tunnelled TCP connects go through the proxy on the app's own socket via
  * pidfd_getfd, or on a new socket installed with SECCOMP_IOCTL_NOTIF_ADDFD
- * where pidfd_getfd is refused; UDP/raw to tunnelled ranges -> ENETUNREACH;
+ * where pidfd_getfd is refused; UDP/raw to tunnelled ranges, by connect,
+ * sendto, sendmsg or sendmmsg -> ENETUNREACH, TCP fast open there ->
+ * EOPNOTSUPP;
  * everything else continues in the kernel) and forwards signals sent to
  * tsrun by other processes (not the terminal's, which the command gets
  * itself). Returns the child's wait status; closes listener. */

@@ -3,6 +3,10 @@
  * Prints two lines (mean per call, over N calls, after 100 warm-up calls):
  *   getpeername_ns=X   getpeername() on a connected loopback socket
  *   connect_ns=Y       socket() + connect() to a loopback listener + close()
+ *   recvfrom_ns=Z      send() + recvfrom() asking for the source, one loopback
+ *                      UDP datagram (recvfrom with src_addr is trapped)
+ *   sendmsg_ns=W       sendmsg() without an address + recv(), the same socket
+ *                      (sendmsg is trapped: the filter cannot see msg_name)
  * Run it plainly and under `tsrun --intercept=seccomp`: the difference is
  * what the filter and the supervisor add (bench figures for issue 14).
  * Builds with glibc and musl (-static). */
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,5 +71,36 @@ int main(int argc, char **argv)
             close(acc);
     }
     printf("connect_ns=%.0f\n", (now_ns() - t0) / n);
+    struct sockaddr_in ua = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t ual = sizeof ua;
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    if (u < 0 || bind(u, (struct sockaddr *)&ua, sizeof ua) < 0 ||
+        getsockname(u, (struct sockaddr *)&ua, &ual) < 0 ||
+        connect(u, (struct sockaddr *)&ua, sizeof ua) < 0) {
+        perror("udp");
+        return 2;
+    }
+    char b = 'x';
+    for (int i = -100; i < n; i++) {
+        if (i == 0)
+            t0 = now_ns();
+        socklen_t pl = sizeof p;
+        if (send(u, &b, 1, 0) != 1 || recvfrom(u, &b, 1, 0, (struct sockaddr *)&p, &pl) != 1) {
+            perror("recvfrom");
+            return 2;
+        }
+    }
+    printf("recvfrom_ns=%.0f\n", (now_ns() - t0) / n);
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+    for (int i = -100; i < n; i++) {
+        if (i == 0)
+            t0 = now_ns();
+        if (sendmsg(u, &m, 0) != 1 || recv(u, &b, 1, 0) != 1) {
+            perror("sendmsg");
+            return 2;
+        }
+    }
+    printf("sendmsg_ns=%.0f\n", (now_ns() - t0) / n);
     return 0;
 }

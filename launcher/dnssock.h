@@ -1,0 +1,36 @@
+/* UDP sockets whose DNS queries for tailnet names tsrun sent to the stub on
+ * the program's behalf (an unconnected socket's sendto to port 53, the way
+ * musl's static resolver asks: musl 1.2.3 src/network/res_msend.c). The
+ * stub's answers then arrive on that socket from the stub's address, but the
+ * resolver accepts a reply only when recvfrom's source address is byte for
+ * byte a nameserver it asked (memcmp on the sockaddr): tsrun answers that
+ * recvfrom itself and reports the nameserver instead.
+ *
+ * The table is keyed by the socket's inode (any dup of the socket, in any
+ * process of the tree), holds the nameserver exactly as the program passed
+ * it to sendto, and forgets the oldest entry first (DNSSOCK_MAX).
+ * Thread-safe; dnssock_empty() is a lock-free read for the fast path. */
+#ifndef TSRUN_DNSSOCK_H
+#define TSRUN_DNSSOCK_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define DNSSOCK_MAX 256
+
+/* Remembers (or updates) ino -> ns (the nslen bytes the program passed). */
+void dnssock_remember(ino_t ino, const void *ns, socklen_t nslen);
+
+/* The nameserver remembered for ino: true and *ns, *nslen filled. */
+bool dnssock_lookup(ino_t ino, struct sockaddr_storage *ns, socklen_t *nslen);
+
+/* No socket remembered yet (recvfrom then continues at once). */
+bool dnssock_empty(void);
+
+/* Pure: is src (a datagram's source, IPv4 or IPv6, v4-mapped allowed) the
+ * stub's address stub (IPv4)? Address and port compared. */
+bool dnssock_from_stub(const struct sockaddr *src, socklen_t srclen,
+                       const struct sockaddr_storage *stub);
+
+#endif
