@@ -420,12 +420,10 @@ test_seccomp_musl_resolver_names_without_leak() {
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
 
-# The leak net of test_failclosed.sh (a default route through a veth pair,
-# a sniffer counting frames addressed to the tailnet), taken from there.
+# The leak net (tests/e2e/leaknet.sh).
 sc_leak_net() {
-    # shellcheck disable=SC1090
-    source <(sed -n '/^leak_up() {/,/^}/p; /^leaked() {/,/^}/p; /^assert_no_leak() {/,/^}/p' \
-        "$REPO/tests/e2e/test_failclosed.sh")
+    # shellcheck source=tests/e2e/leaknet.sh
+    source "$REPO/tests/e2e/leaknet.sh"
     leak_up
 }
 
