@@ -120,6 +120,21 @@ test_curl_parallel_overlaps() {
     assert_eq 5 "$(grep -c '^ok$' <<<"$out")" "$out"
 }
 
+# Java NIO: non-blocking SocketChannels on one Selector; finishConnect()
+# polls and reads SO_ERROR, so a refused port fails at connect time.
+test_java_nio_connects() {
+    local nio=$REPO/tests/clients/NioConnect.java
+    start_fault --barrier 10 --delay-ms 50
+    assert_eq 'ok=10 errors=none' "$(shim "127.0.0.1:$FAULT_PORT" java "$nio" "$BED_PEER_V4" 7 10)"
+    assert_eq 'ok=20 errors=none' "$(shim "$BED_SOCKS5" java "$nio" "$BED_PEER_V6" "$BED_ECHO_PORT" 20)"
+    assert_eq 'ok=0 errors=ConnectException(Connection refused):3' \
+        "$(shim "$BED_SOCKS5" java "$nio" "$BED_PEER_V4" "$BED_REFUSED_PORT" 3)"
+    assert_eq 'ok=20 errors=none' "$(TSRUN_SOCKS5_PIPELINE=0 shim "$BED_MICROSOCKS" \
+        java "$nio" "$BED_PEER_V4" "$BED_ECHO_PORT" 20)"
+    assert_eq 'ok=0 errors=ConnectException(Connection refused):2' \
+        "$(shim "$BED_DANTE" java "$nio" "$BED_PEER_V4" "$BED_REFUSED_PORT" 2)"
+}
+
 test_fake_tailscaled_node_asyncio_many() {
     assert_eq 'ok=100 errors={}' "$(shim "$BED_SOCKS5" node -e "$NODE_PAR" "$BED_PEER_V4" "$BED_ECHO_PORT" 100)"
     assert_eq 'ok*50' "$(shim "$BED_SOCKS5" python3 -c "$PY_ASYNCIO" "$BED_PEER_V6" "$BED_ECHO_PORT" 50)"
