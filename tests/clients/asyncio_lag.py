@@ -1,7 +1,10 @@
 """N concurrent asyncio.open_connection()s, and how long the loop stalled.
 
-    python3 asyncio_lag.py [--n N] [--timeout-ms T] http://HOST:PORT/PATH   GET, wants a 200
-    python3 asyncio_lag.py [--n N] [--timeout-ms T] HOST:PORT               one echoed line
+    python3 asyncio_lag.py [--n N] [--timeout-ms T] [--warmup W] http://HOST:PORT/PATH   GET, wants a 200
+    python3 asyncio_lag.py [--n N] [--timeout-ms T] [--warmup W] HOST:PORT               one echoed line
+
+W connections (default 1) run one after another first and are not measured
+(the first connection's one-time costs are the runtime's start-up).
 
 Prints one line and exits 0 only if every connection succeeded:
     total_ms=<first start to last end> max_lag_ms=<worst lag of a 1 ms sleep loop> ok=<count> errors=<CODE:count,...|none>
@@ -54,13 +57,15 @@ def code_of(e):
 
 
 async def main(argv):
-    n, timeout_ms, target = 20, 30000, None
+    n, timeout_ms, warmup, target = 20, 30000, 1, None
     i = 0
     while i < len(argv):
         if argv[i] == "--n":
             n, i = int(argv[i + 1]), i + 1
         elif argv[i] == "--timeout-ms":
             timeout_ms, i = int(argv[i + 1]), i + 1
+        elif argv[i] == "--warmup":
+            warmup, i = int(argv[i + 1]), i + 1
         else:
             target = argv[i]
         i += 1
@@ -92,6 +97,12 @@ async def main(argv):
             return await make()
         except Exception as e:  # noqa: BLE001 -- every failure is a counted code
             return code_of(e)
+
+    for _ in range(warmup):
+        code = await guarded()
+        if code is not None:
+            print("total_ms=0.0 max_lag_ms=0.0 ok=0 errors=WARMUP_%s:1" % code, flush=True)
+            return 1
 
     t0 = now_ms()
     lag_task = asyncio.ensure_future(lag())

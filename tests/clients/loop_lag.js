@@ -1,8 +1,13 @@
 // loop_lag.js: N concurrent connections from one node event loop, and how long
 // the loop stalled meanwhile (a 1 ms setInterval's worst lateness).
 //
-//   node loop_lag.js [--n N] [--timeout-ms T] http://HOST:PORT/PATH   N x http.get (no agent)
-//   node loop_lag.js [--n N] [--timeout-ms T] HOST:PORT               N x net.connect + one echoed line
+//   node loop_lag.js [--n N] [--timeout-ms T] [--warmup W] http://HOST:PORT/PATH   N x http.get (no agent)
+//   node loop_lag.js [--n N] [--timeout-ms T] [--warmup W] HOST:PORT               N x net.connect + one echoed line
+//
+// W connections (default 1) run one after another first and are not
+// measured: they compile node's http/net code, which is node's start-up,
+// not the connects' (a cold first burst costs this VM ~15 ms of lag with or
+// without any proxy).
 //
 // Prints one line and exits 0 only if every connection succeeded:
 //   total_ms=<first start to last end> max_lag_ms=<worst timer lag> ok=<count> errors=<CODE:count,...|none>
@@ -13,11 +18,12 @@
 const http = require('http');
 const net = require('net');
 
-let n = 20, timeoutMs = 30000, target = null;
+let n = 20, timeoutMs = 30000, warmup = 1, target = null;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--n') n = parseInt(argv[++i], 10);
   else if (argv[i] === '--timeout-ms') timeoutMs = parseInt(argv[++i], 10);
+  else if (argv[i] === '--warmup') warmup = parseInt(argv[++i], 10);
   else target = argv[i];
 }
 if (!target || !(n > 0)) {
@@ -27,14 +33,22 @@ if (!target || !(n > 0)) {
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const errors = new Map();
-let ok = 0, done = 0, maxLag = 0;
-const t0 = now();
-let last = t0;
-const timer = setInterval(() => {
-  const t = now();
-  maxLag = Math.max(maxLag, t - last - 1);
-  last = t;
-}, 1);
+let ok = 0, done = 0, maxLag = 0, t0 = 0, last = 0, timer = null, guard = null;
+
+function start() {
+  t0 = now();
+  last = t0;
+  timer = setInterval(() => {
+    const t = now();
+    maxLag = Math.max(maxLag, t - last - 1);
+    last = t;
+  }, 1);
+  guard = setTimeout(() => {
+    if (n - done > 0) errors.set('TIMEOUT', n - done);
+    finish();
+  }, timeoutMs);
+  for (let i = 0; i < n; i++) one(end);
+}
 
 function finish() {
   clearInterval(timer);
@@ -53,12 +67,17 @@ function end(code) {
   if (++done === n) finish();
 }
 
-const guard = setTimeout(() => {
-  if (n - done > 0) errors.set('TIMEOUT', n - done);
-  finish();
-}, timeoutMs);
+// The warm-up connections, one after another; a failure ends the run.
+function warm(left) {
+  if (left <= 0) return start();
+  one((code) => {
+    if (!code) return warm(left - 1);
+    process.stdout.write(`total_ms=0.0 max_lag_ms=0.0 ok=0 errors=WARMUP_${code}:1\n`);
+    process.exit(1);
+  });
+}
 
-function oneHttp() {
+function oneHttp(end) {
   let ended = false;
   const once = (code) => { if (!ended) { ended = true; end(code); } };
   const req = http.get(target, { agent: false }, (res) => {
@@ -69,7 +88,7 @@ function oneHttp() {
   req.on('error', (e) => once(e.code || 'ERROR'));
 }
 
-function oneEcho(host, port) {
+function oneEcho(host, port, end) {
   let got = '', ended = false;
   const once = (code) => { if (!ended) { ended = true; end(code); } };
   const s = net.connect({ host, port }, () => s.write('ping\n'));
@@ -85,13 +104,15 @@ function oneEcho(host, port) {
   s.on('error', (e) => once(e.code || 'ERROR'));
 }
 
+let one;
 if (/^https?:\/\//.test(target)) {
-  for (let i = 0; i < n; i++) oneHttp();
+  one = oneHttp;
 } else {
   const m = /^\[?(.*?)\]?:(\d+)$/.exec(target);
   if (!m) {
     process.stderr.write(`loop_lag.js: bad target ${target}\n`);
     process.exit(2);
   }
-  for (let i = 0; i < n; i++) oneEcho(m[1], parseInt(m[2], 10));
+  one = (cb) => oneEcho(m[1], parseInt(m[2], 10), cb);
 }
+warm(warmup);
