@@ -15,9 +15,10 @@
  * TSRUN_SYSTEM_SOCKETS (colon-separated) replaces the list. */
 #define DAEMON_USUAL_SOCKETS                                                                       \
     DAEMON_SYSTEM_SOCKET ":/run/tailscale/tailscaled.sock:/tmp/tailscaled.sock:/tmp/ts.sock"
-#define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
-#define DAEMON_READY_TTL_S 5    /* unsupervised: trust a Running check this long */
-#define DAEMON_MAX_EXTRA 64     /* words in TS_EXTRA_ARGS / TS_TAILSCALED_EXTRA_ARGS */
+#define DAEMON_WATCH_MASK 10ULL        /* NotifyInitialState | NotifyInitialNetMap */
+#define DAEMON_READY_TTL_S 5           /* unsupervised: trust a Running check this long */
+#define DAEMON_MAX_EXTRA 64            /* words in TS_EXTRA_ARGS / TS_TAILSCALED_EXTRA_ARGS */
+#define DAEMON_STATUS_TIMEOUT_MS 3000L /* one LocalAPI status call */
 
 enum daemon_mode { DAEMON_MODE_USERSPACE, DAEMON_MODE_TUN, DAEMON_MODE_EXTERNAL };
 
@@ -121,8 +122,5 @@ bool daemon_pid_is_tailscaled(pid_t pid, const char *sock);
 
 /* /proc/PID/exe is this tsrun binary and it runs `up`. */
 bool daemon_pid_is_supervisor(pid_t pid);
-
-/* Last n lines of path to stderr, indented. */
-void daemon_log_tail(const char *path, int n);
 
 #endif
