@@ -126,8 +126,8 @@ static int setup_tun(const struct cli *c, struct daemon *d, enum tun_want *want_
         return TSR_EXIT_USAGE;
     }
     if (want == TUN_AUTO)
-        fprintf(stderr, "tsrun: --tun=auto: %s: %s\n",
-                d->tun_kernel ? "kernel (TUN) networking" : "userspace networking", why);
+        tsr_note("--tun=auto: %s: %s",
+                 d->tun_kernel ? "kernel (TUN) networking" : "userspace networking", why);
     return 0;
 }
 
@@ -643,9 +643,9 @@ static int cmd_up(const struct cli *c)
     if (rc == 0 && daemon_read_pid(d.sup_pid_path) != before) {
         char *text = NULL;
         tsr_read_file(d.socks5_path, &text, NULL);
-        fprintf(stderr, "tsrun: tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)\n",
-                text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path),
-                d.sup_log_path);
+        tsr_note("tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)",
+                 text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path),
+                 d.sup_log_path);
         free(text);
     }
     return rc;
@@ -687,18 +687,8 @@ int main(int argc, char **argv)
     if (c.verbose)
         tsr_verbose = 1;
     if (c.help || c.cmd == CLI_HELP) {
-        if (preload_command(c.help_topic)) {
-            fputs(preload_usage, stdout);
-            return 0;
-        }
         fputs(cli_usage(c.help_topic), stdout);
-        if (!c.help_topic)
-            fputs(preload_usage_overview, stdout);
         return 0;
-    }
-    /* install-preload / uninstall-preload (not after `--`: a program). */
-    if (c.cmd == CLI_RUN && preload_command(c.argv[0]) && strcmp(c.argv[-1], "--") != 0) {
-        return preload_main(&c, setup);
     }
     switch (c.cmd) {
     case CLI_VERSION:
@@ -716,6 +706,9 @@ int main(int argc, char **argv)
         return cmd_env(&c);
     case CLI_DOCTOR:
         return cmd_doctor(&c);
+    case CLI_INSTALL_PRELOAD:
+    case CLI_UNINSTALL_PRELOAD:
+        return preload_main(&c, setup);
     case CLI_HELP:
         break;
     }

@@ -19,38 +19,6 @@
 #include "port.h"
 #include "tsrun.h"
 
-const char preload_usage[] =
-    "usage: tsrun [OPTIONS] install-preload [--root DIR] [--socks5 ADDR] [--names PATH]\n"
-    "                                       [--routes LIST] [--shim PATH]\n"
-    "       tsrun [OPTIONS] uninstall-preload [--root DIR]\n"
-    "\n"
-    "Global mode (root only): install-preload adds the shim's absolute path to\n"
-    "/etc/ld.so.preload, so every dynamically linked program reaches the tailnet\n"
-    "without `tsrun COMMAND`, and writes /etc/tsrun/tsrun.conf (root, 0644): the\n"
-    "SOCKS5 address, the name map and the routes the shim uses when no TSRUN_*\n"
-    "variable is set (the only config honoured in setuid programs). Other\n"
-    "entries of /etc/ld.so.preload and their order are kept; both files are\n"
-    "replaced atomically; running it twice changes nothing.\n"
-    "uninstall-preload removes the entry (and the file when tsrun created it\n"
-    "and nothing else is left) and the config.\n"
-    "\n"
-    "Values come from the running tsrun (its SOCKS5 port, name map, routes with\n"
-    "--accept-routes or an exit node), else 127.0.0.1:1055: start tailscaled with\n"
-    "a fixed port, `tsrun --socks5-port 1055 up --background`, so the address\n"
-    "survives restarts. In TUN mode nothing is installed (nothing is needed).\n"
-    "\n"
-    "  --root DIR      operate on DIR/etc/... instead of /etc (env TSRUN_SYSROOT)\n"
-    "  --socks5 ADDR   SOCKS5 address to write (IP:PORT or [IPv6]:PORT)\n"
-    "  --names PATH    name map path to write (default: the state dir's map)\n"
-    "  --routes LIST   TSRUN_ROUTES value to write (CIDR list or \"all\")\n"
-    "  --shim PATH     the shim to list (default: the one `tsrun COMMAND` uses)\n";
-
-const char preload_usage_overview[] =
-    "\n"
-    "global mode (root):\n"
-    "  install-preload     shim in /etc/ld.so.preload + /etc/tsrun/tsrun.conf\n"
-    "  uninstall-preload   undo it (see `tsrun install-preload --help`)\n";
-
 /* ------------------------------------------------------------ pure helpers */
 
 /* glibc's ld.so splits /etc/ld.so.preload on " \t\n:" after blanking '#'
@@ -318,57 +286,7 @@ int preload_conf_text(const struct preload_conf *c, char **out)
     return finish(&b, out);
 }
 
-int preload_command(const char *word)
-{
-    if (!word)
-        return 0;
-    if (!strcmp(word, "install-preload"))
-        return 1;
-    if (!strcmp(word, "uninstall-preload"))
-        return 2;
-    return 0;
-}
-
 /* ------------------------------------------------------------ I/O */
-
-struct popts {
-    const char *root, *socks5, *names, *routes, *shim;
-    bool help;
-};
-
-static int parse_opts(int argc, char **argv, struct popts *o, bool install)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], **dst = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            o->help = true;
-            return 0;
-        }
-        static const char *const names[] = {"--root", "--socks5", "--names", "--routes", "--shim"};
-        const char **slots[] = {&o->root, &o->socks5, &o->names, &o->routes, &o->shim};
-        const char *v = NULL;
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-            size_t n = strlen(names[k]);
-            if (strncmp(a, names[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
-                continue;
-            if (!install && k > 0)
-                break;
-            dst = slots[k];
-            v = a[n] == '=' ? a + n + 1 : i + 1 < argc ? argv[++i] : NULL;
-            break;
-        }
-        if (!dst) {
-            tsr_error("%s: unexpected argument %s (see tsrun %s --help)", argv[0], a, argv[0]);
-            return TSR_EXIT_USAGE;
-        }
-        if (!v || !*v) {
-            tsr_error("%s wants a value", a);
-            return TSR_EXIT_USAGE;
-        }
-        *dst = v;
-    }
-    return 0;
-}
 
 /* IMPORTANT: a library in /etc/ld.so.preload runs inside every setuid
  * program. If anyone but root could replace it (or a directory above it),
@@ -458,8 +376,8 @@ static bool others_can_read(const char *path)
     return true;
 }
 
-static int install(const struct popts *o, struct daemon *d, const char *list, const char *confdir,
-                   const char *conf)
+static int install(const struct cli_preload *o, struct daemon *d, const char *list,
+                   const char *confdir, const char *conf)
 {
     char shim[PATH_MAX], real[PATH_MAX], why[PATH_MAX + 128], socks5[96];
     char *routes = NULL, *old = NULL, *text = NULL, *conftext = NULL;
@@ -506,8 +424,8 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         }
     }
     if (tun) {
-        fprintf(stderr, "tsrun: tailscaled runs in TUN mode: every program already reaches the "
-                        "tailnet; nothing to install\n");
+        tsr_note("tailscaled runs in TUN mode: every program already reaches the "
+                 "tailnet; nothing to install");
         rc = 0;
         goto out;
     }
@@ -550,10 +468,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
                  "--background) and run install-preload again",
                  socks5);
     if (!strcmp(src, "default"))
-        fprintf(stderr,
-                "tsrun: no running tsrun found: using SOCKS5 %s, the port `tsrun up "
-                "--background` listens on unless it is taken\n",
-                socks5);
+        tsr_note("no running tsrun found: using SOCKS5 %s, the port `tsrun up "
+                 "--background` listens on unless it is taken",
+                 socks5);
 
     const char *names = o->names ? o->names : d->names_path;
     if (!o->names) {
@@ -563,10 +480,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         struct stat sb;
         if (stat(d->state_dir, &sb) == 0 && !(sb.st_mode & S_IXOTH) &&
             chmod(d->state_dir, (sb.st_mode & 07777) | S_IXGRP | S_IXOTH) == 0)
-            fprintf(stderr,
-                    "tsrun: %s made searchable (o+x) so every user's programs can read "
-                    "the name map\n",
-                    d->state_dir);
+            tsr_note("%s made searchable (o+x) so every user's programs can read "
+                     "the name map",
+                     d->state_dir);
     }
     if (names[0] != '/') {
         tsr_error("--names %s: must be an absolute path", names);
@@ -603,9 +519,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         free(cur);
         rc = same ? 0 : tsr_write_atomic(conf, conftext, strlen(conftext), 0644);
         if (rc == 0)
-            fprintf(stderr, "tsrun: %s: %s (socks5 %s, names %s%s%s)\n", conf,
-                    same ? "unchanged" : "written", socks5, names,
-                    routes && *routes ? ", routes " : "", routes && *routes ? routes : "");
+            tsr_note("%s: %s (socks5 %s, names %s%s%s)", conf, same ? "unchanged" : "written",
+                     socks5, names, routes && *routes ? ", routes " : "",
+                     routes && *routes ? routes : "");
     }
     if (rc < 0) {
         tsr_error("%s: %s", conf, strerror(-rc));
@@ -623,8 +539,7 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         rc = TSR_EXIT_INTERNAL;
         goto out;
     }
-    fprintf(stderr, "tsrun: %s: %s %s\n", list,
-            old && !strcmp(old, text) ? "already lists" : "added", real);
+    tsr_note("%s: %s %s", list, old && !strcmp(old, text) ? "already lists" : "added", real);
     rc = 0;
 out:
     free(routes);
@@ -650,10 +565,10 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
         else if (rc == 1)
             rc = tsr_write_atomic(list, text, strlen(text), 0644);
         if (rc >= 0)
-            fprintf(stderr, "tsrun: %s: %s\n", list,
-                    remove_file         ? "removed (tsrun created it)"
-                    : strcmp(old, text) ? "shim entry removed"
-                                        : "no shim entry");
+            tsr_note("%s: %s", list,
+                     remove_file         ? "removed (tsrun created it)"
+                     : strcmp(old, text) ? "shim entry removed"
+                                         : "no shim entry");
     }
     free(old);
     free(text);
@@ -662,7 +577,7 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
         return TSR_EXIT_INTERNAL;
     }
     if (unlink(conf) == 0)
-        fprintf(stderr, "tsrun: %s: removed\n", conf);
+        tsr_note("%s: removed", conf);
     else if (errno != ENOENT) {
         tsr_error("%s: %s", conf, strerror(errno));
         return TSR_EXIT_INTERNAL;
@@ -673,16 +588,11 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
 
 int preload_main(const struct cli *c, preload_setup_fn setup)
 {
-    struct popts o = {0};
-    bool inst = preload_command(c->argv[0]) == 1;
+    struct cli_preload o = c->preload;
+    bool inst = c->cmd == CLI_INSTALL_PRELOAD;
+    const char *name = inst ? "install-preload" : "uninstall-preload";
     char list[PATH_MAX], confdir[PATH_MAX], conf[PATH_MAX];
-    int rc = parse_opts(c->argc, c->argv, &o, inst);
-    if (rc)
-        return rc;
-    if (o.help) {
-        fputs(preload_usage, stdout);
-        return 0;
-    }
+    int rc;
     if (!o.root) {
         const char *env = getenv("TSRUN_SYSROOT");
         o.root = env && *env ? env : "";
@@ -694,8 +604,8 @@ int preload_main(const struct cli *c, preload_setup_fn setup)
         return TSR_EXIT_USAGE;
     }
     if (geteuid() != 0) {
-        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", c->argv[0],
-                  o.root, PRELOAD_LIST, o.root, PRELOAD_CONF, c->argv[0]);
+        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", name, o.root,
+                  PRELOAD_LIST, o.root, PRELOAD_CONF, name);
         return TSR_EXIT_FAIL;
     }
     const char *r = strcmp(o.root, "/") ? o.root : "";

@@ -491,6 +491,9 @@ test_help_and_version() {
     assert_contains "$("$TSRUN" --help)" "usage: tsrun"
     assert_contains "$("$TSRUN" up --help)" "--background"
     assert_contains "$("$TSRUN" status --help)" "--json"
+    assert_contains "$("$TSRUN" install-preload --help)" "--root DIR"
+    assert_contains "$("$TSRUN" help uninstall-preload)" "uninstall-preload [--root DIR]"
+    assert_status 2 "$TSRUN" uninstall-preload --names /x
     assert_contains "$("$TSRUN" --version)" "tsrun 0."
     assert_status 2 "$TSRUN" --bogus-option true
     assert_status 2 "$TSRUN"
