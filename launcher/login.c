@@ -31,8 +31,6 @@ bool login_wanted(const struct daemon *d)
 static char key_buf[4096];
 static const char *key_err;
 
-static const char *key_err;
-
 /* TS_AUTHKEY or TS_AUTH_KEY (containerboot's names), read once. A value
  * "file:PATH" names a file holding the key (whitespace trimmed), the same
  * convention as `tailscale up --auth-key=file:PATH` and containerboot.
@@ -50,7 +48,13 @@ static const char *auth_key(void)
     if (!v || !*v)
         return NULL;
     if (strncmp(v, "file:", 5) != 0) {
-        key = v;
+        /* A copy: login_take_key() zeroes the environment's bytes. */
+        if (strlen(v) >= sizeof key_buf) {
+            key_err = "TS_AUTHKEY is too long";
+            return NULL;
+        }
+        snprintf(key_buf, sizeof key_buf, "%s", v);
+        key = key_buf;
         return key;
     }
     char *text = NULL;
@@ -78,6 +82,53 @@ static const char *auth_key(void)
     free(text);
     key = key_buf;
     return key;
+}
+
+void login_take_key(void)
+{
+    const char *v = getenv("TS_AUTHKEY");
+    if (!v || !*v)
+        v = getenv("TS_AUTH_KEY");
+    int fd = -1;
+    if (v && !strncmp(v, "file:" LOGIN_KEY_FD_PREFIX, 5 + strlen(LOGIN_KEY_FD_PREFIX))) {
+        char *end;
+        long n = strtol(v + 5 + strlen(LOGIN_KEY_FD_PREFIX), &end, 10);
+        fd = !*end && n > 2 && n < INT_MAX ? (int)n : -1;
+    }
+    (void)auth_key();
+    if (fd >= 0)
+        close(fd);
+    if (!environ)
+        return;
+    char **w = environ;
+    for (char **r = environ; *r; r++) {
+        if (inject_is_secret(*r)) {
+            explicit_bzero(*r, strlen(*r));
+            continue;
+        }
+        *w++ = *r;
+    }
+    *w = NULL;
+}
+
+int login_key_pipe(void)
+{
+    const char *key = auth_key();
+    int p[2];
+    if (!key)
+        return -ENOENT;
+    size_t kl = strlen(key);
+    if (pipe2(p, O_CLOEXEC) < 0)
+        return -errno;
+    /* Far below the pipe's capacity: the writes cannot block. */
+    if (write(p[1], key, kl) != (ssize_t)kl || write(p[1], "\n", 1) != 1) {
+        int e = errno ? errno : EIO;
+        close(p[0]);
+        close(p[1]);
+        return -e;
+    }
+    close(p[1]);
+    return p[0];
 }
 
 /* containerboot's TS_AUTH_ONCE=false: "forcibly log in every time the

@@ -9,6 +9,25 @@
 
 struct daemon;
 
+/* How a key is handed to a child tsrun: TS_AUTHKEY=file:/dev/fd/N. */
+#define LOGIN_KEY_FD_PREFIX "/dev/fd/"
+
+/* IMPORTANT: a long-lived tsrun (the supervisor, a seccomp parent) would
+ * otherwise show the key to whoever can read /proc/PID/environ for as long
+ * as it runs. Called first thing in main(): reads the key once into memory
+ * (what login_run and login_check_key use from then on), then removes
+ * TS_AUTHKEY and TS_AUTH_KEY from environ with their bytes zeroed in place
+ * (unsetenv alone would leave them in the initial environment block that
+ * /proc/PID/environ shows). A key handed over as file:/dev/fd/N has that
+ * descriptor closed once read. Errors reading a key file are kept for
+ * login_check_key to report. */
+void login_take_key(void);
+
+/* A pipe holding the key and a newline, write end closed: its read end
+ * (O_CLOEXEC; the caller passes it on and closes it), -ENOENT when there is
+ * no usable key, or -errno. */
+int login_key_pipe(void);
+
 /* The backend is NeedsLogin or NoState. */
 bool login_wanted(const struct daemon *d);
 

@@ -18,6 +18,7 @@
 #include "hostname.h"
 #include "inject.h"
 #include "localapi.h"
+#include "login.h"
 #include "namemap.h"
 #include "port.h"
 #include "preload.h"
@@ -676,6 +677,7 @@ int main(int argc, char **argv)
 {
     struct cli c;
     char err[256];
+    login_take_key(); /* before anything else: the key lives in memory only */
     const char *dbg = getenv("TSRUN_DEBUG");
     int level = 0;
     /* The shim's parser: a bad value is refused later by check_settings(). */

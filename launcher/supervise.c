@@ -79,8 +79,7 @@ int daemon_supervise(struct daemon *d, int notify_fd)
             login_apply_hostname(d);
         if (rc == 0) {
             daemon_write_names(d);
-            tsr_note("already supervised by pid %ld; tailscaled is Running",
-                    (long)other);
+            tsr_note("already supervised by pid %ld; tailscaled is Running", (long)other);
         }
         goto out;
     }
@@ -286,14 +285,43 @@ int daemon_spawn_supervisor(const struct daemon *d)
     if (d->tun_kernel)
         argv[ac++] = "--tun=kernel"; /* its restarts keep the TUN */
     argv[ac] = NULL;
-    int log_fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (log_fd < 0)
-        return -errno;
+    /* The key (gone from our environment: login_take_key) goes over a
+     * pipe, for a re-login after a restart of an ephemeral node; the
+     * supervisor reads it at start and closes the pipe. */
+    char a_key[48];
+    int key_fd = login_key_pipe();
+    snprintf(a_key, sizeof a_key, "TS_AUTHKEY=file:" LOGIN_KEY_FD_PREFIX "%d", key_fd);
+    /* Built before fork: nothing allocates in the child. Our environment
+     * minus TSRUN_SOCKS5_PORT (the options above say it all), plus the key. */
+    size_t ne = 0;
+    while (environ && environ[ne])
+        ne++;
+    char **env = calloc(ne + 2, sizeof *env);
+    int log_fd = env ? open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
+                     : (errno = ENOMEM, -1);
+    if (log_fd < 0) {
+        int e = errno;
+        free(env);
+        if (key_fd >= 0)
+            close(key_fd);
+        return -e;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++)
+        if (strncmp(environ[i], "TSRUN_SOCKS5_PORT=", 18) != 0)
+            env[k++] = environ[i];
+    if (key_fd >= 0)
+        env[k++] = a_key;
+    env[k] = NULL;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
+        int e = errno;
         close(log_fd);
-        return -errno;
+        free(env);
+        if (key_fd >= 0)
+            close(key_fd);
+        return -e;
     }
     if (pid == 0) {
         setsid();
@@ -301,10 +329,12 @@ int daemon_spawn_supervisor(const struct daemon *d)
             _exit(0); /* the command's process never becomes its parent */
         if (chdir("/") < 0)
             _exit(127);
-        unsetenv("TSRUN_SOCKS5_PORT"); /* the options above say it all */
-        proc_exec_child(exe, argv, environ, log_fd, -1, -1);
+        proc_exec_child(exe, argv, env, log_fd, -1, key_fd);
     }
     close(log_fd);
+    free(env);
+    if (key_fd >= 0)
+        close(key_fd);
     waitpid(pid, NULL, 0);
     return 0;
 }
@@ -344,8 +374,7 @@ int daemon_down(struct daemon *d)
     if (lock_fd >= 0)
         close(lock_fd);
     if (!stopped)
-        tsr_note("nothing to stop (no tailscaled started by tsrun in %s)",
-                d->state_dir);
+        tsr_note("nothing to stop (no tailscaled started by tsrun in %s)", d->state_dir);
     else
         tsr_note("stopped");
     return 0;
