@@ -24,7 +24,9 @@
 #include "preload.h"
 #include "runmode.h"
 #include "seccomp.h"
+#include "session.h"
 #include "settings.h"
+#include "start.h"
 #include "tsrun.h"
 #include "tun.h"
 
@@ -157,24 +159,6 @@ static int setup(const struct cli *c, struct daemon *d)
     return rc ? rc : daemon_init(d);
 }
 
-/* TSRUN_ROUTES for the command: "all" with an exit node, peers' routes
- * with --accept-routes, else nothing (the shim's tailnet ranges). */
-static char *routes_for(const struct daemon *d)
-{
-    if (d->from_ready) {
-        if (d->ready_exit_node)
-            return strdup("all");
-        return d->accept_routes ? strdup(d->ready_routes) : NULL;
-    }
-    if (!d->have_st)
-        return NULL;
-    if (d->st.exit_node_in_use)
-        return strdup("all");
-    if (d->accept_routes)
-        return status_routes(&d->st);
-    return NULL;
-}
-
 /* The shim's TSRUN_* values, checked with the shim's own parsers: what it
  * would only fall back from, tsrun refuses before anything starts. */
 static int check_settings(void)
@@ -204,8 +188,9 @@ static void debug_rusage(void)
 static int cmd_run(const struct cli *c)
 {
     struct daemon d;
+    struct session s = {0};
     char shim[PATH_MAX], path[PATH_MAX];
-    char **env = NULL, *routes = NULL;
+    char **env = NULL;
     int rc = check_settings();
     if (rc)
         return rc;
@@ -216,14 +201,10 @@ static int cmd_run(const struct cli *c)
         return rc;
     /* Before anything starts: a missing shim is a broken install. */
     bool have_shim = inject_find_shim(shim, sizeof shim) == 0;
-    rc = daemon_ensure(&d, 0);
+    rc = session_ensure(&d, &s);
     if (rc)
         goto out;
-    if (d.started)
-        daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
-    if (d.have_st && d.st.tun)
-        d.mode = DAEMON_MODE_TUN; /* ours, started in kernel mode */
-    if (d.mode == DAEMON_MODE_TUN) {
+    if (s.mode == DAEMON_MODE_TUN) {
         tsr_debug("tailscaled runs in TUN mode: the tailnet is routable; running %s unchanged",
                   c->argv[0]);
         struct inject_opts none = {0}; /* only the auth key goes */
@@ -235,8 +216,6 @@ static int cmd_run(const struct cli *c)
         rc = inject_exec(c->argv, env);
         goto out;
     }
-    if (d.have_st)
-        daemon_write_names(&d);
     if (!have_shim) {
         tsr_error("shim libtsshim.so not found (%s); build it with `make` or set TSRUN_SHIM", shim);
         rc = TSR_EXIT_INTERNAL;
@@ -294,15 +273,14 @@ static int cmd_run(const struct cli *c)
                      : ei.setuid  ? "setuid"
                                   : "setgid");
     }
-    routes = routes_for(&d);
     struct inject_opts o = {
         .shim = preload ? shim : NULL,
-        .socks5 = d.socks5,
-        .names = d.have_st || d.from_ready ? d.names_path : NULL,
-        .routes = routes,
+        .socks5 = s.socks5,
+        .names = s.names[0] ? s.names : NULL,
+        .routes = s.routes,
         .proxy_env = proxy_env,
-        .pipeline = d.mode == DAEMON_MODE_USERSPACE,
-        .http_proxy = d.http_proxy,
+        .pipeline = s.pipeline,
+        .http_proxy = s.http_proxy,
     };
     if (inject_build_env(environ, &o, &env) < 0) {
         tsr_error("cannot build the environment");
@@ -315,7 +293,7 @@ static int cmd_run(const struct cli *c)
         if (!d.have_st)
             daemon_fetch_status(&d, 3000);
         /* Returns only when no listener could be had: nothing ran yet. */
-        int sr = runmode_seccomp(c->argv, env, d.socks5, routes, d.have_st ? &d.st : NULL);
+        int sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, d.have_st ? &d.st : NULL);
         if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
             if (sr != -EINVAL)
                 tsr_error("--intercept=seccomp: no seccomp listener: %s", seccomp_strerror(sr));
@@ -335,12 +313,12 @@ static int cmd_run(const struct cli *c)
             goto out;
         }
     }
-    tsr_debug("exec %s with LD_PRELOAD=%s TSRUN_SOCKS5=%s", c->argv[0], shim, d.socks5);
+    tsr_debug("exec %s with LD_PRELOAD=%s TSRUN_SOCKS5=%s", c->argv[0], shim, s.socks5);
     debug_rusage();
     rc = inject_exec(c->argv, env);
 out:
     inject_free_env(env);
-    free(routes);
+    session_free(&s);
     if (d.have_st)
         status_free(&d.st);
     return rc;
@@ -357,8 +335,8 @@ static void print_export(const char *key, const char *val)
 static int cmd_env(const struct cli *c)
 {
     struct daemon d;
+    struct session s = {0};
     char shim[PATH_MAX], preload[8192];
-    char *routes = NULL;
     int rc = check_settings();
     if (rc)
         return rc;
@@ -367,19 +345,13 @@ static int cmd_env(const struct cli *c)
         rc = setup_tun(c, &d, NULL);
     if (rc)
         return rc;
-    rc = daemon_ensure(&d, 0);
+    rc = session_ensure(&d, &s);
     if (rc)
         goto out;
-    if (d.started)
-        daemon_spawn_supervisor(&d); /* keeps the map fresh while COMMAND runs */
-    if (d.have_st && d.st.tun)
-        d.mode = DAEMON_MODE_TUN; /* ours, started in kernel mode */
-    if (d.mode == DAEMON_MODE_TUN) {
+    if (s.mode == DAEMON_MODE_TUN) {
         printf("# tailscaled runs in TUN mode: the tailnet is routable, nothing to export\n");
         goto out;
     }
-    if (d.have_st)
-        daemon_write_names(&d);
     if (inject_find_shim(shim, sizeof shim) < 0) {
         tsr_error("shim not found (%s); build it with `make` or set TSRUN_SHIM", shim);
         rc = TSR_EXIT_INTERNAL;
@@ -391,18 +363,17 @@ static int cmd_env(const struct cli *c)
         goto out;
     }
     print_export("LD_PRELOAD", preload);
-    print_export("TSRUN_SOCKS5", d.socks5);
-    if (d.have_st || d.from_ready)
-        print_export("TSRUN_NAMES", d.names_path);
-    routes = routes_for(&d);
-    if (routes && *routes)
-        print_export("TSRUN_ROUTES", routes);
-    if (d.mode == DAEMON_MODE_USERSPACE && !getenv("TSRUN_SOCKS5_PIPELINE"))
+    print_export("TSRUN_SOCKS5", s.socks5);
+    if (s.names[0])
+        print_export("TSRUN_NAMES", s.names);
+    if (s.routes && *s.routes)
+        print_export("TSRUN_ROUTES", s.routes);
+    if (s.pipeline && !getenv("TSRUN_SOCKS5_PIPELINE"))
         print_export("TSRUN_SOCKS5_PIPELINE", "1");
     if (fflush(stdout) != 0)
         rc = TSR_EXIT_INTERNAL;
 out:
-    free(routes);
+    session_free(&s);
     if (d.have_st)
         status_free(&d.st);
     return rc;
@@ -438,23 +409,24 @@ static json_t *routes_json(const char *routes)
     return a;
 }
 
-static int status_json(struct daemon *d, bool up, bool bad, pid_t pid, pid_t sup)
+static int status_json(struct daemon *d, const struct session *s, bool up, bool bad, pid_t pid,
+                       pid_t sup)
 {
     json_t *o = json_object();
     json_object_set_new(o, "running", json_boolean(up && !strcmp(d->st.backend_state, "Running")));
     const char *state = bad ? "Unusable" : "NotRunning";
     json_object_set_new(o, "backend_state", json_string(up ? d->st.backend_state : state));
-    json_object_set_new(o, "mode", json_string(mode_name(d->mode)));
+    json_object_set_new(o, "mode", json_string(mode_name(s->mode)));
     json_object_set_new(o, "socket", json_string(d->sock));
-    json_object_set_new(o, "socks5", d->socks5[0] ? json_string(d->socks5) : json_null());
+    json_object_set_new(o, "socks5", s->socks5[0] ? json_string(s->socks5) : json_null());
     json_object_set_new(o, "http_proxy",
-                        d->http_proxy[0] ? json_string(d->http_proxy) : json_null());
+                        s->http_proxy[0] ? json_string(s->http_proxy) : json_null());
     json_object_set_new(o, "state_dir", json_string(d->state_dir));
     json_object_set_new(o, "tailscaled_pid", pid > 0 ? json_integer(pid) : json_null());
     json_object_set_new(o, "supervisor_pid", sup > 0 ? json_integer(sup) : json_null());
-    long age = map_age(d->names_path);
+    long age = map_age(s->names);
     json_t *names = json_object();
-    json_object_set_new(names, "path", json_string(d->names_path));
+    json_object_set_new(names, "path", json_string(s->names));
     json_object_set_new(names, "age_seconds", age >= 0 ? json_integer(age) : json_null());
     json_object_set_new(o, "names", names);
     json_object_set_new(o, "error", bad ? json_string(d->err) : json_null());
@@ -489,12 +461,12 @@ static int status_json(struct daemon *d, bool up, bool bad, pid_t pid, pid_t sup
             json_array_append_new(health, json_string(d->st.health[i]));
         json_object_set_new(o, "health", health);
     }
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     json_decref(o);
-    if (!s)
+    if (!text)
         return TSR_EXIT_INTERNAL;
-    printf("%s\n", s);
-    free(s);
+    printf("%s\n", text);
+    free(text);
     return 0;
 }
 
@@ -515,26 +487,8 @@ static int cmd_status(const struct cli *c)
     bool up = frc == 0;
     /* Something answers, but not with a status: say what, not "not running". */
     bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS && frc != -ENOENT;
-    if (d.mode == DAEMON_MODE_USERSPACE) {
-        char *text = NULL;
-        if (tsr_read_file(d.socks5_path, &text, NULL) == 0) {
-            size_t n = strcspn(text, " \r\n");
-            if (n < sizeof d.socks5) {
-                memcpy(d.socks5, text, n);
-                d.socks5[n] = '\0';
-            }
-        }
-        free(text);
-        text = NULL;
-        if (tsr_read_file(d.http_path, &text, NULL) == 0) {
-            size_t n = strcspn(text, " \r\n");
-            if (n < sizeof d.http_proxy) {
-                memcpy(d.http_proxy, text, n);
-                d.http_proxy[n] = '\0';
-            }
-        }
-        free(text);
-    }
+    if (d.mode == DAEMON_MODE_USERSPACE)
+        start_read_addrs(&d); /* what the last start recorded */
     if (up && d.st.tun)
         d.mode = DAEMON_MODE_TUN;
     if (!up && !bad && d.mode == DAEMON_MODE_USERSPACE && daemon_find_tun(&d))
@@ -544,15 +498,17 @@ static int cmd_status(const struct cli *c)
         pid = -1;
     if (sup > 0 && !daemon_pid_is_supervisor(sup))
         sup = -1;
+    struct session s;
+    session_observe(&d, &s);
     if (c->json) {
-        rc = status_json(&d, up, bad, pid, sup);
+        rc = status_json(&d, &s, up, bad, pid, sup);
     } else if (bad) {
         printf("state:    unusable: %s\n", d.err);
-        printf("mode:     %s\n", mode_name(d.mode));
+        printf("mode:     %s\n", mode_name(s.mode));
         printf("socket:   %s\n", d.sock);
     } else if (!up) {
         printf("state:    not running (no tailscaled answers at %s)\n", d.sock);
-        printf("mode:     %s\n", mode_name(d.mode));
+        printf("mode:     %s\n", mode_name(s.mode));
         printf("start it: tsrun up --background   (or just `tsrun COMMAND`)\n");
     } else {
         printf("state:    %s\n", d.st.backend_state);
@@ -562,23 +518,23 @@ static int cmd_status(const struct cli *c)
         print_ips(&d.st.self);
         if (*d.st.tailnet || *d.st.suffix)
             printf("tailnet:  %s (%s)\n", *d.st.tailnet ? d.st.tailnet : "-", d.st.suffix);
-        printf("mode:     %s", mode_name(d.mode));
-        if (d.mode == DAEMON_MODE_TUN)
+        printf("mode:     %s", mode_name(s.mode));
+        if (s.mode == DAEMON_MODE_TUN)
             printf(" (tailscaled at %s routes the tailnet; tsrun injects nothing)", d.sock);
         if (pid > 0)
             printf(" (tailscaled pid %ld started by tsrun%s)", (long)pid,
                    sup > 0 ? ", supervised" : "");
         printf("\nversion:  %s\n", d.st.version);
         printf("socket:   %s\n", d.sock);
-        printf("socks5:   %s\n", d.socks5[0] ? d.socks5 : "-");
-        if (d.http_proxy[0])
-            printf("http:     %s (HTTP proxy)\n", d.http_proxy);
-        long age = map_age(d.names_path);
-        if (d.mode != DAEMON_MODE_TUN) {
+        printf("socks5:   %s\n", s.socks5[0] ? s.socks5 : "-");
+        if (s.http_proxy[0])
+            printf("http:     %s (HTTP proxy)\n", s.http_proxy);
+        long age = map_age(s.names);
+        if (s.mode != DAEMON_MODE_TUN) {
             if (age >= 0)
-                printf("names:    %s (updated %lds ago)\n", d.names_path, age);
+                printf("names:    %s (updated %lds ago)\n", s.names, age);
             else
-                printf("names:    %s (not written yet)\n", d.names_path);
+                printf("names:    %s (not written yet)\n", s.names);
         }
         for (size_t i = 0; i < d.st.nhealth; i++)
             printf("health:   %s\n", d.st.health[i]);
