@@ -1,163 +1,29 @@
 /* tsrun: arguments -> command. The only file with main(). */
 #include <errno.h>
-#include <jansson.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "daemon.h"
 #include "doctor.h"
 #include "elfinfo.h"
-#include "hostname.h"
 #include "inject.h"
-#include "localapi.h"
 #include "login.h"
-#include "namemap.h"
-#include "port.h"
 #include "preload.h"
 #include "runmode.h"
+#include "report.h"
 #include "seccomp.h"
 #include "session.h"
 #include "settings.h"
-#include "start.h"
+#include "setup.h"
 #include "tsrun.h"
 #include "tun.h"
 
 extern char **environ;
-
-static const char *mode_name(enum daemon_mode m)
-{
-    return m == DAEMON_MODE_TUN ? "tun" : m == DAEMON_MODE_EXTERNAL ? "external" : "userspace";
-}
-
-/* strconv.ParseBool, how containerboot reads its boolean variables.
- * 0/1 for false/true, def when unset or empty, -1 when malformed. */
-static int env_bool(const char *name, int def)
-{
-    const char *v = getenv(name);
-    static const char *const t[] = {"1", "t", "T", "TRUE", "true", "True"}, *const f[] = {
-                                                                                "0",     "f",
-                                                                                "F",     "FALSE",
-                                                                                "false", "False"};
-    if (!v || !*v)
-        return def;
-    for (size_t i = 0; i < 6; i++) {
-        if (!strcmp(v, t[i]))
-            return 1;
-        if (!strcmp(v, f[i]))
-            return 0;
-    }
-    tsr_error("%s=%s: expected true or false", name, v);
-    return -1;
-}
-
-/* Tailscale's containerboot variables, same meaning (cmd/containerboot,
- * documented in README.md's table); the TSRUN_* names win over them. */
-static int setup_containerboot(struct daemon *d)
-{
-    const char *v;
-    if (!d->socket_opt || !*d->socket_opt)
-        d->socket_opt = getenv("TS_SOCKET");
-    if (!getenv("TSRUN_STATE_DIR") && (v = getenv("TS_STATE_DIR")) && *v && !d->state_dir_opt)
-        d->state_dir_opt = v;
-    if (!d->socks5_port_set && (v = getenv("TS_SOCKS5_SERVER")) && *v) {
-        if (port_parse_loopback_addr(v, &d->socks5_port) < 0) {
-            tsr_error("TS_SOCKS5_SERVER=%s: tsrun listens on loopback only: use "
-                      "127.0.0.1:PORT or localhost:PORT",
-                      v);
-            return TSR_EXIT_USAGE;
-        }
-        d->socks5_port_set = true;
-    }
-    if ((v = getenv("TS_OUTBOUND_HTTP_PROXY_LISTEN")) && *v &&
-        port_parse_loopback_addr(v, &d->http_port) < 0) {
-        tsr_error("TS_OUTBOUND_HTTP_PROXY_LISTEN=%s: tsrun listens on loopback only: use "
-                  "127.0.0.1:PORT or localhost:PORT",
-                  v);
-        return TSR_EXIT_USAGE;
-    }
-    /* An existing tailscaled at TS_SOCKET: TS_SOCKS5_SERVER and
-     * TS_OUTBOUND_HTTP_PROXY_LISTEN name its listeners. */
-    static char ext_socks5[32];
-    if (d->socket_opt && *d->socket_opt && !d->socks5_opt && d->socks5_port_set &&
-        d->socks5_port > 0 && getenv("TS_SOCKS5_SERVER")) {
-        snprintf(ext_socks5, sizeof ext_socks5, "127.0.0.1:%d", d->socks5_port);
-        d->socks5_opt = ext_socks5;
-    }
-    int dns = env_bool("TS_ACCEPT_DNS", 0), user = env_bool("TS_USERSPACE", 1);
-    if (dns < 0 || user < 0 || env_bool("TS_AUTH_ONCE", 1) < 0)
-        return TSR_EXIT_USAGE;
-    d->accept_dns = dns == 1;
-    /* TS_HOSTNAME: refused as `tailscale up --hostname` would refuse it,
-     * before anything starts (never cut into something else). */
-    char why[256];
-    if ((v = getenv("TS_HOSTNAME")) && *v && hostname_check(v, why, sizeof why) < 0) {
-        tsr_error("TS_HOSTNAME=%s: tailscale up would refuse it: %s", v, why);
-        return TSR_EXIT_USAGE;
-    }
-    return 0;
-}
-
-/* The networking of the tailscaled tsrun would start (`up`, COMMAND, env):
- * `up --tun`, else containerboot's TS_USERSPACE (false: kernel), else
- * userspace. Kernel mode that cannot work here is refused in one line,
- * before anything starts; auto says in one line which it picked and why.
- * Nothing for an external tailscaled. 0 or TSR_EXIT_USAGE. */
-static int setup_tun(const struct cli *c, struct daemon *d, enum tun_want *want_out)
-{
-    enum tun_want want = env_bool("TS_USERSPACE", 1) == 0 ? TUN_KERNEL : TUN_USERSPACE;
-    char from[32] = "TS_USERSPACE=false", why[PATH_MAX + 128];
-    if (c->tun && tun_parse(c->tun, &want) == 0)
-        snprintf(from, sizeof from, "--tun=%s", c->tun);
-    /* Said out loud (not the default): `up` checks it against a running daemon. */
-    const char *u = getenv("TS_USERSPACE");
-    if (want_out)
-        *want_out = c->tun || (u && *u) ? want : TUN_AUTO;
-    d->tun_kernel = false;
-    if (d->mode != DAEMON_MODE_USERSPACE || want == TUN_USERSPACE)
-        return 0;
-    if (tun_probe(want, &d->tun_kernel, why, sizeof why) < 0) {
-        tsr_error("%s: kernel (TUN) networking is impossible here: %s; use %s", from, why,
-                  c->tun ? "--tun=userspace (or --tun=auto)" : "TS_USERSPACE=true");
-        return TSR_EXIT_USAGE;
-    }
-    if (want == TUN_AUTO)
-        tsr_note("--tun=auto: %s: %s",
-                 d->tun_kernel ? "kernel (TUN) networking" : "userspace networking", why);
-    return 0;
-}
-
-static int setup(const struct cli *c, struct daemon *d)
-{
-    memset(d, 0, sizeof *d);
-    d->socket_opt = c->socket ? c->socket : getenv("TSRUN_SOCKET");
-    d->socks5_opt = c->socks5;
-    d->state_dir_opt = c->state_dir;
-    d->socks5_port = c->socks5_port;
-    d->socks5_port_set = c->socks5_port_set;
-    const char *p = getenv("TSRUN_SOCKS5_PORT");
-    if (!c->socks5_port_set && p && *p) {
-        if (port_parse(p, &d->socks5_port) < 0) {
-            tsr_error("TSRUN_SOCKS5_PORT=%s is not a port number (0..65535, digits only); "
-                      "unset it for the default, %d",
-                      p, PORT_DEFAULT);
-            return TSR_EXIT_USAGE;
-        }
-        d->socks5_port_set = true;
-    }
-    d->ephemeral = c->ephemeral;
-    d->accept_routes = c->accept_routes;
-    d->timeout_s = c->timeout_s;
-    int rc = setup_containerboot(d);
-    return rc ? rc : daemon_init(d);
-}
 
 /* The shim's TSRUN_* values, checked with the shim's own parsers: what it
  * would only fall back from, tsrun refuses before anything starts. */
@@ -194,7 +60,7 @@ static int cmd_run(const struct cli *c)
     int rc = check_settings();
     if (rc)
         return rc;
-    rc = setup(c, &d);
+    rc = setup_daemon(c, &d);
     if (!rc)
         rc = setup_tun(c, &d, NULL);
     if (rc)
@@ -340,7 +206,7 @@ static int cmd_env(const struct cli *c)
     int rc = check_settings();
     if (rc)
         return rc;
-    rc = setup(c, &d);
+    rc = setup_daemon(c, &d);
     if (!rc)
         rc = setup_tun(c, &d, NULL);
     if (rc)
@@ -379,192 +245,17 @@ out:
     return rc;
 }
 
-static long map_age(const char *path)
-{
-    struct stat sb;
-    if (stat(path, &sb) < 0)
-        return -1;
-    long age = (long)(time(NULL) - sb.st_mtime);
-    return age < 0 ? 0 : age;
-}
-
-static json_t *ips_json(const struct status_node *n)
-{
-    json_t *a = json_array();
-    for (int i = 0; i < n->nips; i++)
-        json_array_append_new(a, json_string(n->ips[i]));
-    return a;
-}
-
-static json_t *routes_json(const char *routes)
-{
-    json_t *a = json_array();
-    for (const char *p = routes ? routes : ""; *p;) {
-        size_t n = strcspn(p, ",");
-        json_array_append_new(a, json_stringn(p, n));
-        p += n;
-        if (*p)
-            p++;
-    }
-    return a;
-}
-
-static int status_json(struct daemon *d, const struct session *s, bool up, bool bad, pid_t pid,
-                       pid_t sup)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "running", json_boolean(up && !strcmp(d->st.backend_state, "Running")));
-    const char *state = bad ? "Unusable" : "NotRunning";
-    json_object_set_new(o, "backend_state", json_string(up ? d->st.backend_state : state));
-    json_object_set_new(o, "mode", json_string(mode_name(s->mode)));
-    json_object_set_new(o, "socket", json_string(d->sock));
-    json_object_set_new(o, "socks5", s->socks5[0] ? json_string(s->socks5) : json_null());
-    json_object_set_new(o, "http_proxy",
-                        s->http_proxy[0] ? json_string(s->http_proxy) : json_null());
-    json_object_set_new(o, "state_dir", json_string(d->state_dir));
-    json_object_set_new(o, "tailscaled_pid", pid > 0 ? json_integer(pid) : json_null());
-    json_object_set_new(o, "supervisor_pid", sup > 0 ? json_integer(sup) : json_null());
-    long age = map_age(s->names);
-    json_t *names = json_object();
-    json_object_set_new(names, "path", json_string(s->names));
-    json_object_set_new(names, "age_seconds", age >= 0 ? json_integer(age) : json_null());
-    json_object_set_new(o, "names", names);
-    json_object_set_new(o, "error", bad ? json_string(d->err) : json_null());
-    if (up) {
-        json_object_set_new(o, "version", json_string(d->st.version));
-        json_object_set_new(o, "tun", json_boolean(d->st.tun));
-        json_object_set_new(o, "tailnet", json_string(d->st.tailnet));
-        json_object_set_new(o, "suffix", json_string(d->st.suffix));
-        json_object_set_new(o, "auth_url", json_string(d->st.auth_url));
-        json_object_set_new(o, "exit_node_in_use", json_boolean(d->st.exit_node_in_use));
-        json_t *self = json_object();
-        json_object_set_new(self, "name", json_string(d->st.self.dns_name));
-        json_object_set_new(self, "host_name", json_string(d->st.self.host_name));
-        json_object_set_new(self, "ips", ips_json(&d->st.self));
-        json_object_set_new(o, "self", self);
-        json_t *peers = json_array();
-        for (size_t i = 0; i < d->st.npeers; i++) {
-            const struct status_node *n = &d->st.peers[i];
-            json_t *p = json_object();
-            json_object_set_new(p, "name", json_string(n->dns_name));
-            json_object_set_new(p, "host_name", json_string(n->host_name));
-            json_object_set_new(p, "os", json_string(n->os));
-            json_object_set_new(p, "ips", ips_json(n));
-            json_object_set_new(p, "online", json_boolean(n->online));
-            json_object_set_new(p, "exit_node", json_boolean(n->exit_node));
-            json_object_set_new(p, "routes", routes_json(n->routes));
-            json_array_append_new(peers, p);
-        }
-        json_object_set_new(o, "peers", peers);
-        json_t *health = json_array();
-        for (size_t i = 0; i < d->st.nhealth; i++)
-            json_array_append_new(health, json_string(d->st.health[i]));
-        json_object_set_new(o, "health", health);
-    }
-    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!text)
-        return TSR_EXIT_INTERNAL;
-    printf("%s\n", text);
-    free(text);
-    return 0;
-}
-
-static void print_ips(const struct status_node *n)
-{
-    for (int i = 0; i < n->nips; i++)
-        printf(" %s", n->ips[i]);
-    printf("\n");
-}
-
 static int cmd_status(const struct cli *c)
 {
     struct daemon d;
-    int rc = setup(c, &d);
-    if (rc)
-        return rc;
-    int frc = daemon_fetch_status(&d, 3000);
-    bool up = frc == 0;
-    /* Something answers, but not with a status: say what, not "not running". */
-    bool bad = frc < 0 && frc != -ECONNREFUSED && frc != -ENOSYS && frc != -ENOENT;
-    if (d.mode == DAEMON_MODE_USERSPACE)
-        start_read_addrs(&d); /* what the last start recorded */
-    if (up && d.st.tun)
-        d.mode = DAEMON_MODE_TUN;
-    if (!up && !bad && d.mode == DAEMON_MODE_USERSPACE && daemon_find_tun(&d))
-        up = true; /* a TUN tailscaled at a usual socket: what `tsrun CMD` uses */
-    pid_t pid = daemon_read_pid(d.pid_path), sup = daemon_read_pid(d.sup_pid_path);
-    if (d.mode == DAEMON_MODE_EXTERNAL || !daemon_pid_is_tailscaled(pid, d.sock))
-        pid = -1;
-    if (sup > 0 && !daemon_pid_is_supervisor(sup))
-        sup = -1;
-    struct session s;
-    session_observe(&d, &s);
-    if (c->json) {
-        rc = status_json(&d, &s, up, bad, pid, sup);
-    } else if (bad) {
-        printf("state:    unusable: %s\n", d.err);
-        printf("mode:     %s\n", mode_name(s.mode));
-        printf("socket:   %s\n", d.sock);
-    } else if (!up) {
-        printf("state:    not running (no tailscaled answers at %s)\n", d.sock);
-        printf("mode:     %s\n", mode_name(s.mode));
-        printf("start it: tsrun up --background   (or just `tsrun COMMAND`)\n");
-    } else {
-        printf("state:    %s\n", d.st.backend_state);
-        if (*d.st.auth_url)
-            printf("login:    %s\n", d.st.auth_url);
-        printf("self:     %s", *d.st.self.dns_name ? d.st.self.dns_name : "-");
-        print_ips(&d.st.self);
-        if (*d.st.tailnet || *d.st.suffix)
-            printf("tailnet:  %s (%s)\n", *d.st.tailnet ? d.st.tailnet : "-", d.st.suffix);
-        printf("mode:     %s", mode_name(s.mode));
-        if (s.mode == DAEMON_MODE_TUN)
-            printf(" (tailscaled at %s routes the tailnet; tsrun injects nothing)", d.sock);
-        if (pid > 0)
-            printf(" (tailscaled pid %ld started by tsrun%s)", (long)pid,
-                   sup > 0 ? ", supervised" : "");
-        printf("\nversion:  %s\n", d.st.version);
-        printf("socket:   %s\n", d.sock);
-        printf("socks5:   %s\n", s.socks5[0] ? s.socks5 : "-");
-        if (s.http_proxy[0])
-            printf("http:     %s (HTTP proxy)\n", s.http_proxy);
-        long age = map_age(s.names);
-        if (s.mode != DAEMON_MODE_TUN) {
-            if (age >= 0)
-                printf("names:    %s (updated %lds ago)\n", s.names, age);
-            else
-                printf("names:    %s (not written yet)\n", s.names);
-        }
-        for (size_t i = 0; i < d.st.nhealth; i++)
-            printf("health:   %s\n", d.st.health[i]);
-        printf("peers:    %zu\n", d.st.npeers);
-        for (size_t i = 0; i < d.st.npeers; i++) {
-            const struct status_node *n = &d.st.peers[i];
-            printf("  %-40s %-8s", *n->dns_name ? n->dns_name : n->host_name,
-                   n->online ? "online" : "offline");
-            for (int k = 0; k < n->nips; k++)
-                printf(" %s", n->ips[k]);
-            if (n->routes && *n->routes)
-                printf("  routes %s", n->routes);
-            if (n->exit_node)
-                printf("  (exit node)");
-            printf("\n");
-        }
-    }
-    if (rc == 0 && bad)
-        rc = TSR_EXIT_DAEMON;
-    else if (rc == 0 && !(up && !strcmp(d.st.backend_state, "Running")))
-        rc = TSR_EXIT_FAIL;
-    if (d.have_st)
-        status_free(&d.st);
-    return rc;
+    int rc = setup_daemon(c, &d);
+    return rc ? rc : report_status(&d, c->json);
 }
 
 static int cmd_up(const struct cli *c)
 {
     struct daemon d;
-    int rc = setup(c, &d);
+    int rc = setup_daemon(c, &d);
     if (rc)
         return rc;
     if (d.mode != DAEMON_MODE_USERSPACE) {
@@ -611,7 +302,7 @@ static int cmd_up(const struct cli *c)
 static int cmd_down(const struct cli *c)
 {
     struct daemon d;
-    int rc = setup(c, &d);
+    int rc = setup_daemon(c, &d);
     if (rc)
         return rc;
     return daemon_down(&d);
@@ -620,7 +311,7 @@ static int cmd_down(const struct cli *c)
 static int cmd_doctor(const struct cli *c)
 {
     struct daemon d;
-    int rc = setup(c, &d);
+    int rc = setup_daemon(c, &d);
     if (rc)
         return rc;
     rc = doctor_run(&d, c->argc, c->argv);
@@ -666,7 +357,7 @@ int main(int argc, char **argv)
         return cmd_doctor(&c);
     case CLI_INSTALL_PRELOAD:
     case CLI_UNINSTALL_PRELOAD:
-        return preload_main(&c, setup);
+        return preload_main(&c, setup_daemon);
     case CLI_HELP:
         break;
     }
