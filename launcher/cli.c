@@ -313,7 +313,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         } else if (c->cmd == CLI_UP && !strncmp(a, "--tun", 5) && (!a[5] || a[5] == '=')) {
             bool m;
             const char *v = opt_value(argc, argv, &i, "--tun", &m);
-            if (!v || (strcmp(v, "auto") && strcmp(v, "userspace") && strcmp(v, "kernel"))) {
+            if (!v || (strcmp(v, "auto") != 0 && strcmp(v, "userspace") != 0 &&
+                       strcmp(v, "kernel") != 0)) {
                 snprintf(err, errlen, "--tun wants auto, userspace or kernel");
                 return -EINVAL;
             }

@@ -187,9 +187,9 @@ static bool print_first_reason(const char *path, long offset)
         char *nl = strchr(p, '\n');
         if (nl)
             *nl = '\0';
-        if (!strncmp(p, "tsrun: ", 7) && strncmp(p, "tsrun: last lines of", 20) &&
-            strncmp(p, "tsrun: backend state", 20) && strncmp(p, "tsrun: warning:", 15) &&
-            strncmp(p, "tsrun: tailscaled: ", 19)) {
+        if (!strncmp(p, "tsrun: ", 7) && strncmp(p, "tsrun: last lines of", 20) != 0 &&
+            strncmp(p, "tsrun: backend state", 20) != 0 && strncmp(p, "tsrun: warning:", 15) != 0 &&
+            strncmp(p, "tsrun: tailscaled: ", 19) != 0) {
             say_line(p);
             found = true;
         }
@@ -259,7 +259,7 @@ int daemon_up_background(struct daemon *d)
 int daemon_spawn_supervisor(const struct daemon *d)
 {
     const char *off = getenv("TSRUN_NO_SUPERVISOR");
-    if ((off && *off && strcmp(off, "0")) || d->mode != DAEMON_MODE_USERSPACE)
+    if ((off && *off && strcmp(off, "0") != 0) || d->mode != DAEMON_MODE_USERSPACE)
         return 0;
     pid_t other = daemon_read_pid(d->sup_pid_path);
     if (other > 0 && daemon_pid_is_supervisor(other))
