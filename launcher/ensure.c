@@ -22,6 +22,7 @@
 #include "query.h"
 #include "ready.h"
 #include "start.h"
+#include "statedir.h"
 #include "tsrun.h"
 
 #define START_MIN_MS 5000LL /* the least --timeout leaves tailscaled to start */
@@ -79,7 +80,13 @@ int daemon_ensure(struct daemon *d, unsigned flags)
     long long deadline = tsr_now_ms() + (long long)d->timeout_s * 1000;
     if (login_check_key() != 0)
         return TSR_EXIT_LOGIN;
-    lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    lock_fd = statedir_open(d->lock_path, O_RDWR | O_CREAT, 0600);
+    if (lock_fd < 0 && errno == ELOOP) {
+        tsr_error("%s is a symlink: tsrun does not follow one in its state directory (whoever "
+                  "made it could redirect tsrun); remove it",
+                  d->lock_path);
+        return TSR_EXIT_INTERNAL;
+    }
     if (lock_fd < 0) {
         tsr_error("lock %s: %s", d->lock_path, strerror(errno));
         return TSR_EXIT_INTERNAL;

@@ -89,7 +89,7 @@ static int spawn_tailscaled(struct daemon *d, int port, bool as_child, pid_t *pi
     char old[PATH_MAX + 4];
     snprintf(old, sizeof old, "%s.1", d->log_path);
     rename(d->log_path, old);
-    log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    log_fd = statedir_open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (log_fd < 0) {
         rc = -errno;
         goto out;

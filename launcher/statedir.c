@@ -2,6 +2,7 @@
 #include "statedir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,4 +148,9 @@ bool statedir_read_word(const char *path, char *out, size_t outlen)
     }
     free(text);
     return ok;
+}
+
+int statedir_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 }

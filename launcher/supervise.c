@@ -20,6 +20,7 @@
 #include "proc.h"
 #include "query.h"
 #include "ready.h"
+#include "statedir.h"
 #include "tsrun.h"
 
 extern char **environ;
@@ -148,7 +149,7 @@ out:
      * hears the result, so nothing of it is left when that returns. */
     if (d->child > 0) {
         /* Under the lock so a concurrent tsrun does not see it half-dead. */
-        lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        lock_fd = statedir_open(d->lock_path, O_RDWR | O_CREAT, 0600);
         if (lock_fd >= 0)
             flock(lock_fd, LOCK_EX);
         say_stamp("stopping tailscaled");
@@ -222,7 +223,7 @@ int daemon_up_background(struct daemon *d)
     if (pid == 0) {
         close(p[0]);
         setsid();
-        int fd = open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        int fd = statedir_open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul >= 0)
             dup2(nul, 0);
@@ -297,7 +298,7 @@ int daemon_spawn_supervisor(const struct daemon *d)
     while (environ && environ[ne])
         ne++;
     char **env = calloc(ne + 2, sizeof *env);
-    int log_fd = env ? open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
+    int log_fd = env ? statedir_open(d->sup_log_path, O_WRONLY | O_CREAT | O_APPEND, 0600)
                      : (errno = ENOMEM, -1);
     if (log_fd < 0) {
         int e = errno;
@@ -355,7 +356,7 @@ int daemon_down(struct daemon *d)
     }
     unlink(d->sup_pid_path);
     /* Under the lock: never in the middle of someone's start or login. */
-    int lock_fd = open(d->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int lock_fd = statedir_open(d->lock_path, O_RDWR | O_CREAT, 0600);
     if (lock_fd >= 0)
         flock(lock_fd, LOCK_EX);
     pid_t pid = daemon_read_pid(d->pid_path);

@@ -233,6 +233,22 @@ test_state_dir_through_a_symlink_is_refused() {
     assert_eq "" "$(ls "$BED_DIR/real-state")" "nothing written through the link"
 }
 
+test_state_dir_symlinked_files_not_followed() {
+    sb_setup
+    # A dangling link as the lock: following it would create a file elsewhere.
+    ln -s "$BED_DIR/lock-elsewhere" "$TSRUN_STATE_DIR/lock"
+    assert_status 125 "$TSRUN" true 2>"$BED_DIR/err"
+    assert_contains "$(cat "$BED_DIR/err")" "$TSRUN_STATE_DIR/lock is a symlink"
+    assert_eq "" "$(ls "$BED_DIR/lock-elsewhere" 2>/dev/null || true)" "created through the link"
+    rm "$TSRUN_STATE_DIR/lock"
+    # The supervisor's log: nothing is appended through a link.
+    : >"$BED_DIR/log-elsewhere"
+    ln -s "$BED_DIR/log-elsewhere" "$TSRUN_STATE_DIR/supervisor.log"
+    "$TSRUN" true
+    "$TSRUN" up --background 2>/dev/null
+    assert_eq "0" "$(stat -c %s "$BED_DIR/log-elsewhere")" "written through the link"
+}
+
 test_state_dir_foreign_refused() {
     sb_setup
     chmod 777 "$TSRUN_STATE_DIR"
