@@ -13,9 +13,10 @@ int proc_write_pid(const char *path, pid_t pid);
 /* pid exists and is not a zombie (/proc/PID/stat). */
 bool proc_alive(pid_t pid);
 
-/* SIGTERM to pid's process group when it leads one of its own (else to
- * pid), up to 5 s for it to go (waitpid when is_child, else /proc), then
- * SIGKILL; the group gets a final SIGKILL. pid <= 0: nothing. */
+/* SIGTERM to pid's process group when that is not ours (tailscaled runs in
+ * a session of its own), else to pid; up to 5 s for pid to go (waitpid when
+ * is_child, else /proc polled every 10 ms), then SIGKILL to pid; the group
+ * gets a final SIGKILL. pid <= 0: nothing. */
 void proc_stop(pid_t pid, bool is_child);
 
 /* In a forked child: every fd above 2 but keep gets FD_CLOEXEC (keep is

@@ -15,10 +15,11 @@ struct daemon;
  * output to d->log_path (the previous log kept as .1), no auth key and no
  * shim in its environment. as_child: our child, with TS_PARENT_DEATH_FD
  * (d->child, d->death_wr); else double-forked into a session of its own.
- * Waits until deadline (tsr_now_ms() milliseconds) for its socket and its
- * "SOCKS5 listening on" log line, then writes the pid, socks5, http_proxy
- * and port files and fills d->socks5 and d->http_proxy. 0, or a TSR_EXIT_*
- * code after saying why (nothing of the daemon is left then). */
+ * Writes the pid file, waits until deadline (tsr_now_ms() milliseconds)
+ * for its socket and its "SOCKS5 listening on" log line, then writes the
+ * http_proxy, port and socks5 files and fills d->socks5 and d->http_proxy.
+ * 0, or a TSR_EXIT_* code after saying why (the daemon is stopped and its
+ * pid file removed then). */
 int start_tailscaled(struct daemon *d, bool as_child, long long deadline);
 
 /* Stops a recorded tailscaled of ours that no longer answers and removes
