@@ -34,6 +34,10 @@ int preload_list_remove(const char *text, const char *shim, char **out, bool *re
 /* Pure: does the text list shim (outside comments)? */
 bool preload_list_has(const char *text, const char *shim);
 
+/* Pure: can /etc/ld.so.preload hold this path (absolute, no space, tab,
+ * ':' or '#': glibc's ld.so splits the file on those)? */
+bool preload_path_listable(const char *shim);
+
 struct preload_conf {
     const char *socks5; /* "IP:PORT" / "[V6]:PORT" (required) */
     const char *names;  /* map path or NULL */
