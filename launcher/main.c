@@ -20,6 +20,7 @@
 #include "session.h"
 #include "settings.h"
 #include "setup.h"
+#include "start.h"
 #include "tsrun.h"
 #include "tun.h"
 
@@ -289,12 +290,12 @@ static int cmd_up(const struct cli *c)
     pid_t before = daemon_read_pid(d.sup_pid_path);
     rc = daemon_up_background(&d);
     if (rc == 0 && daemon_read_pid(d.sup_pid_path) != before) {
-        char *text = NULL;
-        tsr_read_file(d.socks5_path, &text, NULL);
+        struct session s;
+        start_read_addrs(&d); /* what the new supervisor recorded */
+        session_observe(&d, &s);
         tsr_note("tailscaled Running; SOCKS5 %s; supervisor pid %ld (log %s)",
-                 text ? strtok(text, "\n") : "?", (long)daemon_read_pid(d.sup_pid_path),
+                 s.socks5[0] ? s.socks5 : "?", (long)daemon_read_pid(d.sup_pid_path),
                  d.sup_log_path);
-        free(text);
     }
     return rc;
 }

@@ -283,8 +283,9 @@ test_up_twice_and_relative_state_dir() {
     ts_setup
     local rel
     rel=$(realpath --relative-to=. "$TSRUN_STATE_DIR")
-    TSRUN_STATE_DIR=$rel "$TSRUN" up --background
     local err
+    err=$(TSRUN_STATE_DIR=$rel "$TSRUN" up --background 2>&1)
+    assert_contains "$err" "tailscaled Running; SOCKS5 $(cat "$TSRUN_STATE_DIR/socks5"); supervisor pid"
     err=$(TSRUN_STATE_DIR=$rel "$TSRUN" up --background 2>&1)
     assert_contains "$err" "already supervised"
     assert_eq 1 "$(ts_daemons | wc -l)"
