@@ -12,6 +12,7 @@ static const char usage_main[] =
     "usage: tsrun [OPTIONS] [--] COMMAND [ARGS...]\n"
     "       tsrun [OPTIONS] up [--background] [--tun=MODE] | down | status [--json] | env\n"
     "       tsrun [OPTIONS] doctor [COMMAND]\n"
+    "       tsrun [OPTIONS] install-preload [...] | uninstall-preload [...]   (root)\n"
     "\n"
     "Runs COMMAND with its connections to tailnet addresses tunnelled through a\n"
     "userspace-networking tailscaled (started, logged in and kept Running by tsrun).\n"
@@ -29,7 +30,8 @@ static const char usage_main[] =
     "options:\n"
     "  --socket PATH       use the external tailscaled at PATH (env TSRUN_SOCKET)\n"
     "  --socks5 ADDR       use this SOCKS5 server (HOST:PORT) instead of our own\n"
-    "  --socks5-port N     SOCKS5 port of the tailscaled we start (default 1055; TSRUN_SOCKS5_PORT)\n"
+    "  --socks5-port N     SOCKS5 port of the tailscaled we start (default 1055; "
+    "TSRUN_SOCKS5_PORT)\n"
     "  --state-dir DIR     state directory (env TSRUN_STATE_DIR)\n"
     "  --ephemeral         start tailscaled with --state=mem: (ephemeral node)\n"
     "  --accept-routes     accept subnet routes; tunnel peers' routes too\n"
@@ -43,7 +45,37 @@ static const char usage_main[] =
     "\n"
     "environment: TS_AUTHKEY, TSRUN_TAGS, TS_HOSTNAME (checked like tailscale up\n"
     "--hostname), TS_USERSPACE, TSRUN_STATE_DIR, TSRUN_SOCKET,\n"
-    "TSRUN_TAILSCALED, TSRUN_TAILSCALE, TSRUN_SHIM, TSRUN_DEBUG. See tsrun(1).\n";
+    "TSRUN_TAILSCALED, TSRUN_TAILSCALE, TSRUN_SHIM, TSRUN_DEBUG. See tsrun(1).\n"
+    "\n"
+    "global mode (root):\n"
+    "  install-preload     shim in /etc/ld.so.preload + /etc/tsrun/tsrun.conf\n"
+    "  uninstall-preload   undo it (see `tsrun install-preload --help`)\n";
+
+static const char usage_preload[] =
+    "usage: tsrun [OPTIONS] install-preload [--root DIR] [--socks5 ADDR] [--names PATH]\n"
+    "                                       [--routes LIST] [--shim PATH]\n"
+    "       tsrun [OPTIONS] uninstall-preload [--root DIR]\n"
+    "\n"
+    "Global mode (root only): install-preload adds the shim's absolute path to\n"
+    "/etc/ld.so.preload, so every dynamically linked program reaches the tailnet\n"
+    "without `tsrun COMMAND`, and writes /etc/tsrun/tsrun.conf (root, 0644): the\n"
+    "SOCKS5 address, the name map and the routes the shim uses when no TSRUN_*\n"
+    "variable is set (the only config honoured in setuid programs). Other\n"
+    "entries of /etc/ld.so.preload and their order are kept; both files are\n"
+    "replaced atomically; running it twice changes nothing.\n"
+    "uninstall-preload removes the entry (and the file when tsrun created it\n"
+    "and nothing else is left) and the config.\n"
+    "\n"
+    "Values come from the running tsrun (its SOCKS5 port, name map, routes with\n"
+    "--accept-routes or an exit node), else 127.0.0.1:1055: start tailscaled with\n"
+    "a fixed port, `tsrun --socks5-port 1055 up --background`, so the address\n"
+    "survives restarts. In TUN mode nothing is installed (nothing is needed).\n"
+    "\n"
+    "  --root DIR      operate on DIR/etc/... instead of /etc (env TSRUN_SYSROOT)\n"
+    "  --socks5 ADDR   SOCKS5 address to write (IP:PORT or [IPv6]:PORT)\n"
+    "  --names PATH    name map path to write (default: the state dir's map)\n"
+    "  --routes LIST   TSRUN_ROUTES value to write (CIDR list or \"all\")\n"
+    "  --shim PATH     the shim to list (default: the one `tsrun COMMAND` uses)\n";
 
 static const char usage_up[] =
     "usage: tsrun [OPTIONS] up [--background] [--tun=auto|userspace|kernel]\n"
@@ -110,6 +142,8 @@ const char *cli_usage(const char *topic)
         return usage_env;
     if (!strcmp(topic, "doctor"))
         return usage_doctor;
+    if (!strcmp(topic, "install-preload") || !strcmp(topic, "uninstall-preload"))
+        return usage_preload;
     return usage_main;
 }
 
@@ -142,6 +176,32 @@ static int parse_int(const char *s, int lo, int hi, int *out)
         return -EINVAL;
     *out = (int)v;
     return 0;
+}
+
+/* One option of install-preload (--root, --socks5, --names, --routes,
+ * --shim; "--opt VALUE" or "--opt=VALUE") or uninstall-preload (--root).
+ * 0, or -EINVAL with the reason in err. */
+static int preload_opt(int argc, char **argv, int *i, struct cli *c, char *err, size_t errlen)
+{
+    static const char *const names[] = {"--root", "--socks5", "--names", "--routes", "--shim"};
+    const char **slots[] = {&c->preload.root, &c->preload.socks5, &c->preload.names,
+                            &c->preload.routes, &c->preload.shim};
+    const char *a = argv[*i], *sub = c->help_topic;
+    size_t n_opts = c->cmd == CLI_INSTALL_PRELOAD ? sizeof names / sizeof names[0] : 1;
+    for (size_t k = 0; k < n_opts; k++) {
+        bool m;
+        const char *v = opt_value(argc, argv, i, names[k], &m);
+        if (!m)
+            continue;
+        if (!v || !*v) {
+            snprintf(err, errlen, "%s wants a value", a);
+            return -EINVAL;
+        }
+        *slots[k] = v;
+        return 0;
+    }
+    snprintf(err, errlen, "%s: unexpected argument %s (see tsrun %s --help)", sub, a, sub);
+    return -EINVAL;
 }
 
 int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
@@ -227,6 +287,10 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         c->cmd = CLI_ENV;
     } else if (!strcmp(sub, "doctor")) {
         c->cmd = CLI_DOCTOR;
+    } else if (!strcmp(sub, "install-preload")) {
+        c->cmd = CLI_INSTALL_PRELOAD;
+    } else if (!strcmp(sub, "uninstall-preload")) {
+        c->cmd = CLI_UNINSTALL_PRELOAD;
     } else if (!strcmp(sub, "help")) {
         c->cmd = CLI_HELP;
         c->help_topic = i + 1 < argc ? argv[i + 1] : NULL;
@@ -249,7 +313,8 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
         } else if (c->cmd == CLI_UP && !strncmp(a, "--tun", 5) && (!a[5] || a[5] == '=')) {
             bool m;
             const char *v = opt_value(argc, argv, &i, "--tun", &m);
-            if (!v || (strcmp(v, "auto") && strcmp(v, "userspace") && strcmp(v, "kernel"))) {
+            if (!v || (strcmp(v, "auto") != 0 && strcmp(v, "userspace") != 0 &&
+                       strcmp(v, "kernel") != 0)) {
                 snprintf(err, errlen, "--tun wants auto, userspace or kernel");
                 return -EINVAL;
             }
@@ -263,6 +328,9 @@ int cli_parse(int argc, char **argv, struct cli *c, char *err, size_t errlen)
             }
         } else if (c->cmd == CLI_STATUS && !strcmp(a, "--json")) {
             c->json = true;
+        } else if (c->cmd == CLI_INSTALL_PRELOAD || c->cmd == CLI_UNINSTALL_PRELOAD) {
+            if (preload_opt(argc, argv, &i, c, err, errlen) < 0)
+                return -EINVAL;
         } else if (c->cmd == CLI_DOCTOR) {
             if (!strcmp(a, "--") && i + 1 < argc)
                 i++;

@@ -5,7 +5,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum cli_cmd { CLI_RUN, CLI_UP, CLI_DOWN, CLI_STATUS, CLI_ENV, CLI_DOCTOR, CLI_HELP, CLI_VERSION };
+enum cli_cmd {
+    CLI_RUN,
+    CLI_UP,
+    CLI_DOWN,
+    CLI_STATUS,
+    CLI_ENV,
+    CLI_DOCTOR,
+    CLI_INSTALL_PRELOAD,   /* global mode (root): preload.h */
+    CLI_UNINSTALL_PRELOAD, /* ... and its undo */
+    CLI_HELP,
+    CLI_VERSION
+};
 
 /* --intercept: how COMMAND's connects reach the tunnel. */
 enum cli_intercept {
@@ -21,14 +32,19 @@ struct cli {
     const char *socket; /* --socket PATH */
     const char *socks5; /* --socks5 ADDR */
     const char *state_dir;
-    int socks5_port;      /* --socks5-port N (0: let tailscaled pick) */
-    bool socks5_port_set; /* --socks5-port was given */
-    int timeout_s;        /* --timeout SECONDS (default 60) */
+    int socks5_port;              /* --socks5-port N (0: let tailscaled pick) */
+    bool socks5_port_set;         /* --socks5-port was given */
+    int timeout_s;                /* --timeout SECONDS (default 60) */
     enum cli_intercept intercept; /* --intercept MODE (default auto) */
     bool ephemeral, accept_routes, no_proxy_env, verbose;
     bool background;        /* up --background */
     const char *tun;        /* up --tun auto|userspace|kernel (NULL: not given) */
     bool json;              /* status --json */
+    struct cli_preload {    /* install-preload / uninstall-preload (--root only) */
+        const char *root;   /* --root DIR: DIR/etc/... instead of /etc */
+        const char *socks5; /* --socks5 ADDR after the subcommand (wins over the global one) */
+        const char *names, *routes, *shim; /* --names PATH, --routes LIST, --shim PATH */
+    } preload;
     bool help;              /* --help after a subcommand */
     const char *help_topic; /* subcommand name for help */
     char **argv;            /* COMMAND [ARGS...] (run, doctor) */

@@ -1,4 +1,8 @@
-/* tailscaled lifecycle: find, start (singleton), log in, wait, supervise, stop. */
+/* tailscaled's lifecycle: struct daemon, shared by the modules that find,
+ * start (singleton), log in, wait for, supervise and stop it, one job a
+ * file (statedir, proc, query, start, login, ready, ensure, supervise; the
+ * module headers list their internal functions). The daemon_* functions
+ * below are what the commands use; each section names its file. */
 #ifndef TSRUN_DAEMON_H
 #define TSRUN_DAEMON_H
 
@@ -15,9 +19,10 @@
  * TSRUN_SYSTEM_SOCKETS (colon-separated) replaces the list. */
 #define DAEMON_USUAL_SOCKETS                                                                       \
     DAEMON_SYSTEM_SOCKET ":/run/tailscale/tailscaled.sock:/tmp/tailscaled.sock:/tmp/ts.sock"
-#define DAEMON_WATCH_MASK 10ULL /* NotifyInitialState | NotifyInitialNetMap */
-#define DAEMON_READY_TTL_S 5    /* unsupervised: trust a Running check this long */
-#define DAEMON_MAX_EXTRA 64     /* words in TS_EXTRA_ARGS / TS_TAILSCALED_EXTRA_ARGS */
+#define DAEMON_WATCH_MASK 10ULL        /* NotifyInitialState | NotifyInitialNetMap */
+#define DAEMON_READY_TTL_S 5           /* unsupervised: trust a Running check this long */
+#define DAEMON_MAX_EXTRA 64            /* words in TS_EXTRA_ARGS / TS_TAILSCALED_EXTRA_ARGS */
+#define DAEMON_STATUS_TIMEOUT_MS 3000L /* one LocalAPI status call */
 
 enum daemon_mode { DAEMON_MODE_USERSPACE, DAEMON_MODE_TUN, DAEMON_MODE_EXTERNAL };
 
@@ -57,72 +62,106 @@ struct daemon {
     int death_wr; /* write end of TS_PARENT_DEATH_FD */
 };
 
-/* Pure: the state directory from TSRUN_STATE_DIR / uid / XDG_STATE_HOME /
- * HOME (any may be NULL). 0 or -ENAMETOOLONG/-ENOENT. */
+/* ---- statedir.c */
+
+/* Pure: the state directory from --state-dir, TSRUN_STATE_DIR, the uid
+ * (0: /var/lib/tsrun), XDG_STATE_HOME (absolute only) or HOME (any may be
+ * NULL). 0, -ENAMETOOLONG, or -ENOENT when nothing gives one. */
 int daemon_pick_state_dir(const char *opt, const char *env_dir, uid_t uid, const char *xdg,
                           const char *home, char *out, size_t outlen);
 
-/* Paths, state dir (0700), mode. Returns a TSR_EXIT_* code (0 = fine). */
+/* The state directory (created 0700, refused when unsafe: statedir.h), the
+ * paths in it, the mode. 0, TSR_EXIT_INTERNAL (state directory) or
+ * TSR_EXIT_USAGE (socket path too long), after saying why. */
 int daemon_init(struct daemon *d);
 
-/* tailscaled + tailscale via TSRUN_TAILSCALED/TSRUN_TAILSCALE or PATH;
- * prints how to install them when missing. TSR_EXIT_* code. */
+/* ---- start.c */
+
+/* tailscaled + tailscale via TSRUN_TAILSCALED/TSRUN_TAILSCALE or PATH, into
+ * d->tailscaled and d->tailscale. 0, or TSR_EXIT_NO_TAILSCALE after saying
+ * how to install them. */
 int daemon_find_binaries(struct daemon *d);
 
-/* One LocalAPI status call into d->st. 0 or -errno (-ECONNREFUSED: nothing
- * listens; anything else: it answered, but not with a status); d->err says
- * what went wrong. */
+/* ---- query.c */
+
+/* One LocalAPI status call (timeout_ms milliseconds) into d->st. 0, or
+ * -errno: -ECONNREFUSED, -ENOENT or -ENOSYS when nothing usable listens
+ * (`status` says "not running"), -ETIMEDOUT no answer in time, -EPROTO an
+ * HTTP error, -EINVAL an unusable status (d->st then dropped), another
+ * -errno from the transfer; d->err says what went wrong as a sentence.
+ * Prints nothing but debug lines. */
 int daemon_fetch_status(struct daemon *d, long timeout_ms);
 
-#define DAEMON_AS_CHILD 1u    /* supervisor: tailscaled becomes our child */
-#define DAEMON_NEED_STATUS 2u /* always make the status call (fills d->st) */
-
-/* Makes sure tailscaled answers and is Running (starting it under the lock
- * and logging in when needed); d->st and d->socks5 are filled. The warm
- * path is one status call. Prints the error; returns a TSR_EXIT_* code. */
-int daemon_ensure(struct daemon *d, unsigned flags);
-
 /* A TUN-mode tailscaled that is Running at one of the usual sockets
- * (DAEMON_USUAL_SOCKETS): true with d->sock, d->st and d->mode = TUN set;
- * the tailnet is routable, tsrun injects nothing. */
+ * (DAEMON_USUAL_SOCKETS, or TSRUN_SYSTEM_SOCKETS): true with d->sock, d->st
+ * and d->mode = TUN set; the tailnet is routable, tsrun injects nothing. */
 bool daemon_find_tun(struct daemon *d);
 
-/* Rewrites the name map from d->st when it changed. 0 or -errno. */
+/* ---- ensure.c */
+
+enum daemon_ensure_flags {
+    DAEMON_AS_CHILD = 1u << 0,    /* supervisor: tailscaled becomes our child */
+    DAEMON_NEED_STATUS = 1u << 1, /* no ready-file shortcut: d->st is filled */
+};
+
+/* Makes sure tailscaled answers and is Running, starting it (under the
+ * lock) and logging in when needed; flags: enum daemon_ensure_flags. On 0,
+ * d->socks5 (and d->http_proxy when there is one) is known and either
+ * d->st holds the status (d->have_st) or the ready file stood in for it
+ * (d->from_ready, d->ready_exit_node, d->ready_routes); d->started says
+ * this call started tailscaled as a detached daemon; d->mode may turn TUN.
+ * Else a TSR_EXIT_* code after saying why. Warmest path: no LocalAPI call;
+ * warm path: one status call, no lock. */
+int daemon_ensure(struct daemon *d, unsigned flags);
+
+/* Rewrites the name map from d->st when it changed (a warning when it
+ * cannot). 0, -ENODATA without a status, or -errno. */
 int daemon_write_names(struct daemon *d);
 
-/* Foreground supervisor (`tsrun up`); notify_fd >= 0 gets one byte (the
- * first ensure's exit code) for `up --background`. Returns the exit code. */
+/* ---- supervise.c */
+
+/* Foreground supervisor (`tsrun up`): ensure, watch the IPN bus, rewrite
+ * the map and ready file on changes, restart tailscaled with backoff
+ * (0.5 s doubling to 30 s) until SIGTERM/SIGINT/SIGHUP. notify_fd >= 0 gets
+ * one byte, the first ensure's exit code, for `up --background`. Returns
+ * 0 after a stop signal, or the TSR_EXIT_* code that ended it. */
 int daemon_supervise(struct daemon *d, int notify_fd);
 
-/* `tsrun up --background`: fork the supervisor, wait for its first result. */
+/* `tsrun up --background`: forks the supervisor (output to
+ * supervisor.log), waits for its first result; on failure the reason first,
+ * in one line. 0 or a TSR_EXIT_* code. */
 int daemon_up_background(struct daemon *d);
 
 /* After a `tsrun COMMAND` / `tsrun env` that started tailscaled itself:
  * starts a detached `tsrun up` supervisor (this binary, same state dir and
- * port options, output to supervisor.log) unless one runs, so the name map
- * stays fresh (and tailscaled comes back) while the command runs;
- * `tsrun down` stops both. TSRUN_NO_SUPERVISOR=1 opts out. Best effort:
- * 0 or -errno, nothing printed. */
+ * port options, output to supervisor.log, the auth key over a pipe, never
+ * in its environment) unless one runs, so the name map stays fresh (and
+ * tailscaled comes back) while the command runs; `tsrun down` stops both.
+ * TSRUN_NO_SUPERVISOR=1 opts out. Best effort: 0 or -errno, nothing
+ * printed. */
 int daemon_spawn_supervisor(const struct daemon *d);
 
-/* `tsrun down`. TSR_EXIT_* code. */
+/* `tsrun down`: the supervisor and tsrun's own tailscaled, never another.
+ * 0, or TSR_EXIT_USAGE for an external tailscaled. */
 int daemon_down(struct daemon *d);
 
-/* Pure: parses the ready file ("STATE\nexit_node 0|1\nroutes LIST\n").
+/* ---- ready.c */
+
+/* Pure: parses the ready file ("STATE\nexit_node 0|1\nroutes LIST\n...").
  * 0 and the fields, or -EINVAL. */
 int daemon_parse_ready(const char *text, char *state, size_t statelen, bool *exit_node,
                        char *routes, size_t routeslen);
 
-/* Reads a pid file: the pid, or -errno. */
+/* ---- proc.c */
+
+/* Reads a pid file: the pid (> 0), or -errno (-EINVAL: not a pid). */
 pid_t daemon_read_pid(const char *path);
 
-/* /proc/PID/cmdline holds the argument "--socket=SOCK". */
+/* pid is alive and its /proc/PID/cmdline holds the argument "--socket=SOCK". */
 bool daemon_pid_is_tailscaled(pid_t pid, const char *sock);
 
-/* /proc/PID/exe is this tsrun binary and it runs `up`. */
+/* pid is alive, /proc/PID/exe is this tsrun binary (an upgraded one
+ * " (deleted)" too) and it runs `up`. */
 bool daemon_pid_is_supervisor(pid_t pid);
-
-/* Last n lines of path to stderr, indented. */
-void daemon_log_tail(const char *path, int n);
 
 #endif

@@ -1,11 +1,9 @@
 /* Global mode: the shim in /etc/ld.so.preload, configured by the root-owned
  * /etc/tsrun/tsrun.conf. The list edit and the config text are pure
- * functions (text in, text out); I/O is confined to preload_main(). */
+ * functions in preload_text.c; the I/O is here, in preload_main(). */
 #include "preload.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,361 +12,11 @@
 #include <unistd.h>
 
 #include "inject.h"
-#include "localapi.h"
 #include "status.h"
 #include "port.h"
 #include "tsrun.h"
 
-const char preload_usage[] =
-    "usage: tsrun [OPTIONS] install-preload [--root DIR] [--socks5 ADDR] [--names PATH]\n"
-    "                                       [--routes LIST] [--shim PATH]\n"
-    "       tsrun [OPTIONS] uninstall-preload [--root DIR]\n"
-    "\n"
-    "Global mode (root only): install-preload adds the shim's absolute path to\n"
-    "/etc/ld.so.preload, so every dynamically linked program reaches the tailnet\n"
-    "without `tsrun COMMAND`, and writes /etc/tsrun/tsrun.conf (root, 0644): the\n"
-    "SOCKS5 address, the name map and the routes the shim uses when no TSRUN_*\n"
-    "variable is set (the only config honoured in setuid programs). Other\n"
-    "entries of /etc/ld.so.preload and their order are kept; both files are\n"
-    "replaced atomically; running it twice changes nothing.\n"
-    "uninstall-preload removes the entry (and the file when tsrun created it\n"
-    "and nothing else is left) and the config.\n"
-    "\n"
-    "Values come from the running tsrun (its SOCKS5 port, name map, routes with\n"
-    "--accept-routes or an exit node), else 127.0.0.1:1055: start tailscaled with\n"
-    "a fixed port, `tsrun --socks5-port 1055 up --background`, so the address\n"
-    "survives restarts. In TUN mode nothing is installed (nothing is needed).\n"
-    "\n"
-    "  --root DIR      operate on DIR/etc/... instead of /etc (env TSRUN_SYSROOT)\n"
-    "  --socks5 ADDR   SOCKS5 address to write (IP:PORT or [IPv6]:PORT)\n"
-    "  --names PATH    name map path to write (default: the state dir's map)\n"
-    "  --routes LIST   TSRUN_ROUTES value to write (CIDR list or \"all\")\n"
-    "  --shim PATH     the shim to list (default: the one `tsrun COMMAND` uses)\n";
-
-const char preload_usage_overview[] =
-    "\n"
-    "global mode (root):\n"
-    "  install-preload     shim in /etc/ld.so.preload + /etc/tsrun/tsrun.conf\n"
-    "  uninstall-preload   undo it (see `tsrun install-preload --help`)\n";
-
-/* ------------------------------------------------------------ pure helpers */
-
-/* glibc's ld.so splits /etc/ld.so.preload on " \t\n:" after blanking '#'
- * comments up to the end of the line (elf/rtld.c). */
-static bool is_sep(char c)
-{
-    return c == ' ' || c == '\t' || c == ':';
-}
-
-static bool token_is(const char *tok, size_t n, const char *s)
-{
-    return s && strlen(s) == n && memcmp(tok, s, n) == 0;
-}
-
-/* Any ".../libtsshim.so" (or a bare one) is an entry of ours. */
-static bool token_ours(const char *tok, size_t n)
-{
-    size_t k = strlen(INJECT_SHIM_NAME);
-    return n >= k && memcmp(tok + n - k, INJECT_SHIM_NAME, k) == 0 &&
-           (n == k || tok[n - k - 1] == '/');
-}
-
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void put(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static int finish(struct buf *b, char **out)
-{
-    if (!b->oom && !b->p)
-        put(b, "", 0);
-    if (b->oom) {
-        free(b->p);
-        return -ENOMEM;
-    }
-    *out = b->p;
-    return 0;
-}
-
-/* The next entry of the code part of a line (entries are separated by
- * blanks or ':', as ld.so reads them): true with *tok and *len set. */
-static bool next_entry(const char *code, size_t codelen, size_t *i, const char **tok, size_t *len)
-{
-    while (*i < codelen && is_sep(code[*i]))
-        (*i)++;
-    size_t s = *i;
-    while (*i < codelen && !is_sep(code[*i]))
-        (*i)++;
-    *tok = code + s;
-    *len = *i - s;
-    return *len > 0;
-}
-
-/* An entry of ours that is not the one to keep. */
-static bool droppable(const char *tok, size_t len, const char *keep)
-{
-    return token_ours(tok, len) && !token_is(tok, len, keep);
-}
-
-/* Copies text with our entries dropped (except keep, when not NULL).
- * Lines without such an entry are copied byte for byte; in a line that had
- * one, the remaining entries are joined by single spaces. */
-static int filter(const char *text, const char *keep, struct buf *b)
-{
-    const char *p = text, *tok;
-    size_t len;
-    while (*p) {
-        const char *eol = strchr(p, '\n');
-        size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
-        const char *hash = memchr(p, '#', linelen);
-        size_t codelen = hash ? (size_t)(hash - p) : linelen;
-        bool drop_any = false;
-        for (size_t i = 0; i < codelen;)
-            if (next_entry(p, codelen, &i, &tok, &len) && droppable(tok, len, keep))
-                drop_any = true;
-        if (!drop_any) {
-            put(b, p, linelen + (eol ? 1 : 0));
-        } else {
-            bool first = true;
-            for (size_t i = 0; i < codelen;) {
-                if (!next_entry(p, codelen, &i, &tok, &len) || droppable(tok, len, keep))
-                    continue;
-                if (!first)
-                    put(b, " ", 1);
-                put(b, tok, len);
-                first = false;
-            }
-            if (hash) {
-                if (!first)
-                    put(b, " ", 1);
-                put(b, hash, linelen - codelen);
-                first = false;
-            }
-            if (!first && eol)
-                put(b, "\n", 1); /* a line left empty goes entirely */
-        }
-        p += linelen + (eol ? 1 : 0);
-    }
-    return b->oom ? -ENOMEM : 0;
-}
-
-bool preload_list_has(const char *text, const char *shim)
-{
-    const char *tok;
-    size_t len;
-    for (const char *p = text ? text : ""; *p;) {
-        size_t linelen = strcspn(p, "\n");
-        const char *hash = memchr(p, '#', linelen);
-        size_t codelen = hash ? (size_t)(hash - p) : linelen;
-        for (size_t i = 0; i < codelen;)
-            if (next_entry(p, codelen, &i, &tok, &len) && token_is(tok, len, shim))
-                return true;
-        p += linelen + (p[linelen] == '\n');
-    }
-    return false;
-}
-
-static bool path_listable(const char *shim)
-{
-    return shim && shim[0] == '/' && strcspn(shim, " \t\n:#") == strlen(shim);
-}
-
-int preload_list_add(const char *text, const char *shim, char **out)
-{
-    struct buf b = {0};
-    if (!path_listable(shim))
-        return -EINVAL;
-    if (!text) {
-        puts_(&b, PRELOAD_MARKER "\n");
-        puts_(&b, shim);
-        puts_(&b, "\n");
-        return finish(&b, out) < 0 ? -ENOMEM : 1;
-    }
-    filter(text, shim, &b); /* out of memory: b.oom, reported by finish() */
-    if (!b.oom && !preload_list_has(b.p ? b.p : "", shim)) {
-        if (b.p != NULL && b.len > 0 && b.p[b.len - 1] != '\n')
-            put(&b, "\n", 1);
-        puts_(&b, shim);
-        put(&b, "\n", 1);
-    }
-    if (finish(&b, out) < 0)
-        return -ENOMEM;
-    return strcmp(*out, text) != 0;
-}
-
-/* Only the marker line and blanks left? */
-static bool only_marker(const char *text)
-{
-    bool marker = false;
-    for (const char *p = text; *p;) {
-        size_t n = strcspn(p, "\n");
-        size_t s = 0;
-        while (s < n && (p[s] == ' ' || p[s] == '\t' || p[s] == '\r'))
-            s++;
-        size_t e = n;
-        while (e > s && (p[e - 1] == ' ' || p[e - 1] == '\t' || p[e - 1] == '\r'))
-            e--;
-        if (e > s) {
-            if (e - s == strlen(PRELOAD_MARKER) && !memcmp(p + s, PRELOAD_MARKER, e - s))
-                marker = true;
-            else
-                return false;
-        }
-        p += n + (p[n] == '\n');
-    }
-    return marker;
-}
-
-int preload_list_remove(const char *text, const char *shim, char **out, bool *remove_file)
-{
-    struct buf b = {0};
-    (void)shim; /* matched by name: every libtsshim.so entry is ours */
-    *remove_file = false;
-    filter(text ? text : "", NULL, &b);
-    if (finish(&b, out) < 0) /* frees b.p on failure */
-        return -ENOMEM;
-    *remove_file = text && only_marker(*out);
-    return text && strcmp(*out, text) != 0;
-}
-
-bool preload_socks5_valid(const char *s)
-{
-    char host[INET6_ADDRSTRLEN + 1];
-    const char *port;
-    unsigned char addr[16];
-    if (!s || !*s)
-        return false;
-    if (*s == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof host)
-            return false;
-        memcpy(host, s + 1, (size_t)(close - s - 1));
-        host[close - s - 1] = '\0';
-        if (inet_pton(AF_INET6, host, addr) != 1)
-            return false;
-        port = close + 2;
-    } else {
-        const char *colon = strchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= sizeof host)
-            return false;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
-        if (inet_pton(AF_INET, host, addr) != 1)
-            return false;
-        port = colon + 1;
-    }
-    char *end;
-    errno = 0;
-    long v = strtol(port, &end, 10);
-    return *port >= '0' && *port <= '9' && !errno && !*end && v >= 1 && v <= 65535;
-}
-
-int preload_conf_text(const struct preload_conf *c, char **out)
-{
-    struct buf b = {0};
-    if (!preload_socks5_valid(c->socks5))
-        return -EINVAL;
-    if ((c->names && (c->names[0] != '/' || strchr(c->names, '\n'))) ||
-        (c->routes && strpbrk(c->routes, "\n#")))
-        return -EINVAL;
-    puts_(&b, "# Written by `tsrun install-preload` for the shim listed in /etc/ld.so.preload.\n"
-              "# The shim reads it when no TSRUN_* variable is set, and in setuid programs;\n"
-              "# it must stay root-owned and not group/world-writable. Keys: socks5, routes,\n"
-              "# names, connect_timeout_ms, debug, quiet, socks5_pipeline (see tsrun(1)).\n");
-    puts_(&b, "socks5 = ");
-    puts_(&b, c->socks5);
-    puts_(&b, "\n");
-    if (c->names && *c->names) {
-        puts_(&b, "names = ");
-        puts_(&b, c->names);
-        puts_(&b, "\n");
-    }
-    if (c->routes && *c->routes) {
-        puts_(&b, "routes = ");
-        puts_(&b, c->routes);
-        puts_(&b, "\n");
-    }
-    return finish(&b, out);
-}
-
-int preload_command(const char *word)
-{
-    if (!word)
-        return 0;
-    if (!strcmp(word, "install-preload"))
-        return 1;
-    if (!strcmp(word, "uninstall-preload"))
-        return 2;
-    return 0;
-}
-
 /* ------------------------------------------------------------ I/O */
-
-struct popts {
-    const char *root, *socks5, *names, *routes, *shim;
-    bool help;
-};
-
-static int parse_opts(int argc, char **argv, struct popts *o, bool install)
-{
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], **dst = NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            o->help = true;
-            return 0;
-        }
-        static const char *const names[] = {"--root", "--socks5", "--names", "--routes", "--shim"};
-        const char **slots[] = {&o->root, &o->socks5, &o->names, &o->routes, &o->shim};
-        const char *v = NULL;
-        for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-            size_t n = strlen(names[k]);
-            if (strncmp(a, names[k], n) != 0 || (a[n] != '\0' && a[n] != '='))
-                continue;
-            if (!install && k > 0)
-                break;
-            dst = slots[k];
-            v = a[n] == '=' ? a + n + 1 : i + 1 < argc ? argv[++i] : NULL;
-            break;
-        }
-        if (!dst) {
-            tsr_error("%s: unexpected argument %s (see tsrun %s --help)", argv[0], a, argv[0]);
-            return TSR_EXIT_USAGE;
-        }
-        if (!v || !*v) {
-            tsr_error("%s wants a value", a);
-            return TSR_EXIT_USAGE;
-        }
-        *dst = v;
-    }
-    return 0;
-}
 
 /* IMPORTANT: a library in /etc/ld.so.preload runs inside every setuid
  * program. If anyone but root could replace it (or a directory above it),
@@ -458,8 +106,8 @@ static bool others_can_read(const char *path)
     return true;
 }
 
-static int install(const struct popts *o, struct daemon *d, const char *list, const char *confdir,
-                   const char *conf)
+static int install(const struct cli_preload *o, struct daemon *d, const char *list,
+                   const char *confdir, const char *conf)
 {
     char shim[PATH_MAX], real[PATH_MAX], why[PATH_MAX + 128], socks5[96];
     char *routes = NULL, *old = NULL, *text = NULL, *conftext = NULL;
@@ -481,7 +129,7 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         tsr_error("refusing to preload the shim into every process: %s", why);
         return TSR_EXIT_INTERNAL;
     }
-    if (!path_listable(real)) {
+    if (!preload_path_listable(real)) {
         tsr_error(
             "shim path %s contains a character /etc/ld.so.preload cannot hold (space, ':', '#')",
             real);
@@ -506,8 +154,8 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         }
     }
     if (tun) {
-        fprintf(stderr, "tsrun: tailscaled runs in TUN mode: every program already reaches the "
-                        "tailnet; nothing to install\n");
+        tsr_note("tailscaled runs in TUN mode: every program already reaches the "
+                 "tailnet; nothing to install");
         rc = 0;
         goto out;
     }
@@ -550,10 +198,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
                  "--background) and run install-preload again",
                  socks5);
     if (!strcmp(src, "default"))
-        fprintf(stderr,
-                "tsrun: no running tsrun found: using SOCKS5 %s, the port `tsrun up "
-                "--background` listens on unless it is taken\n",
-                socks5);
+        tsr_note("no running tsrun found: using SOCKS5 %s, the port `tsrun up "
+                 "--background` listens on unless it is taken",
+                 socks5);
 
     const char *names = o->names ? o->names : d->names_path;
     if (!o->names) {
@@ -563,10 +210,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         struct stat sb;
         if (stat(d->state_dir, &sb) == 0 && !(sb.st_mode & S_IXOTH) &&
             chmod(d->state_dir, (sb.st_mode & 07777) | S_IXGRP | S_IXOTH) == 0)
-            fprintf(stderr,
-                    "tsrun: %s made searchable (o+x) so every user's programs can read "
-                    "the name map\n",
-                    d->state_dir);
+            tsr_note("%s made searchable (o+x) so every user's programs can read "
+                     "the name map",
+                     d->state_dir);
     }
     if (names[0] != '/') {
         tsr_error("--names %s: must be an absolute path", names);
@@ -603,9 +249,9 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         free(cur);
         rc = same ? 0 : tsr_write_atomic(conf, conftext, strlen(conftext), 0644);
         if (rc == 0)
-            fprintf(stderr, "tsrun: %s: %s (socks5 %s, names %s%s%s)\n", conf,
-                    same ? "unchanged" : "written", socks5, names,
-                    routes && *routes ? ", routes " : "", routes && *routes ? routes : "");
+            tsr_note("%s: %s (socks5 %s, names %s%s%s)", conf, same ? "unchanged" : "written",
+                     socks5, names, routes && *routes ? ", routes " : "",
+                     routes && *routes ? routes : "");
     }
     if (rc < 0) {
         tsr_error("%s: %s", conf, strerror(-rc));
@@ -623,8 +269,7 @@ static int install(const struct popts *o, struct daemon *d, const char *list, co
         rc = TSR_EXIT_INTERNAL;
         goto out;
     }
-    fprintf(stderr, "tsrun: %s: %s %s\n", list,
-            old && !strcmp(old, text) ? "already lists" : "added", real);
+    tsr_note("%s: %s %s", list, old && !strcmp(old, text) ? "already lists" : "added", real);
     rc = 0;
 out:
     free(routes);
@@ -650,10 +295,10 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
         else if (rc == 1)
             rc = tsr_write_atomic(list, text, strlen(text), 0644);
         if (rc >= 0)
-            fprintf(stderr, "tsrun: %s: %s\n", list,
-                    remove_file         ? "removed (tsrun created it)"
-                    : strcmp(old, text) ? "shim entry removed"
-                                        : "no shim entry");
+            tsr_note("%s: %s", list,
+                     remove_file         ? "removed (tsrun created it)"
+                     : strcmp(old, text) ? "shim entry removed"
+                                         : "no shim entry");
     }
     free(old);
     free(text);
@@ -662,7 +307,7 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
         return TSR_EXIT_INTERNAL;
     }
     if (unlink(conf) == 0)
-        fprintf(stderr, "tsrun: %s: removed\n", conf);
+        tsr_note("%s: removed", conf);
     else if (errno != ENOENT) {
         tsr_error("%s: %s", conf, strerror(errno));
         return TSR_EXIT_INTERNAL;
@@ -673,16 +318,11 @@ static int uninstall(const char *list, const char *confdir, const char *conf)
 
 int preload_main(const struct cli *c, preload_setup_fn setup)
 {
-    struct popts o = {0};
-    bool inst = preload_command(c->argv[0]) == 1;
+    struct cli_preload o = c->preload;
+    bool inst = c->cmd == CLI_INSTALL_PRELOAD;
+    const char *name = inst ? "install-preload" : "uninstall-preload";
     char list[PATH_MAX], confdir[PATH_MAX], conf[PATH_MAX];
-    int rc = parse_opts(c->argc, c->argv, &o, inst);
-    if (rc)
-        return rc;
-    if (o.help) {
-        fputs(preload_usage, stdout);
-        return 0;
-    }
+    int rc;
     if (!o.root) {
         const char *env = getenv("TSRUN_SYSROOT");
         o.root = env && *env ? env : "";
@@ -694,8 +334,8 @@ int preload_main(const struct cli *c, preload_setup_fn setup)
         return TSR_EXIT_USAGE;
     }
     if (geteuid() != 0) {
-        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", c->argv[0],
-                  o.root, PRELOAD_LIST, o.root, PRELOAD_CONF, c->argv[0]);
+        tsr_error("%s must run as root: it edits %s%s and %s%s (try: sudo tsrun %s)", name, o.root,
+                  PRELOAD_LIST, o.root, PRELOAD_CONF, name);
         return TSR_EXIT_FAIL;
     }
     const char *r = strcmp(o.root, "/") ? o.root : "";

@@ -34,6 +34,10 @@ int preload_list_remove(const char *text, const char *shim, char **out, bool *re
 /* Pure: does the text list shim (outside comments)? */
 bool preload_list_has(const char *text, const char *shim);
 
+/* Pure: can /etc/ld.so.preload hold this path (absolute, no space, tab,
+ * ':' or '#': glibc's ld.so splits the file on those)? */
+bool preload_path_listable(const char *shim);
+
 struct preload_conf {
     const char *socks5; /* "IP:PORT" / "[V6]:PORT" (required) */
     const char *names;  /* map path or NULL */
@@ -47,18 +51,11 @@ int preload_conf_text(const struct preload_conf *c, char **out);
 /* Pure: "IP:PORT" or "[V6]:PORT" with a numeric host the shim accepts. */
 bool preload_socks5_valid(const char *s);
 
-/* Is argv[i] (the first COMMAND word after the global options) one of ours?
- * 1 install, 2 uninstall, 0 neither. */
-int preload_command(const char *word);
-
-/* The subcommand: c->argv[0] is "install-preload"/"uninstall-preload", the
- * rest its own options. setup fills a daemon from the global options (called
- * after the root check, install only). Exit code. */
+/* The subcommand (c->cmd CLI_INSTALL_PRELOAD or CLI_UNINSTALL_PRELOAD, its
+ * options in c->preload; usage text: cli_usage("install-preload")). setup
+ * fills a daemon from the global options (called after the root check,
+ * install only). Exit code. */
 typedef int (*preload_setup_fn)(const struct cli *c, struct daemon *d);
 int preload_main(const struct cli *c, preload_setup_fn setup);
-
-/* Usage text (the subcommands' --help, and lines for the overview). */
-extern const char preload_usage[];
-extern const char preload_usage_overview[];
 
 #endif

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "say.h" /* tsr_error, tsr_warn, tsr_debug, tsr_note */
+
 /* Exit statuses of tsrun itself (documented in docs/tsrun.1). COMMAND's own
  * status passes through unchanged; 126/127 follow the shell convention. */
 #define TSR_EXIT_OK 0
@@ -21,12 +23,6 @@
 #define TSR_EXIT_INTERNAL 125     /* state dir, shim missing, other errors */
 #define TSR_EXIT_CANNOT_EXEC 126
 #define TSR_EXIT_NOT_FOUND 127
-
-extern int tsr_verbose; /* -v or TSRUN_DEBUG */
-
-void tsr_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void tsr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void tsr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 long long tsr_now_ms(void);
 void tsr_sleep_ms(int ms);

@@ -1,4 +1,4 @@
-/* Messages and small file helpers shared by the launcher modules. */
+/* Small file and time helpers shared by the launcher modules (messages: say.c). */
 #include "tsrun.h"
 
 #include <errno.h>
@@ -11,52 +11,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-int tsr_verbose;
-
-static void vmsg(const char *prefix, const char *fmt, va_list ap)
-{
-    char line[2048];
-    int n = snprintf(line, sizeof line, "tsrun: %s", prefix);
-    if (n < 0)
-        return;
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    size_t len = strlen(line);
-    if (len + 1 < sizeof line) {
-        line[len++] = '\n';
-    } else {
-        line[len - 1] = '\n';
-    }
-    /* One write per line so concurrent tsruns do not interleave. */
-    ssize_t w = write(2, line, len);
-    (void)w;
-}
-
-void tsr_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmsg("", fmt, ap);
-    va_end(ap);
-}
-
-void tsr_warn(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vmsg("warning: ", fmt, ap);
-    va_end(ap);
-}
-
-void tsr_debug(const char *fmt, ...)
-{
-    if (!tsr_verbose)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vmsg("debug: ", fmt, ap);
-    va_end(ap);
-}
 
 long long tsr_now_ms(void)
 {

@@ -283,8 +283,9 @@ test_up_twice_and_relative_state_dir() {
     ts_setup
     local rel
     rel=$(realpath --relative-to=. "$TSRUN_STATE_DIR")
-    TSRUN_STATE_DIR=$rel "$TSRUN" up --background
     local err
+    err=$(TSRUN_STATE_DIR=$rel "$TSRUN" up --background 2>&1)
+    assert_contains "$err" "tailscaled Running; SOCKS5 $(cat "$TSRUN_STATE_DIR/socks5"); supervisor pid"
     err=$(TSRUN_STATE_DIR=$rel "$TSRUN" up --background 2>&1)
     assert_contains "$err" "already supervised"
     assert_eq 1 "$(ts_daemons | wc -l)"
@@ -491,6 +492,9 @@ test_help_and_version() {
     assert_contains "$("$TSRUN" --help)" "usage: tsrun"
     assert_contains "$("$TSRUN" up --help)" "--background"
     assert_contains "$("$TSRUN" status --help)" "--json"
+    assert_contains "$("$TSRUN" install-preload --help)" "--root DIR"
+    assert_contains "$("$TSRUN" help uninstall-preload)" "uninstall-preload [--root DIR]"
+    assert_status 2 "$TSRUN" uninstall-preload --names /x
     assert_contains "$("$TSRUN" --version)" "tsrun 0."
     assert_status 2 "$TSRUN" --bogus-option true
     assert_status 2 "$TSRUN"

@@ -138,3 +138,44 @@ Test(cli, errors)
     cr_assert_eq(PARSE(&c, "status", "--bogus"), -EINVAL);
     cr_assert_eq(PARSE(&c, "down", "now"), -EINVAL);
 }
+
+Test(cli, install_preload_is_a_subcommand_with_its_options)
+{
+    struct cli c;
+    cr_assert_eq(PARSE(&c, "--socks5-port", "1055", "install-preload", "--root", "/r",
+                       "--socks5=127.0.0.1:9", "--names", "/n", "--routes=all", "--shim", "/s.so"),
+                 0);
+    cr_assert_eq(c.cmd, CLI_INSTALL_PRELOAD);
+    cr_assert_str_eq(c.preload.root, "/r");
+    cr_assert_str_eq(c.preload.socks5, "127.0.0.1:9");
+    cr_assert_null(c.socks5, "the subcommand's --socks5 is not the global one");
+    cr_assert_str_eq(c.preload.names, "/n");
+    cr_assert_str_eq(c.preload.routes, "all");
+    cr_assert_str_eq(c.preload.shim, "/s.so");
+    cr_assert_eq(c.socks5_port, 1055);
+}
+
+Test(cli, uninstall_preload_takes_only_root)
+{
+    struct cli c;
+    cr_assert_eq(PARSE(&c, "uninstall-preload", "--root=/r"), 0);
+    cr_assert_eq(c.cmd, CLI_UNINSTALL_PRELOAD);
+    cr_assert_str_eq(c.preload.root, "/r");
+    cr_assert_eq(PARSE(&c, "uninstall-preload", "--names", "/n"), -EINVAL);
+    cr_assert_eq(PARSE(&c, "install-preload", "--root"), -EINVAL, "a value is required");
+    cr_assert_eq(PARSE(&c, "install-preload", "--bogus"), -EINVAL);
+}
+
+Test(cli, install_preload_help_and_a_program_of_that_name)
+{
+    struct cli c;
+    cr_assert_eq(PARSE(&c, "install-preload", "--help"), 0);
+    cr_assert(c.help);
+    cr_assert_str_eq(c.help_topic, "install-preload");
+    cr_assert_not_null(strstr(cli_usage(c.help_topic), "--root DIR"));
+    cr_assert_not_null(strstr(cli_usage("uninstall-preload"), "uninstall-preload [--root DIR]"));
+    cr_assert_not_null(strstr(cli_usage(NULL), "install-preload"), "listed in the overview");
+    cr_assert_eq(PARSE(&c, "--", "install-preload", "--root", "/r"), 0);
+    cr_assert_eq(c.cmd, CLI_RUN, "after --: a program called install-preload");
+    cr_assert_str_eq(c.argv[0], "install-preload");
+}

@@ -244,11 +244,3 @@ Test(preload, conf_text_rejects_bad_values)
         cr_assert_eq(preload_conf_text(&bad[i], &text), -EINVAL, "case %zu", i);
     cr_assert_null(text);
 }
-
-Test(preload, command_words)
-{
-    cr_assert_eq(preload_command("install-preload"), 1);
-    cr_assert_eq(preload_command("uninstall-preload"), 2);
-    cr_assert_eq(preload_command("install"), 0);
-    cr_assert_eq(preload_command(NULL), 0);
-}
