@@ -33,23 +33,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "dnsstub.h"
 #include "socks5_dial.h"
+#include "trap.h"
 #include "tsrun.h"
-
-/* Sockets tunnelled so far: inode -> the tailnet peer getpeername reports.
- * A ring: the oldest entry goes first (socket inodes are not reused soon). */
-#define PEER_MAX 4096
-
-struct peer {
-    ino_t ino;
-    socklen_t len;
-    struct sockaddr_storage sa;
-};
-
-static struct peer peers[PEER_MAX];
-static size_t npeers, peer_next;
-static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int g_listener = -1;
 static const struct unotify_cfg *g_cfg;
@@ -60,42 +46,6 @@ static volatile pid_t g_child;
 /* Signals another process sends tsrun go on to the command. */
 static const int forwarded[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,
                                 SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
-
-static void peer_remember(ino_t ino, const struct sockaddr *sa, socklen_t len)
-{
-    pthread_mutex_lock(&peer_lock);
-    struct peer *p = &peers[peer_next];
-    peer_next = (peer_next + 1) % PEER_MAX;
-    if (npeers < PEER_MAX)
-        npeers++;
-    p->ino = ino;
-    p->len = len;
-    memcpy(&p->sa, sa, len);
-    pthread_mutex_unlock(&peer_lock);
-}
-
-static bool peer_lookup(ino_t ino, struct sockaddr_storage *sa, socklen_t *len)
-{
-    bool found = false;
-    pthread_mutex_lock(&peer_lock);
-    for (size_t i = 0; i < npeers && !found; i++) {
-        if (peers[i].ino == ino) {
-            *sa = peers[i].sa;
-            *len = peers[i].len;
-            found = true;
-        }
-    }
-    pthread_mutex_unlock(&peer_lock);
-    return found;
-}
-
-static bool peers_empty(void)
-{
-    pthread_mutex_lock(&peer_lock);
-    bool e = npeers == 0;
-    pthread_mutex_unlock(&peer_lock);
-    return e;
-}
 
 int unotify_parse_proxy(const char *text, struct unotify_cfg *cfg)
 {
@@ -132,26 +82,6 @@ int unotify_parse_proxy(const char *text, struct unotify_cfg *cfg)
 
 /* --- the tracee --- */
 
-static int mem_read(pid_t tid, uint64_t addr, void *buf, size_t len)
-{
-    struct iovec l = {.iov_base = buf, .iov_len = len};
-    struct iovec r = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-    ssize_t n = process_vm_readv(tid, &l, 1, &r, 1, 0);
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EFAULT;
-}
-
-static int mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len)
-{
-    struct iovec l = {.iov_base = (void *)buf, .iov_len = len};
-    struct iovec r = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-    ssize_t n = process_vm_writev(tid, &l, 1, &r, 1, 0);
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EFAULT;
-}
-
 /* Still the same syscall of the same thread? (Memory read before this
  * check may belong to a recycled tid otherwise.) */
 static bool id_valid(uint64_t id)
@@ -179,158 +109,16 @@ static void respond(uint64_t id, int err)
 
 #define RESP_CONTINUE 1
 
-static void fd_path(char *out, size_t n, pid_t tid, const char *what, int fd)
-{
-    snprintf(out, n, "/proc/%d/%s/%d", (int)tid, what, fd);
-}
-
-enum sock_kind { SOCK_KIND_NONE, SOCK_KIND_TCP, SOCK_KIND_OTHER };
-
-/* The socket's protocol from its sockprotoname, without touching it. */
-static enum sock_kind sock_kind(pid_t tid, int fd, int *family)
-{
-    char path[64], name[32];
-    fd_path(path, sizeof path, tid, "fd", fd);
-    ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof name - 1);
-    if (n < 0)
-        return errno == ENOENT || errno == ENODATA || errno == EOPNOTSUPP ? SOCK_KIND_NONE
-                                                                          : SOCK_KIND_OTHER;
-    name[n] = '\0';
-    size_t l = strlen(name);
-    *family = l > 2 && strcmp(name + l - 2, "v6") == 0 ? AF_INET6 : AF_INET;
-    if (!strcmp(name, "TCP") || !strcmp(name, "TCPv6") || !strcmp(name, "MPTCP") ||
-        !strcmp(name, "MPTCPv6"))
-        return SOCK_KIND_TCP;
-    return SOCK_KIND_OTHER;
-}
-
-static pid_t tgid_of(pid_t tid)
-{
-    char path[64], line[128];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
-    FILE *f = fopen(path, "re");
-    pid_t tgid = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "Tgid: %d", &tgid) == 1)
-            break;
-    fclose(f);
-    return tgid;
-}
-
-/* O_NONBLOCK / O_CLOEXEC of the app's fd, from fdinfo ("flags:\t0%o"). */
-static int fd_flags(pid_t tid, int fd)
-{
-    char path[64], line[128];
-    fd_path(path, sizeof path, tid, "fdinfo", fd);
-    FILE *f = fopen(path, "re");
-    unsigned flags = 0;
-    int rc = -ENOENT;
-    if (!f)
-        return -errno;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "flags: %o", &flags) == 1) {
-            rc = (int)flags;
-            break;
-        }
-    fclose(f);
-    return rc;
-}
-
 /* --- tunnelled connects, one thread each --- */
-
-struct job {
-    uint64_t id;
-    pid_t tid;
-    int fd;
-    int family; /* of the app's socket */
-    uint8_t dest16[16];
-    uint16_t port;
-    socklen_t len;
-    struct sockaddr_storage dest; /* as the app gave it: getpeername's answer */
-};
-
-/* The proxy as seen from a socket of this family. */
-static int proxy_for(int family, int v6only, struct sockaddr_storage *out, socklen_t *len)
-{
-    const struct sockaddr_storage *p = &g_cfg->proxy;
-    memset(out, 0, sizeof *out);
-    if (p->ss_family == family) {
-        *out = *p;
-        *len = g_cfg->proxylen;
-        return 0;
-    }
-    if (family != AF_INET6)
-        return -EAFNOSUPPORT;
-    const struct sockaddr_in *in = (const struct sockaddr_in *)p;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = in->sin_port;
-    if (v6only) {
-        /* A v6-only socket cannot use ::ffff:127.0.0.1: try loopback's twin. */
-        if ((ntohl(in->sin_addr.s_addr) >> 24) != 127)
-            return -EAFNOSUPPORT;
-        in6->sin6_addr = in6addr_loopback;
-    } else {
-        in6->sin6_addr.s6_addr[10] = in6->sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&in6->sin6_addr.s6_addr[12], &in->sin_addr, 4);
-    }
-    *len = sizeof *in6;
-    return 0;
-}
-
-#define GETFD_REFUSED 1 /* pidfd_getfd not permitted here: use ADDFD */
-
-/* The handshake on the app's own socket: every option it set stays. */
-static int via_getfd(const struct job *j)
-{
-    pid_t tgid = tgid_of(j->tid);
-    if (tgid < 0)
-        return -ESRCH;
-    int pfd = (int)syscall(SYS_pidfd_open, tgid, 0);
-    if (pfd < 0)
-        return errno == ENOSYS || errno == EPERM ? GETFD_REFUSED : -errno;
-    int fd = (int)syscall(SYS_pidfd_getfd, pfd, j->fd, 0);
-    int e = errno;
-    close(pfd);
-    if (fd < 0)
-        return e == ENOSYS || e == EPERM || e == EACCES ? GETFD_REFUSED : -e;
-    struct sockaddr_storage ps;
-    socklen_t pl = sizeof ps;
-    int rc, v6only = 0;
-    socklen_t ol = sizeof v6only;
-    if (getpeername(fd, (struct sockaddr *)&ps, &pl) == 0) {
-        rc = -EISCONN; /* as the kernel answers a second connect */
-        goto out;
-    }
-    if (j->family == AF_INET6)
-        getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &ol);
-    rc = proxy_for(j->family, v6only, &ps, &pl);
-    if (rc == 0)
-        rc = socks5_dial(fd, (struct sockaddr *)&ps, pl, j->dest16, j->port, g_cfg->timeout_ms);
-    if (rc < 0) {
-        /* Back to unconnected, as a failed kernel connect leaves it. */
-        struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-        connect(fd, &unspec, sizeof unspec);
-        goto out;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) == 0)
-        peer_remember(sb.st_ino, (const struct sockaddr *)&j->dest, j->len);
-out:
-    close(fd);
-    return rc;
-}
 
 /* A new socket, tunnelled, then installed over the app's fd (Docker's
  * default profile permits this but not pidfd_getfd). */
-static int via_addfd(const struct job *j)
+static int via_addfd(const struct trap_job *j)
 {
     struct sockaddr_storage ps;
     socklen_t pl;
-    int family = proxy_for(j->family, 0, &ps, &pl) == 0 ? j->family : g_cfg->proxy.ss_family;
-    int rc = proxy_for(family, 0, &ps, &pl);
+    int family = trap_proxy_for(j->family, 0, &ps, &pl) == 0 ? j->family : g_cfg->proxy.ss_family;
+    int rc = trap_proxy_for(family, 0, &ps, &pl);
     if (rc < 0)
         return rc;
     int s = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -343,7 +131,7 @@ static int via_addfd(const struct job *j)
     rc = socks5_dial(s, (struct sockaddr *)&ps, pl, j->dest16, j->port, g_cfg->timeout_ms);
     if (rc < 0)
         goto out;
-    int flags = fd_flags(j->tid, j->fd);
+    int flags = trap_fd_flags(j->tid, j->fd);
     if (flags < 0) {
         rc = flags == -ENOENT ? -EBADF : flags;
         goto out;
@@ -365,7 +153,7 @@ static int via_addfd(const struct job *j)
     }
     struct stat sb;
     if (fstat(s, &sb) == 0)
-        peer_remember(sb.st_ino, (const struct sockaddr *)&j->dest, j->len);
+        trap_peer_remember(sb.st_ino, (const struct sockaddr *)&j->dest, j->len);
 out:
     close(s);
     return rc;
@@ -373,11 +161,11 @@ out:
 
 static void *tunnel_job(void *arg)
 {
-    struct job *j = arg;
-    int rc = GETFD_REFUSED;
+    struct trap_job *j = arg;
+    int rc = TRAP_GETFD_REFUSED;
     if (!atomic_load(&g_use_addfd))
-        rc = via_getfd(j);
-    if (rc == GETFD_REFUSED) {
+        rc = trap_tunnel_getfd(j);
+    if (rc == TRAP_GETFD_REFUSED) {
         if (!atomic_exchange(&g_use_addfd, 1))
             tsr_debug("seccomp: pidfd_getfd is not permitted here; installing tunnelled sockets "
                       "with SECCOMP_IOCTL_NOTIF_ADDFD");
@@ -394,214 +182,6 @@ static void *tunnel_job(void *arg)
     return NULL;
 }
 
-/* --- the decisions --- */
-
-static bool is_offline(const uint8_t a[16])
-{
-    for (size_t i = 0; i < g_cfg->noffline; i++)
-        if (memcmp(g_cfg->offline[i], a, 16) == 0)
-            return true;
-    return false;
-}
-
-/* Reads a sockaddr the app passed. RESP_CONTINUE when the kernel may judge
- * it (bad length, or a pointer the kernel will refuse itself), 0, or -errno
- * to answer. */
-static int read_dest(const struct seccomp_notif *n, uint64_t addr, uint64_t len,
-                     struct sockaddr_storage *ss)
-{
-    if (len < sizeof(sa_family_t) || len > sizeof *ss || addr == 0)
-        return RESP_CONTINUE;
-    memset(ss, 0, sizeof *ss);
-    int rc = mem_read(n->pid, addr, ss, (size_t)len);
-    if (rc == -EFAULT)
-        return RESP_CONTINUE;
-    /* Unreadable for another reason: we cannot tell where it goes, so it
-     * does not go (fail closed). */
-    return rc < 0 ? -ENETUNREACH : 0;
-}
-
-static bool is_udp(pid_t tid, int fd, int *family)
-{
-    char path[64], name[32];
-    fd_path(path, sizeof path, tid, "fd", fd);
-    ssize_t l = getxattr(path, "system.sockprotoname", name, sizeof name - 1);
-    if (l < 0)
-        return false;
-    name[l] = '\0';
-    *family = !strcmp(name, "UDPv6") ? AF_INET6 : AF_INET;
-    return !strcmp(name, "UDP") || !strcmp(name, "UDPv6");
-}
-
-/* A UDP socket connected to a nameserver (Go's pure resolver): connect it
- * to the stub instead, which answers tailnet names and forwards the rest to
- * ns. RESP_CONTINUE when that cannot be done (the query then goes to ns). */
-static int redirect_dns(const struct seccomp_notif *n, int fd, int family,
-                        const struct sockaddr_storage *ns, socklen_t nslen)
-{
-    pid_t tgid = tgid_of((pid_t)n->pid);
-    int pfd = tgid < 0 ? -1 : (int)syscall(SYS_pidfd_open, tgid, 0);
-    if (pfd < 0)
-        return RESP_CONTINUE;
-    int lfd = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
-    close(pfd);
-    if (lfd < 0)
-        return RESP_CONTINUE;
-    struct sockaddr_storage stub, from;
-    socklen_t sl, fl = sizeof from;
-    int rc = RESP_CONTINUE;
-    const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub;
-    memset(&stub, 0, sizeof stub);
-    if (family == AF_INET) {
-        memcpy(&stub, st4, sizeof *st4);
-        sl = sizeof *st4;
-    } else {
-        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&stub;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = st4->sin_port;
-        s6->sin6_addr.s6_addr[10] = s6->sin6_addr.s6_addr[11] = 0xff;
-        memcpy(&s6->sin6_addr.s6_addr[12], &st4->sin_addr, 4);
-        sl = sizeof *s6;
-    }
-    if (connect(lfd, (struct sockaddr *)&stub, sl) < 0 ||
-        getsockname(lfd, (struct sockaddr *)&from, &fl) < 0)
-        goto out;
-    if (from.ss_family == AF_INET6) {
-        /* The stub (IPv4) sees ::ffff:127.0.0.1:P as 127.0.0.1:P. */
-        struct sockaddr_in6 f6;
-        memcpy(&f6, &from, sizeof f6);
-        struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
-        memset(&from, 0, sizeof from);
-        f4->sin_family = AF_INET;
-        f4->sin_port = f6.sin6_port;
-        memcpy(&f4->sin_addr, &f6.sin6_addr.s6_addr[12], 4);
-    }
-    dnsstub_remember(&from, ns, nslen);
-    tsr_debug("seccomp: tid %d fd %d: DNS connect redirected to the stub", (int)n->pid, fd);
-    rc = 0;
-out:
-    close(lfd);
-    return rc;
-}
-
-static void on_connect(const struct seccomp_notif *n)
-{
-    int fd = (int)n->data.args[0];
-    socklen_t len = (socklen_t)n->data.args[2];
-    struct sockaddr_storage ss;
-    int rc = read_dest(n, n->data.args[1], n->data.args[2], &ss);
-    if (!id_valid(n->id))
-        return;
-    if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
-        uint8_t a16[16];
-        uint16_t port = 0;
-        int fam;
-        if (rc == 0 && g_cfg->dns && route_addr16((struct sockaddr *)&ss, len, a16, &port) &&
-            port == DNSSTUB_PORT && is_udp(n->pid, fd, &fam)) {
-            respond(n->id, redirect_dns(n, fd, fam, &ss, len));
-            return;
-        }
-        respond(n->id, rc ? rc : RESP_CONTINUE);
-        return;
-    }
-    int family = AF_INET;
-    enum sock_kind k = sock_kind(n->pid, fd, &family);
-    if (k != SOCK_KIND_TCP) {
-        /* Only TCP is tunnelled; UDP or raw to the tailnet never leaves
-         * through the kernel's routes. */
-        respond(n->id, k == SOCK_KIND_NONE ? -ENOTSOCK : -ENETUNREACH);
-        return;
-    }
-    struct job *j = calloc(1, sizeof *j);
-    if (!j) {
-        respond(n->id, -ENOBUFS);
-        return;
-    }
-    j->id = n->id;
-    j->tid = (pid_t)n->pid;
-    j->fd = fd;
-    j->family = family;
-    j->len = len;
-    j->dest = ss;
-    route_addr16((struct sockaddr *)&ss, len, j->dest16, &j->port);
-    if (is_offline(j->dest16)) {
-        tsr_debug("seccomp: tid %d fd %d: peer offline in the status (EHOSTUNREACH)", j->tid, fd);
-        respond(n->id, -EHOSTUNREACH);
-        free(j);
-        return;
-    }
-    /* The thread must not take the signals meant for the command. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    pthread_attr_t at;
-    pthread_attr_init(&at);
-    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&at, 64 * 1024);
-    rc = pthread_create(&t, &at, tunnel_job, j);
-    pthread_attr_destroy(&at);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        respond(n->id, -EAGAIN);
-        free(j);
-    }
-}
-
-static void on_getpeername(const struct seccomp_notif *n)
-{
-    if (peers_empty()) {
-        respond(n->id, RESP_CONTINUE);
-        return;
-    }
-    char path[64];
-    struct stat sb;
-    struct sockaddr_storage sa;
-    socklen_t salen, ulen;
-    fd_path(path, sizeof path, n->pid, "fd", (int)n->data.args[0]);
-    if (stat(path, &sb) < 0 || !peer_lookup(sb.st_ino, &sa, &salen)) {
-        respond(n->id, RESP_CONTINUE);
-        return;
-    }
-    uint64_t addr = n->data.args[1], lenp = n->data.args[2];
-    if (mem_read(n->pid, lenp, &ulen, sizeof ulen) < 0) {
-        respond(n->id, -EFAULT);
-        return;
-    }
-    if (!id_valid(n->id))
-        return;
-    /* Like the kernel: copy what fits, report the full length. */
-    size_t copy = ulen < salen ? ulen : salen;
-    if ((copy && mem_write(n->pid, addr, &sa, copy) < 0) ||
-        mem_write(n->pid, lenp, &salen, sizeof salen) < 0) {
-        respond(n->id, -EFAULT);
-        return;
-    }
-    respond(n->id, 0);
-}
-
-static void on_sendto(const struct seccomp_notif *n)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = (socklen_t)n->data.args[5];
-    int rc = read_dest(n, n->data.args[4], n->data.args[5], &ss);
-    if (!id_valid(n->id))
-        return;
-    if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
-        respond(n->id, rc ? rc : RESP_CONTINUE);
-        return;
-    }
-    int family;
-    enum sock_kind k = sock_kind(n->pid, (int)n->data.args[0], &family);
-    if (k == SOCK_KIND_TCP)
-        /* A stream socket ignores the address unless it opens a connection
-         * (fast open), which would skip the tunnel. */
-        rc = (n->data.args[3] & MSG_FASTOPEN) ? -EOPNOTSUPP : RESP_CONTINUE;
-    else
-        rc = k == SOCK_KIND_NONE ? -ENOTSOCK : -ENETUNREACH;
-    respond(n->id, rc);
-}
-
 /* Reads a NUL-terminated path from the tracee, a page at a time (a string
  * near the end of a mapping must not fail the whole read). */
 static int read_path(pid_t tid, uint64_t addr, char *out, size_t n)
@@ -610,7 +190,7 @@ static int read_path(pid_t tid, uint64_t addr, char *out, size_t n)
     while (have + 1 < n) {
         size_t page = 4096 - (size_t)((addr + have) & 4095);
         size_t want = page < n - 1 - have ? page : n - 1 - have;
-        if (mem_read(tid, addr + have, out + have, want) < 0)
+        if (trap_mem_read(tid, addr + have, out + have, want) < 0)
             return -EFAULT;
         void *nul = memchr(out + have, '\0', want);
         if (nul)
@@ -664,24 +244,31 @@ static void on_exec(const struct seccomp_notif *n)
     }
 }
 
+static bool notif_valid(const struct trap_call *c)
+{
+    return id_valid(c->id);
+}
+
 static void on_notification(const struct seccomp_notif *n)
 {
-    switch (n->data.nr) {
-    case __NR_connect:
-        on_connect(n);
-        break;
-    case __NR_getpeername:
-        on_getpeername(n);
-        break;
-    case __NR_sendto:
-        on_sendto(n);
-        break;
-    case __NR_execve:
-    case __NR_execveat:
+    if (n->data.nr == __NR_execve || n->data.nr == __NR_execveat) {
         on_exec(n);
-        break;
-    default:
-        respond(n->id, RESP_CONTINUE);
+        return;
+    }
+    struct trap_call c = {
+        .tid = (pid_t)n->pid, .nr = n->data.nr, .id = n->id, .valid = notif_valid};
+    memcpy(c.args, n->data.args, sizeof c.args);
+    struct trap_job *j = NULL;
+    int rc = trap_decide(&c, &j);
+    if (rc == TRAP_GONE)
+        return;
+    if (rc != TRAP_TUNNEL) {
+        respond(n->id, rc == TRAP_CONTINUE ? RESP_CONTINUE : rc);
+        return;
+    }
+    if (trap_spawn(tunnel_job, j) < 0) {
+        respond(n->id, -EAGAIN);
+        free(j);
     }
 }
 
@@ -728,6 +315,7 @@ int unotify_supervise(int listener, pid_t child, const struct unotify_cfg *cfg)
 {
     g_listener = listener;
     g_cfg = cfg;
+    trap_init(cfg, "seccomp");
     g_child = child;
     atomic_store(&g_use_addfd, cfg->force_addfd);
     install_forwarding();
