@@ -21,6 +21,7 @@
 #include "namemap.h"
 #include "port.h"
 #include "preload.h"
+#include "ptracer.h"
 #include "runmode.h"
 #include "seccomp.h"
 #include "settings.h"
@@ -260,7 +261,7 @@ static int cmd_run(const struct cli *c)
         tsr_warn("%s is %s: tunnelling its connects with seccomp user notifications", c->argv[0],
                  why);
     if (inspected) {
-        if (elf_bypasses_preload(&ei) && mode != RUNMODE_SECCOMP) {
+        if (elf_bypasses_preload(&ei) && mode != RUNMODE_SECCOMP && mode != RUNMODE_PTRACE) {
             /* LD_PRELOAD stays: dynamic programs it starts still use it. */
             proxy_env = !c->no_proxy_env;
             tsr_warn("%s is %s: the shim cannot work there%s", path,
@@ -308,23 +309,43 @@ static int cmd_run(const struct cli *c)
         rc = TSR_EXIT_INTERNAL;
         goto out;
     }
-    if (mode == RUNMODE_SECCOMP) {
+    if (mode == RUNMODE_SECCOMP || mode == RUNMODE_PTRACE) {
         /* The supervisor refuses offline peers at once, as the shim does
          * from the name map: it needs the status (the warm path has none). */
         if (!d.have_st)
             daemon_fetch_status(&d, 3000);
-        /* Returns only when no listener could be had: nothing ran yet. */
-        int sr = runmode_seccomp(c->argv, env, d.socks5, routes, d.have_st ? &d.st : NULL);
-        if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
-            if (sr != -EINVAL)
-                tsr_error("--intercept=seccomp: no seccomp listener: %s", seccomp_strerror(sr));
-            rc = TSR_EXIT_INTERNAL;
+        const struct tsr_status *st = d.have_st ? &d.st : NULL;
+        /* Each returns only when its intercept cannot be had: nothing ran. */
+        int sr = 0, pr = 0;
+        char hint[512] = "";
+        if (mode == RUNMODE_SECCOMP) {
+            sr = runmode_seccomp(c->argv, env, d.socks5, routes, st);
+            if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
+                if (sr != -EINVAL)
+                    tsr_error("--intercept=seccomp: no seccomp listener: %s; try "
+                              "--intercept=ptrace or --intercept=env",
+                              seccomp_strerror(sr));
+                rc = TSR_EXIT_INTERNAL;
+                goto out;
+            }
+            snprintf(hint, sizeof hint,
+                     "hint: no seccomp listener for %s (%s); tunnelling its connects with ptrace "
+                     "instead",
+                     c->argv[0], seccomp_strerror(sr));
+        }
+        pr = runmode_ptrace(c->argv, env, d.socks5, routes, st, hint[0] ? hint : NULL);
+        if (pr == -EINVAL || c->intercept == CLI_INTERCEPT_PTRACE) {
+            if (pr != -EINVAL)
+                tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "
+                          "where seccomp listeners work, else --intercept=env",
+                          c->argv[0], ptracer_strerror(pr));
+            rc = pr == -EINVAL ? TSR_EXIT_INTERNAL : TSR_EXIT_USAGE;
             goto out;
         }
         o.proxy_env = !c->no_proxy_env;
-        tsr_warn("hint: no seccomp listener for %s (%s); ptrace intercept is not implemented; "
-                 "falling back to the shim%s",
-                 c->argv[0], seccomp_strerror(sr),
+        tsr_warn("hint: no seccomp listener for %s (%s) and no ptrace (%s); falling back to the "
+                 "shim%s",
+                 c->argv[0], seccomp_strerror(sr), ptracer_strerror(pr),
                  o.proxy_env ? " and ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
         inject_free_env(env);
         env = NULL;

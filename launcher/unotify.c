@@ -283,8 +283,9 @@ static void forward(int sig, siginfo_t *si, void *uc)
         kill(g_child, sig);
 }
 
-static void install_forwarding(void)
+void unotify_forward_signals(pid_t child)
 {
+    g_child = child;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = forward;
@@ -318,7 +319,7 @@ int unotify_supervise(int listener, pid_t child, const struct unotify_cfg *cfg)
     trap_init(cfg, "seccomp");
     g_child = child;
     atomic_store(&g_use_addfd, cfg->force_addfd);
-    install_forwarding();
+    unotify_forward_signals(child);
     if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g_sizes) < 0)
         memset(&g_sizes, 0, sizeof g_sizes);
     size_t nsize = g_sizes.seccomp_notif > sizeof(struct seccomp_notif)
