@@ -14,6 +14,7 @@
 #include "ptracer.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/elf.h>
 #include <poll.h>
@@ -230,6 +231,7 @@ static struct {
     unsigned gen;
 } pending[PENDING_MAX];
 static size_t npending;
+static const struct unotify_cfg *g_cfg;
 static int g_results[2] = {-1, -1}; /* workers write struct result, we read */
 
 struct work {
@@ -332,6 +334,20 @@ static void on_seccomp(pid_t tid)
     finish(tid, &r, rc);
 }
 
+/* After an exec under no-new-privs: a setuid/setcap program is reported
+ * (it already runs, without its privileges; ptrace would withhold them
+ * from a non-root tracer anyway). */
+static void report_exec(pid_t tid)
+{
+    char exe[64], shown[PATH_MAX];
+    snprintf(exe, sizeof exe, "/proc/%d/exe", (int)tid);
+    ssize_t n = readlink(exe, shown, sizeof shown - 1);
+    if (n < 0)
+        return;
+    shown[n] = '\0';
+    trap_report_exec(exe, shown);
+}
+
 static bool is_stop_signal(int sig)
 {
     return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
@@ -362,14 +378,20 @@ static void on_wait(pid_t tid, int st)
     case 0:
         resume(tid, sig); /* a signal-delivery-stop: the signal goes on */
         break;
+    case PTRACE_EVENT_EXEC:
+        if (g_cfg->no_new_privs)
+            report_exec(tid);
+        resume(tid, 0);
+        break;
     default:
-        resume(tid, 0); /* clone, fork, vfork, vfork-done, exec */
+        resume(tid, 0); /* clone, fork, vfork, vfork-done */
         break;
     }
 }
 
 int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
 {
+    g_cfg = cfg;
     trap_init(cfg, "ptrace");
     unotify_forward_signals(child);
     sigset_t chld;

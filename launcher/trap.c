@@ -448,3 +448,30 @@ int trap_spawn(void *(*fn)(void *), void *arg)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return -rc;
 }
+
+void trap_report_exec(const char *file, const char *shown)
+{
+    struct stat sb;
+    bool priv =
+        stat(file, &sb) == 0 && S_ISREG(sb.st_mode) &&
+        ((sb.st_mode & (S_ISUID | S_ISGID)) || getxattr(file, "security.capability", NULL, 0) > 0);
+    if (!priv)
+        return;
+    static struct {
+        dev_t dev;
+        ino_t ino;
+    } said[8];
+    static unsigned nsaid;
+    for (unsigned i = 0; i < nsaid && i < 8; i++)
+        if (said[i].dev == sb.st_dev && said[i].ino == sb.st_ino)
+            return;
+    said[nsaid % 8].dev = sb.st_dev;
+    said[nsaid++ % 8].ino = sb.st_ino;
+    tsr_warn("%s is %s: under --intercept=%s without CAP_SYS_ADMIN (no-new-privs) it runs without "
+             "those privileges",
+             shown,
+             (sb.st_mode & S_ISUID)   ? "setuid"
+             : (sb.st_mode & S_ISGID) ? "setgid"
+                                      : "setcap",
+             g_who);
+}

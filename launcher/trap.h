@@ -67,6 +67,13 @@ int trap_tunnel_getfd(const struct trap_job *j);
  * command's signals are not for it). 0 or -errno (nothing started). */
 int trap_spawn(void *(*fn)(void *), void *arg);
 
+/* A setuid/setgid/setcap program is being (or was just) exec'd in a tree
+ * running with no-new-privs: one warning per program (up to 8 remembered)
+ * that it runs without those privileges. file: a path tsrun can stat
+ * (/proc/TID/exe, /proc/TID/cwd/...); shown: the name the warning gives.
+ * Call from the supervisor's thread only. */
+void trap_report_exec(const char *file, const char *shown);
+
 /* Helpers unotify.c's ADDFD path shares. */
 int trap_proxy_for(int family, int v6only, struct sockaddr_storage *out, socklen_t *len);
 int trap_fd_flags(pid_t tid, int fd); /* O_NONBLOCK/O_CLOEXEC of the app's fd, or -errno */

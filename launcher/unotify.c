@@ -219,29 +219,8 @@ static void on_exec(const struct seccomp_notif *n)
         snprintf(full, sizeof full, "/proc/%d/cwd/%s", (int)n->pid, path);
     else
         snprintf(full, sizeof full, "/proc/%d/fd/%d/%s", (int)n->pid, dirfd, path);
-    struct stat sb;
-    bool priv =
-        stat(full, &sb) == 0 && S_ISREG(sb.st_mode) &&
-        ((sb.st_mode & (S_ISUID | S_ISGID)) || getxattr(full, "security.capability", NULL, 0) > 0);
     respond(n->id, RESP_CONTINUE);
-    if (priv) {
-        static struct {
-            dev_t dev;
-            ino_t ino;
-        } said[8];
-        static unsigned nsaid;
-        for (unsigned i = 0; i < nsaid && i < 8; i++)
-            if (said[i].dev == sb.st_dev && said[i].ino == sb.st_ino)
-                return;
-        said[nsaid % 8].dev = sb.st_dev;
-        said[nsaid++ % 8].ino = sb.st_ino;
-        tsr_warn("%s is %s: under --intercept=seccomp without CAP_SYS_ADMIN (no-new-privs) it "
-                 "runs without those privileges",
-                 path,
-                 (sb.st_mode & S_ISUID)   ? "setuid"
-                 : (sb.st_mode & S_ISGID) ? "setgid"
-                                          : "setcap");
-    }
+    trap_report_exec(full, path);
 }
 
 static bool notif_valid(const struct trap_call *c)

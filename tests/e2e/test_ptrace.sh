@@ -275,3 +275,59 @@ test_ptrace_doctor_reports() {
     echo "$out"
     assert_contains "$out" "tsrun runs it under ptrace"
 }
+
+# As a non-root user: the tree is traced by its own user, runs with
+# no-new-privs, tunnels work, and a setuid program is reported once.
+test_ptrace_non_root_setuid_is_reported() {
+    sc_build
+    command -v setpriv >/dev/null || _e2e_fail "setpriv (util-linux) missing"
+    mkdir -p "$BED_DIR/nobody" && chown 65534:65534 "$BED_DIR/nobody" &&
+        chmod 700 "$BED_DIR/nobody" && chmod 755 "$BED_DIR"
+    cp /usr/bin/id "$BED_DIR/suid-id" && chmod 4755 "$BED_DIR/suid-id"
+    local out err
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env TSRUN_STATE_DIR="$BED_DIR/nobody" \
+        TSRUN_SOCKET="$BED_TS_SOCKET" "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=ptrace sh -c \
+        "$SC_DIR/gdial-static dial $BED_PEER_V4:$BED_ECHO_PORT; $BED_DIR/suid-id -u; $BED_DIR/suid-id -u" \
+        2>"$BED_DIR/nobody.err")
+    err=$(cat "$BED_DIR/nobody.err")
+    echo "$out"
+    echo "$err"
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT
+65534
+65534" "$out"
+    assert_contains "$err" "suid-id is setuid: under --intercept=ptrace"
+    assert_eq 1 "$(grep -c setuid <<<"$err")" "reported once"
+}
+
+# Go's pure resolver under ptrace: its DNS connects reach tsrun's stub, which
+# answers tailnet names and forwards the rest (tests/fakes/dns.py logs what
+# the real server sees: the other name, no tailnet name).
+test_ptrace_go_resolver_names_without_leak() {
+    sc_build
+    local d=$BED_DIR/ptdns out
+    mkdir -p "$d"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$d/resolv.conf"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/hosts"
+    printf 'hosts: files dns\n' >"$d/nsswitch.conf"
+    python3 "$REPO/tests/fakes/dns.py" --log "$d/queries" --ready "$d/ready" \
+        --answer example.internal=10.9.8.7 &
+    wait_for_file "$d/ready"
+    export -f sc_tsrun
+    export SC_DIR
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts nsswitch.conf; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --intercept=ptrace "$SC_DIR/gdial-static" lookup "$BED_PEER_FQDN" || true
+        sc_tsrun --intercept=ptrace "$SC_DIR/gdial-static" lookup example.internal || true
+        sc_tsrun --intercept=ptrace "$SC_DIR/gdial-static" dial "$BED_PEER_SHORT:$BED_ECHO_PORT" || true' _ "$d")
+    echo "$out"
+    assert_eq "addrs=$BED_PEER_V4 $BED_PEER_V6" "$(sed -n 1p <<<"$out")" "FQDN"
+    assert_eq "addrs=10.9.8.7" "$(sed -n 2p <<<"$out")" "forwarded"
+    assert_contains "$(sed -n 3p <<<"$out")" "ok remote="
+    local seen leaked
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "example.internal" "the server saw the other name"
+    leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
+    assert_eq "" "$leaked" "DNS queries for tailnet names"
+}
