@@ -4,7 +4,7 @@
  * ties a tracee to the tracing thread. A tunnelled connect leaves its
  * thread stopped at the seccomp stop while a thread of ours dials on the
  * app's socket (pidfd_getfd); the result comes back through a pipe that
- * this thread polls beside a signalfd for SIGCHLD, and only then is the
+ * this thread polls beside a SIGCHLD self-pipe, and only then is the
  * syscall skipped (number -1) with the answer as its return value. A
  * stopped thread cannot restart its connect, so a signal storm still gives
  * one tunnel per connect; signals that arrive meanwhile are delivered after.
@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -101,7 +100,8 @@ static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child
     sigset_t chld, old;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    /* Before the fork: no stop of the tree may be missed by the signalfd. */
+    /* Until ptracer_supervise's handler is in place, SIGCHLD stays pending
+     * for this thread (its first waitpid sweep sees every stop anyway). */
     pthread_sigmask(SIG_BLOCK, &chld, &old);
     fflush(NULL);
     pid_t pid = fork();
@@ -389,20 +389,48 @@ static void on_wait(pid_t tid, int st)
     }
 }
 
+/* SIGCHLD wakes the loop through a pipe: whichever thread the kernel gives
+ * it to (a signalfd would miss one taken by a thread that does not block
+ * it, and tsrun does not own every thread's mask: libraries start some). */
+static int g_wake[2] = {-1, -1};
+
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    int e = errno;
+    ssize_t w = write(g_wake[1], "c", 1); /* full pipe: already awake */
+    (void)w;
+    errno = e;
+}
+
+static int wake_setup(void)
+{
+    if (pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(g_results, O_CLOEXEC) < 0 ||
+        fcntl(g_results[0], F_SETFL, O_NONBLOCK) < 0)
+        return -errno;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART; /* not SA_NOCLDSTOP: tracee stops must wake us */
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) < 0)
+        return -errno;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL); /* blocked since the fork */
+    return 0;
+}
+
 int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
 {
     g_cfg = cfg;
     trap_init(cfg, "ptrace");
     unotify_forward_signals(child);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_BLOCK, &chld, NULL);
-    int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-    if (sfd < 0 || pipe2(g_results, O_CLOEXEC) < 0 ||
-        fcntl(g_results[0], F_SETFL, O_NONBLOCK) < 0) {
+    int rc = wake_setup();
+    if (rc < 0) {
         /* Nothing can be answered: the command must not run unsupervised. */
-        tsr_error("ptrace: cannot supervise: %s", strerror(errno));
+        tsr_error("ptrace: cannot supervise: %s", strerror(-rc));
         kill(child, SIGKILL);
     }
     int status = 0;
@@ -410,6 +438,7 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
         pid_t t;
         int st;
         bool done = false;
+        /* Every stop so far; one that comes after this wakes the poll. */
         while ((t = waitpid(-1, &st, __WALL | WNOHANG)) > 0) {
             if (t == child && (WIFEXITED(st) || WIFSIGNALED(st))) {
                 status = st;
@@ -419,19 +448,19 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
         }
         if (done || (t < 0 && errno == ECHILD))
             break;
-        if (sfd < 0) {
+        if (rc < 0) {
             /* Killed above: wait for it to go. */
             while ((t = waitpid(child, &status, __WALL)) < 0 && errno == EINTR)
                 ;
             break;
         }
-        struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+        struct pollfd p[2] = {{.fd = g_wake[0], .events = POLLIN},
                               {.fd = g_results[0], .events = POLLIN}};
         if (poll(p, 2, -1) <= 0)
-            continue; /* EINTR: a forwarded signal */
+            continue; /* EINTR: SIGCHLD here, or a forwarded signal */
         if (p[0].revents & POLLIN) {
-            struct signalfd_siginfo si;
-            while (read(sfd, &si, sizeof si) > 0)
+            char buf[64];
+            while (read(g_wake[0], buf, sizeof buf) > 0)
                 ;
         }
         if (p[1].revents & POLLIN) {
@@ -440,7 +469,5 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
                 on_result(&r);
         }
     }
-    if (sfd >= 0)
-        close(sfd);
     return status;
 }

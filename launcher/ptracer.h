@@ -23,8 +23,8 @@ struct ptracer_child {
 /* Forks; the child installs the RET_TRACE filter (seccomp_install_trace)
  * and waits; tsrun checks pidfd_getfd on it and seizes it, then the child
  * execvpe()s argv with env (exit 127/126 with one line when that fails).
- * SIGCHLD is blocked in the caller from here on (ptracer_supervise reads it
- * through a signalfd); the command gets the caller's old mask.
+ * SIGCHLD is blocked in the calling thread from here on, until
+ * ptracer_supervise installs its handler; the command gets the old mask.
  * 0 with *out filled, or -errno when the tree cannot be traced (nothing
  * ran): EPERM/EACCES ptrace refused (Yama, a seccomp profile), ENOSYS or
  * EPERM pidfd_getfd missing, or the filter's own error. */
@@ -42,8 +42,8 @@ const char *ptracer_strerror(int err);
  * reinjected, group-stops are left with PTRACE_LISTEN; tunnelled connects
  * are dialled on threads of their own (the tracee stays stopped) and their
  * result comes back over a pipe to this thread, the only one that issues
- * ptrace requests. Returns the child's wait status (for unotify_exit_like).
- * When tsrun exits, what is left of the tree is killed (EXITKILL). */
+ * ptrace requests. Installs a SIGCHLD handler (a self-pipe). Returns the child's wait status (for
+ * unotify_exit_like). When tsrun exits, what is left of the tree is killed (EXITKILL). */
 int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg);
 
 #endif
