@@ -257,9 +257,6 @@ static int cmd_run(const struct cli *c)
     }
     if (mode == RUNMODE_ENV)
         proxy_env = !c->no_proxy_env;
-    if (mode == RUNMODE_SECCOMP && c->intercept == CLI_INTERCEPT_AUTO)
-        tsr_warn("%s is %s: tunnelling its connects with seccomp user notifications", c->argv[0],
-                 why);
     if (inspected) {
         if (elf_bypasses_preload(&ei) && mode != RUNMODE_SECCOMP && mode != RUNMODE_PTRACE) {
             /* LD_PRELOAD stays: dynamic programs it starts still use it. */
@@ -317,9 +314,14 @@ static int cmd_run(const struct cli *c)
         const struct tsr_status *st = d.have_st ? &d.st : NULL;
         /* Each returns only when its intercept cannot be had: nothing ran. */
         int sr = 0, pr = 0;
-        char hint[512] = "";
+        /* One line says which intercept and why, once it is in place. */
+        char say[640] = "";
+        if (c->intercept == CLI_INTERCEPT_AUTO)
+            snprintf(say, sizeof say,
+                     "%s is %s: tunnelling its connects with seccomp user notifications",
+                     c->argv[0], why);
         if (mode == RUNMODE_SECCOMP) {
-            sr = runmode_seccomp(c->argv, env, d.socks5, routes, st);
+            sr = runmode_seccomp(c->argv, env, d.socks5, routes, st, say[0] ? say : NULL);
             if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
                 if (sr != -EINVAL)
                     tsr_error("--intercept=seccomp: no seccomp listener: %s; try "
@@ -328,12 +330,12 @@ static int cmd_run(const struct cli *c)
                 rc = TSR_EXIT_INTERNAL;
                 goto out;
             }
-            snprintf(hint, sizeof hint,
-                     "hint: no seccomp listener for %s (%s); tunnelling its connects with ptrace "
-                     "instead",
-                     c->argv[0], seccomp_strerror(sr));
+            snprintf(say, sizeof say,
+                     "hint: %s is %s, and there is no seccomp listener (%s): tunnelling its "
+                     "connects with ptrace instead",
+                     c->argv[0], why, seccomp_strerror(sr));
         }
-        pr = runmode_ptrace(c->argv, env, d.socks5, routes, st, hint[0] ? hint : NULL);
+        pr = runmode_ptrace(c->argv, env, d.socks5, routes, st, say[0] ? say : NULL);
         if (pr == -EINVAL || c->intercept == CLI_INTERCEPT_PTRACE) {
             if (pr != -EINVAL)
                 tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "
@@ -343,9 +345,9 @@ static int cmd_run(const struct cli *c)
             goto out;
         }
         o.proxy_env = !c->no_proxy_env;
-        tsr_warn("hint: no seccomp listener for %s (%s) and no ptrace (%s); falling back to the "
-                 "shim%s",
-                 c->argv[0], seccomp_strerror(sr), ptracer_strerror(pr),
+        tsr_warn("hint: %s is %s, and there is no seccomp listener (%s) and no ptrace (%s): "
+                 "falling back to the shim%s",
+                 c->argv[0], why, seccomp_strerror(sr), ptracer_strerror(pr),
                  o.proxy_env ? " and ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
         inject_free_env(env);
         env = NULL;

@@ -111,7 +111,7 @@ static int cfg_once(const char *socks5, const char *routes, const struct tsr_sta
 }
 
 int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
-                    const struct tsr_status *st)
+                    const struct tsr_status *st, const char *say)
 {
     int rc = cfg_once(socks5, routes, st);
     if (rc < 0)
@@ -121,6 +121,8 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     if (rc < 0)
         return rc;
     cfg.no_new_privs = ch.no_new_privs;
+    if (say)
+        tsr_warn("%s", say);
     tsr_debug("seccomp: pid %d runs %s under the filter (%s%s)", (int)ch.pid, argv[0],
               ch.killable ? "WAIT_KILLABLE_RECV" : "signals may restart a connect",
               ch.no_new_privs ? ", no-new-privs" : "");
@@ -129,7 +131,7 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
 }
 
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
-                   const struct tsr_status *st, const char *hint)
+                   const struct tsr_status *st, const char *say)
 {
     int rc = cfg_once(socks5, routes, st);
     if (rc < 0)
@@ -139,8 +141,8 @@ int runmode_ptrace(char *const argv[], char **env, const char *socks5, const cha
     if (rc < 0)
         return rc;
     cfg.no_new_privs = ch.no_new_privs;
-    if (hint)
-        tsr_warn("%s", hint);
+    if (say)
+        tsr_warn("%s", say);
     tsr_debug("ptrace: pid %d runs %s under the tracing filter%s", (int)ch.pid, argv[0],
               ch.no_new_privs ? " (no-new-privs)" : "");
     int status = ptracer_supervise(ch.pid, &cfg);

@@ -24,15 +24,16 @@ int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmo
 /* Runs argv under the seccomp supervisor. On success it does not return: tsrun
  * exits as the command did. Returns -errno when no listener could be had
  * (nothing ran; see seccomp_strerror) or -EINVAL for a bad socks5/routes.
- * st (may be NULL): peers offline there are refused with EHOSTUNREACH. */
+ * st (may be NULL): peers offline there are refused with EHOSTUNREACH.
+ * say (may be NULL): one line printed once the command runs under the
+ * filter (which intercept and why; nothing is printed when it fails). */
 int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
-                    const struct tsr_status *st);
+                    const struct tsr_status *st, const char *say);
 
 /* The same under the ptrace supervisor (ptracer.h). Returns -errno when
  * the tree cannot be traced (nothing ran; see ptracer_strerror) or -EINVAL
- * for a bad socks5/routes. hint (may be NULL): one line printed once the
- * tree is traced (why ptrace and not seccomp). */
+ * for a bad socks5/routes. say: as for runmode_seccomp. */
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
-                   const struct tsr_status *st, const char *hint);
+                   const struct tsr_status *st, const char *say);
 
 #endif

@@ -210,6 +210,7 @@ test_ptrace_chosen_when_nested_listener_busy() {
     assert_contains "$err" "EBUSY"
     assert_contains "$err" "tunnelling its connects with ptrace instead"
     assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
+    assert_eq 1 "$(wc -l <<<"$err")" "one line in all"
 }
 
 # The listener refused by the kernel (EBUSY): ptrace alone does the work.
@@ -223,6 +224,7 @@ test_ptrace_chosen_when_listener_refused() {
         assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin"
         assert_contains "$err" "tunnelling its connects with ptrace instead"
         assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
+    assert_eq 1 "$(wc -l <<<"$err")" "one line in all"
     done
     out=$(pt_denied --listener -- "$SC_DIR/gdial-static" many 20 "$BED_PEER_V4:$BED_ECHO_PORT")
     assert_eq "ok=20/20" "$out"
@@ -260,6 +262,14 @@ test_ptrace_neither_falls_back_to_env() {
     assert_contains "$err" "EPERM"
     assert_contains "$err" "ALL_PROXY"
     assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
+    assert_eq 1 "$(wc -l <<<"$err")" "one line in all"
+    # The static program gets the proxy variable.
+    local bin=$BED_DIR/static-getenv
+    printf '%s\n' '#include <stdio.h>' '#include <stdlib.h>' \
+        'int main(void){const char*v=getenv("ALL_PROXY");puts(v?v:"(unset)");return 0;}' >"$bin.c"
+    musl-gcc -static -o "$bin" "$bin.c"
+    out=$(pt_denied --ptrace --listener -- "$bin")
+    assert_eq "socks5h://$BED_SOCKS5" "$out"
 }
 
 test_ptrace_doctor_reports() {
