@@ -341,3 +341,17 @@ test_ptrace_go_resolver_names_without_leak() {
     leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$d/queries" || true)
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
+
+# When the command exits, what it left running in the background goes too
+# (EXITKILL: nothing runs on untraced, with its trapped calls unanswered).
+test_ptrace_background_is_killed_with_the_command() {
+    sc_build
+    local bg i
+    bg=$(sc_tsrun --intercept=ptrace sh -c 'sleep 30 >/dev/null 2>&1 & echo $!')
+    [[ $bg =~ ^[0-9]+$ ]] || _e2e_fail "no background pid: $bg"
+    for ((i = 0; i < 100; i++)); do
+        [[ -e /proc/$bg ]] && [[ $(awk '{print $3}' "/proc/$bg/stat" 2>/dev/null) != Z ]] || break
+        sleep 0.02
+    done
+    assert_eq "" "$(awk '$3 != "Z" {print $3}' "/proc/$bg/stat" 2>/dev/null)" "sleep $bg still running"
+}
