@@ -219,6 +219,20 @@ static void finish(pid_t tid, regs_t *r, int rc)
     resume(tid, 0);
 }
 
+/* The registers of a stopped tracee. IMPORTANT: one we cannot read cannot
+ * be answered and must neither run its syscall nor stay stopped forever:
+ * it is killed (ESRCH: it is gone already). 0 or -errno. */
+static int regs_read(pid_t tid, regs_t *r)
+{
+    int e = regs_get(tid, r);
+    if (e < 0 && e != -ESRCH) {
+        tsr_error("ptrace: cannot read tid %d's registers (%s): killing it", (int)tid,
+                  strerror(-e));
+        kill(tid, SIGKILL);
+    }
+    return e;
+}
+
 /* --- tunnelled connects in flight --- */
 
 /* A stopped thread waiting for its tunnel. gen tells a slot's successive
@@ -296,7 +310,7 @@ static void on_result(const struct result *res)
     pid_t tid = pending[res->slot].tid;
     slot_free(res->slot);
     regs_t r;
-    if (regs_get(tid, &r) == 0)
+    if (regs_read(tid, &r) == 0)
         finish(tid, &r, res->rc);
 }
 
@@ -305,8 +319,8 @@ static void on_result(const struct result *res)
 static void on_seccomp(pid_t tid)
 {
     regs_t r;
-    if (regs_get(tid, &r) < 0)
-        return; /* gone */
+    if (regs_read(tid, &r) < 0)
+        return;
     struct trap_call c = {.tid = tid, .nr = (long)REG_NR(r)};
     uint64_t args[6] = REG_ARGS(r);
     memcpy(c.args, args, sizeof c.args);
