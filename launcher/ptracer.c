@@ -464,7 +464,7 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
             break;
         if (rc < 0) {
             /* Killed above: wait for it to go. */
-            while ((t = waitpid(child, &status, __WALL)) < 0 && errno == EINTR)
+            while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
                 ;
             break;
         }

@@ -223,7 +223,7 @@ int trap_tunnel_getfd(const struct trap_job *j)
     if (rc < 0) {
         /* Back to unconnected, as a failed kernel connect leaves it. */
         struct sockaddr unspec = {.sa_family = AF_UNSPEC};
-        connect(fd, &unspec, sizeof unspec);
+        (void)connect(fd, &unspec, sizeof unspec);
         goto out;
     }
     struct stat sb;
@@ -297,6 +297,7 @@ static int redirect_dns(const struct trap_call *n, int fd, int family,
     int rc = TRAP_CONTINUE;
     const struct sockaddr_in *st4 = (const struct sockaddr_in *)&g_cfg->stub;
     memset(&stub, 0, sizeof stub);
+    memset(&from, 0, sizeof from);
     if (family == AF_INET) {
         memcpy(&stub, st4, sizeof *st4);
         sl = sizeof *st4;
@@ -442,7 +443,7 @@ int trap_spawn(void *(*fn)(void *), void *arg)
     pthread_attr_t at;
     pthread_attr_init(&at);
     pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&at, 64 * 1024);
+    pthread_attr_setstacksize(&at, (size_t)64 * 1024);
     int rc = pthread_create(&t, &at, fn, arg);
     pthread_attr_destroy(&at);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
