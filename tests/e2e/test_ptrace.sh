@@ -23,6 +23,14 @@ pt_denied() {
         "$PROGS/scdeny" "${flags[@]}" -- "$TSRUN" --socks5 "$BED_SOCKS5" "$@" 2>"$BED_DIR/sc.err"
 }
 
+# pt_state_is PID REGEX: the process's state (/proc/PID/stat, "" when gone)
+# matches REGEX entirely.
+pt_state_is() {
+    local st
+    st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || st=
+    [[ $st =~ ^($2)$ ]]
+}
+
 test_ptrace_go_dial_by_ip() {
     sc_build
     local bin out
@@ -177,15 +185,10 @@ test_ptrace_stop_and_continue() {
     env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
         "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=ptrace \
         sh -c 'echo $$; kill -STOP $$; echo resumed' >"$BED_DIR/stop.out" &
-    local pid=$! child state i
+    local pid=$! child
     wait_for_line "$BED_DIR/stop.out" '^[0-9]+$'
     child=$(head -1 "$BED_DIR/stop.out")
-    for ((i = 0; i < 200; i++)); do
-        state=$(awk '{print $3}' "/proc/$child/stat" 2>/dev/null)
-        [[ $state == [tT] ]] && break
-        sleep 0.02
-    done
-    assert_contains "tT" "$state" "the command is stopped"
+    _e2e_poll 10 pt_state_is "$child" '[tT]' || _e2e_fail "the command never stopped"
     assert_not_contains "$(cat "$BED_DIR/stop.out")" "resumed"
     kill -CONT "$child"
     local st=0
@@ -346,12 +349,8 @@ test_ptrace_go_resolver_names_without_leak() {
 # (EXITKILL: nothing runs on untraced, with its trapped calls unanswered).
 test_ptrace_background_is_killed_with_the_command() {
     sc_build
-    local bg i
+    local bg
     bg=$(sc_tsrun --intercept=ptrace sh -c 'sleep 30 >/dev/null 2>&1 & echo $!')
     [[ $bg =~ ^[0-9]+$ ]] || _e2e_fail "no background pid: $bg"
-    for ((i = 0; i < 100; i++)); do
-        [[ -e /proc/$bg ]] && [[ $(awk '{print $3}' "/proc/$bg/stat" 2>/dev/null) != Z ]] || break
-        sleep 0.02
-    done
-    assert_eq "" "$(awk '$3 != "Z" {print $3}' "/proc/$bg/stat" 2>/dev/null)" "sleep $bg still running"
+    _e2e_poll 5 pt_state_is "$bg" 'Z|' || _e2e_fail "sleep $bg still running after the command exited"
 }
