@@ -140,9 +140,10 @@ test_ptrace_many_concurrent_dials_overlap() {
 test_ptrace_signal_storm_one_tunnel_per_connect() {
     sc_build
     local log=$BED_DIR/relay.log port=10956 out
-    socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork TCP:$BED_SOCKS5 2>"$log" &
+    socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork "TCP:$BED_SOCKS5" 2>"$log" &
     local relay=$!
     wait_for_line "$log" "listening on"
+    # shellcheck disable=SC2016 # expanded by sh
     out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
         "$TSRUN" --socks5 "127.0.0.1:$port" --intercept=ptrace sh -c \
         'ls /proc/$PPID/fd | wc -l; "$0" storm 100 "$1"; ls /proc/$PPID/fd | wc -l' \
