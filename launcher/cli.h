@@ -9,10 +9,10 @@ enum cli_cmd { CLI_RUN, CLI_UP, CLI_DOWN, CLI_STATUS, CLI_ENV, CLI_DOCTOR, CLI_H
 
 /* --intercept: how COMMAND's connects reach the tunnel. */
 enum cli_intercept {
-    CLI_INTERCEPT_AUTO = 0, /* shim for dynamic programs, seccomp for static/Go */
+    CLI_INTERCEPT_AUTO = 0, /* shim for dynamic programs, seccomp (ptrace, env) for static/Go */
     CLI_INTERCEPT_SHIM,     /* LD_PRELOAD only */
     CLI_INTERCEPT_SECCOMP,  /* seccomp user notifications, tsrun supervises */
-    CLI_INTERCEPT_PTRACE,   /* not implemented: refused with a reason */
+    CLI_INTERCEPT_PTRACE,   /* SECCOMP_RET_TRACE filter, tsrun traces the tree */
     CLI_INTERCEPT_ENV,      /* shim + ALL_PROXY/HTTP(S)_PROXY (proxy-aware tools) */
 };
 
@@ -21,9 +21,9 @@ struct cli {
     const char *socket; /* --socket PATH */
     const char *socks5; /* --socks5 ADDR */
     const char *state_dir;
-    int socks5_port;      /* --socks5-port N (0: let tailscaled pick) */
-    bool socks5_port_set; /* --socks5-port was given */
-    int timeout_s;        /* --timeout SECONDS (default 60) */
+    int socks5_port;              /* --socks5-port N (0: let tailscaled pick) */
+    bool socks5_port_set;         /* --socks5-port was given */
+    int timeout_s;                /* --timeout SECONDS (default 60) */
     enum cli_intercept intercept; /* --intercept MODE (default auto) */
     bool ephemeral, accept_routes, no_proxy_env, verbose;
     bool background;        /* up --background */

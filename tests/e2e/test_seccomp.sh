@@ -232,11 +232,6 @@ test_seccomp_nested_falls_back_with_one_hint() {
         "$TSRUN" --socket "$BED_TS_SOCKET" --socks5 "$BED_SOCKS5" --intercept=seccomp true
 }
 
-test_seccomp_ptrace_not_implemented() {
-    assert_status 2 sc_tsrun --intercept=ptrace true
-    assert_contains "$(cat "$BED_DIR/sc.err")" "not implemented"
-}
-
 # doctor says what this machine permits, and what a Go program gets here.
 test_seccomp_doctor_reports() {
     sc_build
