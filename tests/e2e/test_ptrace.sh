@@ -1,14 +1,14 @@
 # shellcheck shell=bash
 # Static and Go programs where no seccomp listener can be had (issue 14): tsrun
 # --intercept=ptrace, and auto's fallback chain seccomp -> ptrace -> proxy
-# variables. The clients and sc_tsrun are test_seccomp.sh's (same build dir).
+# variables. The clients, sc_tsrun and the checks both intercepts pass are
+# tests/e2e/sclib.sh's (shared with test_seccomp.sh; same build dir).
 # Where the kernel must refuse an intercept, tests/progs/scdeny installs a
 # seccomp filter that makes ptrace() fail with EPERM and/or seccomp()'s
 # listener flag with EBUSY, then execs tsrun.
 
-# sc_build and sc_tsrun, taken from test_seccomp.sh (its tests not sourced).
-# shellcheck source=/dev/null
-source <(sed -n '/^SC_DIR=/,/^}/p;/^sc_tsrun()/,/^}/p' "$REPO/tests/e2e/test_seccomp.sh")
+# shellcheck source=tests/e2e/sclib.sh
+source "$REPO/tests/e2e/sclib.sh"
 
 # pt_denied FLAGS... -- TSRUN_ARGS...: tsrun under scdeny FLAGS, stderr to
 # $BED_DIR/sc.err.
@@ -354,4 +354,27 @@ test_ptrace_background_is_killed_with_the_command() {
     bg=$(sc_tsrun --intercept=ptrace sh -c 'sleep 30 >/dev/null 2>&1 & echo $!')
     [[ $bg =~ ^[0-9]+$ ]] || _e2e_fail "no background pid: $bg"
     _e2e_poll 5 pt_state_is "$bg" 'Z|' || _e2e_fail "sleep $bg still running after the command exited"
+}
+
+# musl's static resolver under ptrace: its tailnet queries (sendto) reach the
+# stub on a duplicate of its socket and recvfrom reports the nameserver, as
+# in seccomp mode; nothing leaks to the real server.
+test_ptrace_musl_resolver_names_without_leak() {
+    sc_check_musl_resolver ptrace
+}
+
+# DNS over TCP from Go's resolver reaches the stub under ptrace too.
+test_ptrace_go_resolver_over_tcp() {
+    sc_check_go_resolver_over_tcp --intercept=ptrace
+}
+
+# A blocking recvfrom for the stub's answer: the thread stays stopped while
+# a tracer thread waits (within SO_RCVTIMEO).
+test_ptrace_blocking_recvfrom_for_stub_answers() {
+    sc_check_blocking_recvfrom ptrace
+}
+
+# sendmsg/sendmmsg to the tailnet fail closed under ptrace as under seccomp.
+test_ptrace_sendmsg_to_tailnet_fails_closed() {
+    sc_check_sendmsg_fails_closed ptrace
 }

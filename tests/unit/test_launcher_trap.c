@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dnssock.h"
 #include "seccomp.h"
 #include "trap.h"
 
@@ -108,6 +110,106 @@ Test(trap, sendto_and_getpeername, .init = setup)
     /* Other syscalls are not trap.c's business. */
     struct trap_call o = {.tid = getpid(), .nr = __NR_getpid};
     cr_assert_eq(trap_decide(&o, &j), TRAP_CONTINUE);
+    close(tcp);
+    close(udp);
+}
+
+/* sendmsg/sendmmsg: the address inside struct msghdr, as sendto's. */
+Test(trap, sendmsg_decisions, .init = setup)
+{
+    int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
+    struct trap_job *j = NULL;
+    struct sockaddr_in peer = v4("100.88.12.5", 7), lo = v4("127.0.0.1", 9);
+    char x = 'x';
+    struct iovec iov = {.iov_base = &x, .iov_len = 1};
+    struct mmsghdr m[2] = {
+        {.msg_hdr = {.msg_name = &lo, .msg_namelen = sizeof lo, .msg_iov = &iov, .msg_iovlen = 1}},
+        {.msg_hdr =
+             {.msg_name = &peer, .msg_namelen = sizeof peer, .msg_iov = &iov, .msg_iovlen = 1}},
+    };
+    struct trap_call c = {.tid = getpid(), .nr = __NR_sendmsg};
+    c.args[0] = (uint64_t)udp;
+    c.args[1] = (uint64_t)(uintptr_t)&m[1].msg_hdr;
+    cr_assert_eq(trap_decide(&c, &j), -ENETUNREACH);
+    c.args[1] = (uint64_t)(uintptr_t)&m[0].msg_hdr;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    c.args[0] = (uint64_t)tcp;
+    c.args[1] = (uint64_t)(uintptr_t)&m[1].msg_hdr;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    c.args[2] = MSG_FASTOPEN;
+    cr_assert_eq(trap_decide(&c, &j), -EOPNOTSUPP);
+    /* sendmmsg: one tunnelled entry fails the whole call. */
+    struct trap_call mm = {.tid = getpid(), .nr = __NR_sendmmsg};
+    mm.args[0] = (uint64_t)udp;
+    mm.args[1] = (uint64_t)(uintptr_t)m;
+    mm.args[2] = 1;
+    cr_assert_eq(trap_decide(&mm, &j), TRAP_CONTINUE);
+    mm.args[2] = 2;
+    cr_assert_eq(trap_decide(&mm, &j), -ENETUNREACH);
+    close(tcp);
+    close(udp);
+}
+
+/* With the stub running (cfg.dns), DNS to port 53 is a job: a UDP connect,
+ * a TCP one only with cfg.dns_tcp; a recvfrom with a source address only on
+ * a socket a tailnet query went out on (dnssock). A sendto of a query the
+ * stub would not answer (no stub started here) continues. */
+Test(trap, dns_decisions, .init = setup)
+{
+    int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET6, SOCK_DGRAM, 0);
+    struct trap_job *j = NULL;
+    struct sockaddr_in ns = v4("127.0.0.53", 53);
+    cfg.dns = true;
+    cr_assert_eq(decide_connect(udp, &ns, &j), TRAP_DNS);
+    cr_assert_eq(j->kind, TRAP_JOB_DNS_UDP);
+    cr_assert_eq(j->family, AF_INET6);
+    cr_assert_eq(j->len, sizeof ns);
+    cr_assert_eq(memcmp(&j->dest, &ns, sizeof ns), 0);
+    free(j);
+    cr_assert_eq(decide_connect(tcp, &ns, &j), TRAP_CONTINUE);
+    cfg.dns_tcp = true;
+    cr_assert_eq(decide_connect(tcp, &ns, &j), TRAP_DNS);
+    cr_assert_eq(j->kind, TRAP_JOB_DNS_TCP);
+    free(j);
+    struct sockaddr_in other = v4("127.0.0.53", 5353);
+    cr_assert_eq(decide_connect(udp, &other, &j), TRAP_CONTINUE);
+    cfg.dns = false;
+    cr_assert_eq(decide_connect(udp, &ns, &j), TRAP_CONTINUE);
+    cfg.dns = true;
+    /* sendto of a query: the stub is not running, so nothing is tailnet. */
+    uint8_t q[17] = {0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1};
+    struct trap_call s = {.tid = getpid(), .nr = __NR_sendto};
+    s.args[0] = (uint64_t)udp;
+    s.args[1] = (uint64_t)(uintptr_t)q;
+    s.args[2] = sizeof q;
+    s.args[4] = (uint64_t)(uintptr_t)&ns;
+    s.args[5] = sizeof ns;
+    cr_assert_eq(trap_decide(&s, &j), TRAP_CONTINUE);
+    /* recvfrom: only on a remembered socket, and only asking the source. */
+    char buf[64];
+    struct sockaddr_storage src;
+    socklen_t sl = sizeof src;
+    struct trap_call r = {.tid = getpid(), .nr = __NR_recvfrom};
+    r.args[0] = (uint64_t)udp;
+    r.args[1] = (uint64_t)(uintptr_t)buf;
+    r.args[2] = sizeof buf;
+    r.args[4] = (uint64_t)(uintptr_t)&src;
+    r.args[5] = (uint64_t)(uintptr_t)&sl;
+    cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
+    struct stat sb;
+    cr_assert_eq(fstat(udp, &sb), 0);
+    dnssock_remember(sb.st_ino, &ns, sizeof ns);
+    cr_assert_eq(trap_decide(&r, &j), TRAP_DNS);
+    cr_assert_eq(j->kind, TRAP_JOB_DNS_RECVFROM);
+    cr_assert_eq(j->ulen, sizeof src);
+    cr_assert_eq(j->buflen, sizeof buf);
+    cr_assert_eq(j->len, sizeof ns);
+    free(j);
+    r.args[3] = MSG_ERRQUEUE;
+    cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
+    r.args[3] = 0;
+    r.args[5] = 0; /* recv(): no source asked */
+    cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
     close(tcp);
     close(udp);
 }
