@@ -20,10 +20,10 @@ enum cli_cmd {
 
 /* --intercept: how COMMAND's connects reach the tunnel. */
 enum cli_intercept {
-    CLI_INTERCEPT_AUTO = 0, /* shim for dynamic programs, seccomp for static/Go */
+    CLI_INTERCEPT_AUTO = 0, /* shim for dynamic programs, seccomp (ptrace, env) for static/Go */
     CLI_INTERCEPT_SHIM,     /* LD_PRELOAD only */
     CLI_INTERCEPT_SECCOMP,  /* seccomp user notifications, tsrun supervises */
-    CLI_INTERCEPT_PTRACE,   /* not implemented: refused with a reason */
+    CLI_INTERCEPT_PTRACE,   /* SECCOMP_RET_TRACE filter, tsrun traces the tree */
     CLI_INTERCEPT_ENV,      /* shim + ALL_PROXY/HTTP(S)_PROXY (proxy-aware tools) */
 };
 

@@ -23,6 +23,7 @@
 #include "elfinfo.h"
 #include "inject.h"
 #include "localapi.h"
+#include "ptracer.h"
 #include "seccomp.h"
 #include "preload.h"
 #include "tsrun.h"
@@ -275,11 +276,20 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     /* What static and Go programs get here (--intercept=auto). */
     int sc = seccomp_probe();
     if (sc == 0)
-        line(&dc, "OK", "seccomp: user-notify listeners work: static and Go programs are tunnelled "
-                        "with --intercept=seccomp");
+        line(&dc, "OK",
+             "seccomp: user-notify listeners work: static and Go programs are tunnelled "
+             "with --intercept=seccomp");
     else
-        line(&dc, "WARN", "seccomp: no listener (%s); ptrace intercept is not implemented: static "
-                          "and Go programs get proxy variables only", seccomp_strerror(sc));
+        line(&dc, "WARN", "seccomp: no listener (%s)", seccomp_strerror(sc));
+    int pt = ptracer_probe();
+    if (pt == 0)
+        line(&dc, "OK", "ptrace: permitted: %s",
+             sc == 0 ? "--intercept=ptrace works too"
+                     : "static and Go programs are "
+                       "tunnelled with ptrace instead");
+    else
+        line(&dc, sc == 0 ? "OK" : "WARN", "ptrace: not permitted (%s)%s", ptracer_strerror(pt),
+             sc == 0 ? "" : ": static and Go programs get proxy variables only");
 
     bool cmd_static = false, cmd_priv = false;
     if (argc > 0) {
@@ -302,11 +312,12 @@ int doctor_run(struct daemon *d, int argc, char **argv)
                      have_musl_shim ? "the musl shim is used"
                                     : "needs a musl build of the shim (make musl)");
             else if (cmd_static)
-                line(&dc, sc == 0 ? "OK" : "WARN",
+                line(&dc, sc == 0 || pt == 0 ? "OK" : "WARN",
                      "command: %s is %s: the shim cannot work; %s", path,
                      ei.is_go ? "a Go program" : "statically linked",
-                     sc == 0 ? "tsrun runs it under seccomp (--intercept=auto)"
-                             : "tsrun exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it");
+                     sc == 0   ? "tsrun runs it under seccomp (--intercept=auto)"
+                     : pt == 0 ? "tsrun runs it under ptrace (--intercept=auto)"
+                               : "tsrun exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it");
             else
                 line(&dc, "OK", "command: %s is dynamically linked: the shim works", path);
             if (cmd_priv)

@@ -14,6 +14,7 @@
 #include "inject.h"
 #include "login.h"
 #include "preload.h"
+#include "ptracer.h"
 #include "runmode.h"
 #include "report.h"
 #include "seccomp.h"
@@ -103,11 +104,8 @@ static int cmd_run(const struct cli *c)
     }
     if (mode == RUNMODE_ENV)
         proxy_env = !c->no_proxy_env;
-    if (mode == RUNMODE_SECCOMP && c->intercept == CLI_INTERCEPT_AUTO)
-        tsr_warn("%s is %s: tunnelling its connects with seccomp user notifications", c->argv[0],
-                 why);
     if (inspected) {
-        if (elf_bypasses_preload(&ei) && mode != RUNMODE_SECCOMP) {
+        if (elf_bypasses_preload(&ei) && mode != RUNMODE_SECCOMP && mode != RUNMODE_PTRACE) {
             /* LD_PRELOAD stays: dynamic programs it starts still use it. */
             proxy_env = !c->no_proxy_env;
             tsr_warn("%s is %s: the shim cannot work there%s", path,
@@ -154,23 +152,48 @@ static int cmd_run(const struct cli *c)
         rc = TSR_EXIT_INTERNAL;
         goto out;
     }
-    if (mode == RUNMODE_SECCOMP) {
+    if (mode == RUNMODE_SECCOMP || mode == RUNMODE_PTRACE) {
         /* The supervisor refuses offline peers at once, as the shim does
          * from the name map: it needs the status (the warm path has none). */
         if (!d.have_st)
             daemon_fetch_status(&d, 3000);
-        /* Returns only when no listener could be had: nothing ran yet. */
-        int sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, d.have_st ? &d.st : NULL);
-        if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
-            if (sr != -EINVAL)
-                tsr_error("--intercept=seccomp: no seccomp listener: %s", seccomp_strerror(sr));
-            rc = TSR_EXIT_INTERNAL;
+        const struct tsr_status *st = d.have_st ? &d.st : NULL;
+        /* Each returns only when its intercept cannot be had: nothing ran. */
+        int sr = 0, pr = 0;
+        /* One line says which intercept and why, once it is in place. */
+        char say[640] = "";
+        if (c->intercept == CLI_INTERCEPT_AUTO)
+            snprintf(say, sizeof say,
+                     "%s is %s: tunnelling its connects with seccomp user notifications",
+                     c->argv[0], why);
+        if (mode == RUNMODE_SECCOMP) {
+            sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, st, say[0] ? say : NULL);
+            if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
+                if (sr != -EINVAL)
+                    tsr_error("--intercept=seccomp: no seccomp listener: %s; try "
+                              "--intercept=ptrace or --intercept=env",
+                              seccomp_strerror(sr));
+                rc = TSR_EXIT_INTERNAL;
+                goto out;
+            }
+            snprintf(say, sizeof say,
+                     "hint: %s is %s, and there is no seccomp listener (%s): tunnelling its "
+                     "connects with ptrace instead",
+                     c->argv[0], why, seccomp_strerror(sr));
+        }
+        pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, st, say[0] ? say : NULL);
+        if (pr == -EINVAL || c->intercept == CLI_INTERCEPT_PTRACE) {
+            if (pr != -EINVAL)
+                tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "
+                          "where seccomp listeners work, else --intercept=env",
+                          c->argv[0], ptracer_strerror(pr));
+            rc = pr == -EINVAL ? TSR_EXIT_INTERNAL : TSR_EXIT_USAGE;
             goto out;
         }
         o.proxy_env = !c->no_proxy_env;
-        tsr_warn("hint: no seccomp listener for %s (%s); ptrace intercept is not implemented; "
+        tsr_warn("hint: %s is %s, and there is no seccomp listener (%s) and no ptrace (%s): "
                  "falling back to the shim%s",
-                 c->argv[0], seccomp_strerror(sr),
+                 c->argv[0], why, seccomp_strerror(sr), ptracer_strerror(pr),
                  o.proxy_env ? " and ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
         inject_free_env(env);
         env = NULL;

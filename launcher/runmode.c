@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dnsstub.h"
+#include "ptracer.h"
 #include "seccomp.h"
 #include "settings.h"
 #include "tsrun.h"
@@ -28,8 +29,9 @@ int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmo
         *why = "--intercept=seccomp";
         return 0;
     case CLI_INTERCEPT_PTRACE:
-        *why = "--intercept=ptrace is not implemented yet; use seccomp or env";
-        return -ENOTSUP;
+        *out = RUNMODE_PTRACE;
+        *why = "--intercept=ptrace";
+        return 0;
     case CLI_INTERCEPT_AUTO:
         break;
     }
@@ -71,10 +73,17 @@ static uint8_t (*offline_list(const struct tsr_status *st, size_t *n))[16]
     return a;
 }
 
-int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
-                    const struct tsr_status *st)
+/* The supervisors' configuration, built once (auto may try seccomp and
+ * then ptrace; the DNS stub starts once). 0 or -EINVAL after one line. */
+static struct unotify_cfg cfg; /* lives as long as the supervisor */
+static uint8_t (*cfg_off)[16];
+
+static int cfg_once(const char *socks5, const char *routes, const struct tsr_status *st)
 {
-    static struct unotify_cfg cfg; /* lives as long as the supervisor */
+    static int built; /* 0: not yet, 1: ok, -EINVAL */
+    if (built)
+        return built < 0 ? built : 0;
+    built = -EINVAL;
     memset(&cfg, 0, sizeof cfg);
     if (!socks5 || unotify_parse_proxy(socks5, &cfg) < 0) {
         tsr_error("seccomp intercept: SOCKS5 address %s is not IP:PORT",
@@ -95,24 +104,53 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
     const char *a = getenv("TSRUN_SECCOMP_ADDFD");
     cfg.force_addfd = a && !strcmp(a, "1");
     size_t noff = 0;
-    uint8_t(*off)[16] = offline_list(st, &noff);
-    cfg.offline = (const uint8_t(*)[16])off;
+    cfg_off = offline_list(st, &noff);
+    cfg.offline = (const uint8_t(*)[16])cfg_off;
     cfg.noffline = noff;
     /* Names for resolvers that ask DNS themselves (Go's pure resolver). */
     if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0) {
         cfg.dns = true;
         cfg.dns_tcp = dnsstub_start_tcp(&cfg.stub_tcp, &cfg.stub_tcplen) == 0;
     }
-    struct seccomp_child ch;
-    int rc = seccomp_spawn(argv, env, &ch);
-    if (rc < 0) {
-        free(off);
+    built = 1;
+    return 0;
+}
+
+int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
+                    const struct tsr_status *st, const char *say)
+{
+    int rc = cfg_once(socks5, routes, st);
+    if (rc < 0)
         return rc;
-    }
+    struct seccomp_child ch;
+    rc = seccomp_spawn(argv, env, &ch);
+    if (rc < 0)
+        return rc;
     cfg.no_new_privs = ch.no_new_privs;
+    if (say)
+        tsr_warn("%s", say);
     tsr_debug("seccomp: pid %d runs %s under the filter (%s%s)", (int)ch.pid, argv[0],
               ch.killable ? "WAIT_KILLABLE_RECV" : "signals may restart a connect",
               ch.no_new_privs ? ", no-new-privs" : "");
     int status = unotify_supervise(ch.listener, ch.pid, &cfg);
+    unotify_exit_like(status);
+}
+
+int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
+                   const struct tsr_status *st, const char *say)
+{
+    int rc = cfg_once(socks5, routes, st);
+    if (rc < 0)
+        return rc;
+    struct ptracer_child ch;
+    rc = ptracer_spawn(argv, env, &ch);
+    if (rc < 0)
+        return rc;
+    cfg.no_new_privs = ch.no_new_privs;
+    if (say)
+        tsr_warn("%s", say);
+    tsr_debug("ptrace: pid %d runs %s under the tracing filter%s", (int)ch.pid, argv[0],
+              ch.no_new_privs ? " (no-new-privs)" : "");
+    int status = ptracer_supervise(ch.pid, &cfg);
     unotify_exit_like(status);
 }

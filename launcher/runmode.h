@@ -9,21 +9,31 @@
 enum runmode {
     RUNMODE_SHIM,    /* LD_PRELOAD (today's path) */
     RUNMODE_SECCOMP, /* filter + tsrun as supervisor */
+    RUNMODE_PTRACE,  /* tracing filter + tsrun as ptrace supervisor */
     RUNMODE_ENV,     /* LD_PRELOAD + proxy variables */
 };
 
 /* Pure: the mode for a program (ei from elf_inspect_path; all zero when it
  * could not be read: the shim, as for scripts). auto: static or Go ELF ->
- * seccomp, else shim. *why: a short reason for the one line tsrun prints.
- * 0, or -ENOTSUP for ptrace (not implemented) with *why saying so. */
+ * seccomp (the caller falls back to ptrace, then proxy variables, when the
+ * machine refuses it), else shim. *why: a short reason for the one line
+ * tsrun prints. Always 0. */
 int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmode *out,
                    const char **why);
 
 /* Runs argv under the seccomp supervisor. On success it does not return: tsrun
  * exits as the command did. Returns -errno when no listener could be had
  * (nothing ran; see seccomp_strerror) or -EINVAL for a bad socks5/routes.
- * st (may be NULL): peers offline there are refused with EHOSTUNREACH. */
+ * st (may be NULL): peers offline there are refused with EHOSTUNREACH.
+ * say (may be NULL): one line printed once the command runs under the
+ * filter (which intercept and why; nothing is printed when it fails). */
 int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
-                    const struct tsr_status *st);
+                    const struct tsr_status *st, const char *say);
+
+/* The same under the ptrace supervisor (ptracer.h). Returns -errno when
+ * the tree cannot be traced (nothing ran; see ptracer_strerror) or -EINVAL
+ * for a bad socks5/routes. say: as for runmode_seccomp. */
+int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
+                   const struct tsr_status *st, const char *say);
 
 #endif

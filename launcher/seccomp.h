@@ -27,6 +27,14 @@ struct seccomp_child {
  * refused): the child has exited then and nothing ran. */
 int seccomp_spawn(char *const argv[], char **env, struct seccomp_child *out);
 
+/* In a child about to exec: the same filter with SECCOMP_RET_TRACE instead
+ * of the listener (connect, getpeername, addressed sendto, sendmsg,
+ * sendmmsg and recvfrom asking for the source stop in a ptrace
+ * tracer; execs are allowed), after no-new-privs unless CAP_SYS_ADMIN
+ * (*nnp says which). Without a tracer the trapped calls fail with ENOSYS.
+ * 0 or -errno. */
+int seccomp_install_trace(bool *nnp);
+
 /* Does this process (and its sandbox) permit a listener? Forks a probe
  * child that tries. 0 or the -errno seccomp_spawn would meet. */
 int seccomp_probe(void);

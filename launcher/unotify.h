@@ -44,6 +44,10 @@ int unotify_parse_proxy(const char *text, struct unotify_cfg *cfg);
  * itself). Returns the child's wait status; closes listener. */
 int unotify_supervise(int listener, pid_t child, const struct unotify_cfg *cfg);
 
+/* Signals another process sends tsrun (HUP INT QUIT TERM USR1 USR2 ALRM
+ * WINCH) go on to child from now on; SIGPIPE is ignored. */
+void unotify_forward_signals(pid_t child);
+
 /* Ends tsrun the way the command ended (exit code, or the same signal). */
 _Noreturn void unotify_exit_like(int status);
 

@@ -1,0 +1,580 @@
+/* The ptrace supervisor (see ptracer.h).
+ *
+ * IMPORTANT: only this (the main) thread issues ptrace requests: the kernel
+ * ties a tracee to the tracing thread. A tunnelled connect leaves its
+ * thread stopped at the seccomp stop while a thread of ours dials on the
+ * app's socket (pidfd_getfd); the result comes back through a pipe that
+ * this thread polls beside a SIGCHLD self-pipe, and only then is the
+ * syscall skipped (number -1) with the answer as its return value. A
+ * stopped thread cannot restart its connect, so a signal storm still gives
+ * one tunnel per connect; signals that arrive meanwhile are delivered after.
+ * Facts: ptrace(2) (SEIZE, group-stop, PTRACE_LISTEN), seccomp(2)
+ * (SECCOMP_RET_TRACE: "the tracer may skip the system call by changing the
+ * system call number to -1"), arm64 NT_ARM_SYSTEM_CALL (elf.h). */
+#include "ptracer.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <fcntl.h>
+#include <linux/elf.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "inject.h"
+#include "seccomp.h"
+#include "trap.h"
+#include "trapdns.h"
+#include "tsrun.h"
+
+#if defined(__x86_64__)
+typedef struct user_regs_struct regs_t;
+#define REG_NR(r) ((r).orig_rax)
+#define REG_ARGS(r)                                                                                \
+    {                                                                                              \
+        (r).rdi, (r).rsi, (r).rdx, (r).r10, (r).r8, (r).r9                                         \
+    }
+#elif defined(__aarch64__)
+#include <asm/ptrace.h>
+typedef struct user_pt_regs regs_t;
+#define REG_NR(r) ((r).regs[8])
+#define REG_ARGS(r)                                                                                \
+    {                                                                                              \
+        (r).regs[0], (r).regs[1], (r).regs[2], (r).regs[3], (r).regs[4], (r).regs[5]               \
+    }
+#else
+#error "ptrace intercept: add this architecture's registers (syscall number, arguments, return)"
+#endif
+
+#define PT_OPTIONS                                                                                 \
+    (PTRACE_O_TRACESECCOMP | PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |      \
+     PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL)
+
+/* --- spawning --- */
+
+struct handover {
+    int err;           /* 0 or -errno from the filter */
+    int fd;            /* a descriptor of the child's, for the pidfd_getfd check */
+    unsigned char nnp; /* no-new-privs was set */
+};
+
+/* Can we take a descriptor out of pid (pidfd_getfd)? 0 or -errno. */
+static int check_getfd(pid_t pid, int fd)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (pfd < 0)
+        return -errno;
+    int got = (int)syscall(SYS_pidfd_getfd, pfd, fd, 0);
+    int rc = got < 0 ? -errno : 0;
+    if (got >= 0)
+        close(got);
+    close(pfd);
+    return rc;
+}
+
+static ssize_t read_full(int fd, void *buf, size_t n)
+{
+    ssize_t r;
+    do
+        r = read(fd, buf, n);
+    while (r < 0 && errno == EINTR);
+    return r;
+}
+
+/* exec: false -> probe only (the child exits instead of exec'ing). */
+static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child *out)
+{
+    int sv[2];
+    memset(out, 0, sizeof *out);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        return -errno;
+    sigset_t chld, old;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    /* Until ptracer_supervise's handler is in place, SIGCHLD stays pending
+     * for this thread (its first waitpid sweep sees every stop anyway). */
+    pthread_sigmask(SIG_BLOCK, &chld, &old);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        close(sv[0]);
+        close(sv[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        bool nnp = false;
+        struct handover h = {.fd = sv[1]};
+        h.err = seccomp_install_trace(&nnp);
+        h.nnp = nnp;
+        char go = 0;
+        if (write(sv[1], &h, sizeof h) != (ssize_t)sizeof h || h.err < 0 ||
+            read_full(sv[1], &go, 1) != 1 || go != 'g' || !exec)
+            _exit(0);
+        close(sv[1]);
+        _exit(inject_exec(argv, env));
+    }
+    close(sv[1]);
+    struct handover h = {.err = -EPROTO};
+    int rc = read_full(sv[0], &h, sizeof h) == (ssize_t)sizeof h ? h.err : -EPROTO;
+    if (rc == 0)
+        rc = check_getfd(pid, h.fd);
+    if (rc == 0 && ptrace(PTRACE_SEIZE, pid, 0, (void *)(uintptr_t)PT_OPTIONS) < 0)
+        rc = -errno;
+    if (rc == 0 && exec && write(sv[0], "g", 1) != 1)
+        rc = -EPIPE;
+    close(sv[0]); /* without "g" the child exits at once */
+    if (rc < 0 || !exec) {
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return rc;
+    }
+    out->pid = pid;
+    out->no_new_privs = h.nnp;
+    return 0;
+}
+
+int ptracer_spawn(char *const argv[], char **env, struct ptracer_child *out)
+{
+    return spawn(argv, env, true, out);
+}
+
+int ptracer_probe(void)
+{
+    struct ptracer_child c;
+    return spawn(NULL, NULL, false, &c);
+}
+
+const char *ptracer_strerror(int err)
+{
+    switch (-err) {
+    case EPERM:
+    case EACCES:
+        return "ptrace or pidfd_getfd is not permitted here (Yama ptrace_scope, a seccomp "
+               "profile, or no CAP_SYS_PTRACE): EPERM";
+    case ENOSYS:
+        return "no pidfd_getfd here (Linux < 5.6, or a sandbox without it): ENOSYS";
+    case EINVAL:
+        return "the kernel refuses the tracing filter: EINVAL";
+    default:
+        return strerror(-err);
+    }
+}
+
+/* --- registers --- */
+
+static int regs_get(pid_t tid, regs_t *r)
+{
+    struct iovec v = {.iov_base = r, .iov_len = sizeof *r};
+    return ptrace(PTRACE_GETREGSET, tid, (void *)NT_PRSTATUS, &v) < 0 ? -errno : 0;
+}
+
+/* Skips the syscall the tracee stopped in; it returns rc (0 or -errno). */
+static int regs_answer(pid_t tid, regs_t *r, int rc)
+{
+#if defined(__x86_64__)
+    r->orig_rax = (unsigned long long)-1;
+    r->rax = (unsigned long long)(long long)rc;
+#else
+    int nr = -1;
+    struct iovec s = {.iov_base = &nr, .iov_len = sizeof nr};
+    if (ptrace(PTRACE_SETREGSET, tid, (void *)NT_ARM_SYSTEM_CALL, &s) < 0)
+        return -errno;
+    r->regs[0] = (uint64_t)(int64_t)rc;
+#endif
+    struct iovec v = {.iov_base = r, .iov_len = sizeof *r};
+    return ptrace(PTRACE_SETREGSET, tid, (void *)NT_PRSTATUS, &v) < 0 ? -errno : 0;
+}
+
+static void resume(pid_t tid, int sig)
+{
+    /* ESRCH: it died meanwhile (SIGKILL wakes a stopped tracee). */
+    ptrace(PTRACE_CONT, tid, 0, (void *)(uintptr_t)sig);
+}
+
+/* Answers a stopped syscall. IMPORTANT: if the registers cannot be set, the
+ * syscall must not run as asked (it may be a connect to the tailnet going
+ * to the kernel's routes): the thread's process is killed instead. */
+static void finish(pid_t tid, regs_t *r, int rc)
+{
+    int e = regs_answer(tid, r, rc);
+    if (e < 0 && e != -ESRCH) {
+        tsr_error("ptrace: cannot answer tid %d's syscall (%s): killing it", (int)tid,
+                  strerror(-e));
+        kill(tid, SIGKILL);
+    }
+    resume(tid, 0);
+}
+
+/* The registers of a stopped tracee. IMPORTANT: one we cannot read cannot
+ * be answered and must neither run its syscall nor stay stopped forever:
+ * it is killed (ESRCH: it is gone already). 0 or -errno. */
+static int regs_read(pid_t tid, regs_t *r)
+{
+    int e = regs_get(tid, r);
+    if (e < 0 && e != -ESRCH) {
+        tsr_error("ptrace: cannot read tid %d's registers (%s): killing it", (int)tid,
+                  strerror(-e));
+        kill(tid, SIGKILL);
+    }
+    return e;
+}
+
+/* --- tunnelled connects and waiting DNS recvfroms in flight --- */
+
+/* A stopped thread waiting for its tunnel (or a DNS answer). gen tells a
+ * slot's successive uses apart, so a result for a thread that died (and
+ * whose tid came back) is dropped. Only the main thread touches the table;
+ * live[] mirrors each slot's gen (0: free) for workers that must notice
+ * that their thread is gone (a waiting recvfrom). */
+#define PENDING_MAX 4096
+
+static struct {
+    pid_t tid; /* 0: free */
+    unsigned gen;
+} pending[PENDING_MAX];
+static atomic_uint live[PENDING_MAX];
+static size_t npending;
+static const struct unotify_cfg *g_cfg;
+static int g_results[2] = {-1, -1}; /* workers write struct result, we read */
+
+struct work {
+    struct trap_job *job;
+    unsigned slot, gen;
+    int d; /* DNS recvfrom: our duplicate of the app's socket */
+};
+
+struct result {
+    unsigned slot, gen;
+    int rc;
+};
+
+static int slot_take(pid_t tid, unsigned *gen)
+{
+    for (unsigned i = 0; i < PENDING_MAX; i++) {
+        if (pending[i].tid)
+            continue;
+        pending[i].tid = tid;
+        if (++pending[i].gen == 0)
+            pending[i].gen = 1; /* 0 means free in live[] */
+        *gen = pending[i].gen;
+        atomic_store(&live[i], *gen);
+        npending++;
+        return (int)i;
+    }
+    return -EAGAIN;
+}
+
+static void slot_free(unsigned i)
+{
+    pending[i].tid = 0;
+    atomic_store(&live[i], 0);
+    npending--;
+}
+
+/* tid exited: whatever it waited for is answered to nobody. */
+static void slots_drop(pid_t tid)
+{
+    for (unsigned i = 0; npending && i < PENDING_MAX; i++)
+        if (pending[i].tid == tid)
+            slot_free(i);
+}
+
+static void post_result(const struct work *w, int rc)
+{
+    struct result r = {.slot = w->slot, .gen = w->gen, .rc = rc};
+    ssize_t n;
+    do
+        n = write(g_results[1], &r, sizeof r);
+    while (n < 0 && errno == EINTR);
+}
+
+static void *tunnel_job(void *arg)
+{
+    struct work *w = arg;
+    int rc = trap_tunnel_getfd(w->job);
+    if (rc == TRAP_GETFD_REFUSED)
+        rc = -ENETUNREACH; /* checked at spawn; never a direct connection */
+    tsr_debug("ptrace: tid %d fd %d connect port %u -> tunnel: %s", (int)w->job->tid, w->job->fd,
+              w->job->port, rc == 0 ? "ok" : strerror(-rc));
+    post_result(w, rc);
+    free(w->job);
+    free(w);
+    return NULL;
+}
+
+static bool work_live(void *arg)
+{
+    const struct work *w = arg;
+    return atomic_load(&live[w->slot]) == w->gen;
+}
+
+/* A blocking recvfrom with nothing queued: its thread stays stopped while
+ * this one waits (trapdns_recv_wait); a byte count fits rc. */
+static void *dns_wait_job(void *arg)
+{
+    struct work *w = arg;
+    int64_t r = trapdns_recv_wait(w->job, w->d, work_live, w);
+    if (r != TRAPDNS_GONE)
+        post_result(w, (int)r);
+    close(w->d);
+    free(w->job);
+    free(w);
+    return NULL;
+}
+
+/* Leaves tid stopped while fn(w) runs on a thread of its own and posts the
+ * answer. 0, or -EAGAIN (nothing started; the caller still owns j). */
+static int run_stopped(pid_t tid, struct trap_job *j, int d, void *(*fn)(void *))
+{
+    unsigned gen = 0;
+    int slot = slot_take(tid, &gen);
+    struct work *w = slot < 0 ? NULL : malloc(sizeof *w);
+    if (w) {
+        *w = (struct work){.job = j, .slot = (unsigned)slot, .gen = gen, .d = d};
+        if (trap_spawn(fn, w) == 0)
+            return 0;
+        free(w);
+    }
+    if (slot >= 0)
+        slot_free((unsigned)slot);
+    return -EAGAIN;
+}
+
+static void on_result(const struct result *res)
+{
+    if (res->slot >= PENDING_MAX || pending[res->slot].gen != res->gen || !pending[res->slot].tid)
+        return;
+    pid_t tid = pending[res->slot].tid;
+    slot_free(res->slot);
+    regs_t r;
+    if (regs_read(tid, &r) == 0)
+        finish(tid, &r, res->rc);
+}
+
+/* --- stops --- */
+
+/* A DNS job on a duplicate of the app's socket (trapdns.h), answered here
+ * (the tracee continues, or gets 0/-errno or a byte count) or, for a
+ * blocking recvfrom with nothing queued, by a worker; takes j. Without a
+ * duplicate (pidfd_getfd was checked at spawn: the socket is gone) a
+ * connect or recvfrom continues, a tailnet query fails. */
+static void on_dns(pid_t tid, regs_t *r, struct trap_job *j)
+{
+    int d = trap_app_fd(j->tid, j->fd);
+    int64_t rc = TRAP_CONTINUE;
+    bool answer = true; /* false: rc is TRAP_CONTINUE, not a value */
+    if (d < 0) {
+        answer = j->kind == TRAP_JOB_DNS_SENDTO;
+        rc = -ENETUNREACH;
+        goto out;
+    }
+    switch (j->kind) {
+    case TRAP_JOB_DNS_UDP:
+    case TRAP_JOB_DNS_TCP:
+        rc = trapdns_connect(j, d);
+        answer = rc != TRAP_CONTINUE;
+        break;
+    case TRAP_JOB_DNS_SENDTO:
+        rc = trapdns_sendto(j, d);
+        break;
+    case TRAP_JOB_DNS_RECVFROM:
+        rc = trapdns_recv_try(j, d);
+        if (rc == -EAGAIN && trapdns_recv_blocks(j, d)) {
+            if (run_stopped(tid, j, d, dns_wait_job) == 0)
+                return; /* stays stopped until its answer comes back */
+            rc = -ENOBUFS;
+        }
+        break;
+    case TRAP_JOB_TUNNEL:
+        rc = -EINVAL; /* not a DNS job: never given here */
+        break;
+    }
+    close(d);
+out:
+    free(j);
+    if (answer)
+        finish(tid, r, (int)rc);
+    else
+        resume(tid, 0);
+}
+
+static void on_seccomp(pid_t tid)
+{
+    regs_t r;
+    if (regs_read(tid, &r) < 0)
+        return;
+    struct trap_call c = {.tid = tid, .nr = (long)REG_NR(r)};
+    uint64_t args[6] = REG_ARGS(r);
+    memcpy(c.args, args, sizeof c.args);
+    struct trap_job *j = NULL;
+    int rc = trap_decide(&c, &j);
+    if (rc == TRAP_DNS) {
+        on_dns(tid, &r, j);
+        return;
+    }
+    if (rc == TRAP_CONTINUE || rc == TRAP_GONE) {
+        resume(tid, 0);
+        return;
+    }
+    if (rc == TRAP_TUNNEL) {
+        rc = run_stopped(tid, j, -1, tunnel_job);
+        if (rc == 0)
+            return; /* stays stopped until its result comes back */
+        free(j);
+    }
+    finish(tid, &r, rc);
+}
+
+/* After an exec under no-new-privs: a setuid/setcap program is reported
+ * (it already runs, without its privileges; ptrace would withhold them
+ * from a non-root tracer anyway). */
+static void report_exec(pid_t tid)
+{
+    char exe[64], shown[PATH_MAX];
+    snprintf(exe, sizeof exe, "/proc/%d/exe", (int)tid);
+    ssize_t n = readlink(exe, shown, sizeof shown - 1);
+    if (n < 0)
+        return;
+    shown[n] = '\0';
+    trap_report_exec(exe, shown);
+}
+
+static bool is_stop_signal(int sig)
+{
+    return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+static void on_wait(pid_t tid, int st)
+{
+    if (WIFEXITED(st) || WIFSIGNALED(st)) {
+        slots_drop(tid);
+        return;
+    }
+    if (!WIFSTOPPED(st))
+        return;
+    int sig = WSTOPSIG(st);
+    switch ((unsigned)st >> 16) {
+    case PTRACE_EVENT_SECCOMP:
+        on_seccomp(tid);
+        break;
+    case PTRACE_EVENT_STOP:
+        /* SEIZE reports group-stops (a stop signal) and the first stop of
+         * an auto-attached child (SIGTRAP) this way. A group-stop stays a
+         * stop until SIGCONT: LISTEN, not CONT. */
+        if (is_stop_signal(sig))
+            ptrace(PTRACE_LISTEN, tid, 0, 0);
+        else
+            resume(tid, 0);
+        break;
+    case 0:
+        resume(tid, sig); /* a signal-delivery-stop: the signal goes on */
+        break;
+    case PTRACE_EVENT_EXEC:
+        if (g_cfg->no_new_privs)
+            report_exec(tid);
+        resume(tid, 0);
+        break;
+    default:
+        resume(tid, 0); /* clone, fork, vfork, vfork-done */
+        break;
+    }
+}
+
+/* SIGCHLD wakes the loop through a pipe: whichever thread the kernel gives
+ * it to (a signalfd would miss one taken by a thread that does not block
+ * it, and tsrun does not own every thread's mask: libraries start some). */
+static int g_wake[2] = {-1, -1};
+
+static void on_sigchld(int sig)
+{
+    (void)sig;
+    int e = errno;
+    ssize_t w = write(g_wake[1], "c", 1); /* full pipe: already awake */
+    (void)w;
+    errno = e;
+}
+
+static int wake_setup(void)
+{
+    if (pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(g_results, O_CLOEXEC) < 0 ||
+        fcntl(g_results[0], F_SETFL, O_NONBLOCK) < 0)
+        return -errno;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigchld;
+    sa.sa_flags = SA_RESTART; /* not SA_NOCLDSTOP: tracee stops must wake us */
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGCHLD, &sa, NULL) < 0)
+        return -errno;
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL); /* blocked since the fork */
+    return 0;
+}
+
+int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
+{
+    g_cfg = cfg;
+    trap_init(cfg, "ptrace");
+    unotify_forward_signals(child);
+    int rc = wake_setup();
+    if (rc < 0) {
+        /* Nothing can be answered: the command must not run unsupervised. */
+        tsr_error("ptrace: cannot supervise: %s", strerror(-rc));
+        kill(child, SIGKILL);
+    }
+    int status = 0;
+    for (;;) {
+        pid_t t;
+        int st;
+        bool done = false;
+        /* Every stop so far; one that comes after this wakes the poll. */
+        while ((t = waitpid(-1, &st, __WALL | WNOHANG)) > 0) {
+            if (t == child && (WIFEXITED(st) || WIFSIGNALED(st))) {
+                status = st;
+                done = true;
+            }
+            on_wait(t, st);
+        }
+        if (done || (t < 0 && errno == ECHILD))
+            break;
+        if (rc < 0) {
+            /* Killed above: wait for it to go. */
+            while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
+                ;
+            break;
+        }
+        struct pollfd p[2] = {{.fd = g_wake[0], .events = POLLIN},
+                              {.fd = g_results[0], .events = POLLIN}};
+        if (poll(p, 2, -1) <= 0)
+            continue; /* EINTR: SIGCHLD here, or a forwarded signal */
+        if (p[0].revents & POLLIN) {
+            char buf[64];
+            while (read(g_wake[0], buf, sizeof buf) > 0)
+                ;
+        }
+        if (p[1].revents & POLLIN) {
+            struct result r;
+            while (read(g_results[0], &r, sizeof r) == (ssize_t)sizeof r)
+                on_result(&r);
+        }
+    }
+    return status;
+}

@@ -1,0 +1,171 @@
+/* DNS jobs answered over the seccomp listener (see unotify_dns.h). The work
+ * on the app's socket is trapdns.c's, shared with ptrace mode; what is here
+ * is user-notify's own: the ADDFD fallback, answering a byte count, and a
+ * thread that answers a waiting recvfrom. */
+#include "unotify_dns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dnsstub.h"
+#include "trapdns.h"
+#include "tsrun.h"
+
+/* A duplicate of the app's socket, or -errno (-EPERM: tsrun keeps off
+ * pidfd_getfd). */
+static int app_fd(const struct trap_job *j)
+{
+    return unotify_use_addfd() ? -EPERM : trap_app_fd(j->tid, j->fd);
+}
+
+/* 0 or a byte count answered as a value, -errno as an error. */
+static void answer(uint64_t id, int64_t r)
+{
+    if (r < 0)
+        unotify_respond(id, (int)r);
+    else
+        unotify_respond_val(id, r);
+}
+
+/* Where pidfd_getfd is refused (Docker's default profile): a new socket of
+ * the app's family and type, connected to the stub (UDP or TCP), installed
+ * over the app's fd. Go registers the fd with its poller only after connect
+ * returns (see unotify.c's banner), so the swap is safe for it. 0, or
+ * TRAP_CONTINUE when it cannot be done. */
+static int connect_addfd(const struct trap_job *j)
+{
+    int type = j->kind == TRAP_JOB_DNS_TCP ? SOCK_STREAM : SOCK_DGRAM;
+    struct sockaddr_storage stub, from = {0};
+    socklen_t sl, fl = sizeof from;
+    int flags = trap_fd_flags(j->tid, j->fd), rc = TRAP_CONTINUE;
+    if (flags < 0)
+        return TRAP_CONTINUE;
+    int s = socket(j->family, type | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return TRAP_CONTINUE;
+    if (j->family == AF_INET6) {
+        int off = 0;
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+    }
+    trapdns_stub_for(j->family, type, &stub, &sl);
+    if (connect(s, (struct sockaddr *)&stub, sl) < 0 ||
+        getsockname(s, (struct sockaddr *)&from, &fl) < 0 ||
+        ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0))
+        goto out;
+    trapdns_v4_form(&from);
+    if (type == SOCK_STREAM)
+        dnsstub_remember_tcp(&from, &j->dest, j->len);
+    else
+        dnsstub_remember(&from, &j->dest, j->len);
+    if (unotify_addfd(j->id, s, j->fd, flags) < 0)
+        goto out;
+    struct stat sb;
+    if (type == SOCK_STREAM && fstat(s, &sb) == 0)
+        trap_peer_remember(sb.st_ino, (const struct sockaddr *)&j->dest, j->len);
+    tsr_debug("seccomp: tid %d fd %d: DNS connect redirected to the stub (ADDFD)", (int)j->tid,
+              j->fd);
+    rc = 0;
+out:
+    close(s);
+    return rc;
+}
+
+static void on_connect(const struct trap_job *j)
+{
+    int d = app_fd(j), rc;
+    if (d >= 0) {
+        rc = trapdns_connect(j, d);
+        close(d);
+    } else {
+        rc = connect_addfd(j);
+    }
+    unotify_respond(j->id, rc);
+}
+
+static void on_sendto(const struct trap_job *j)
+{
+    int d = app_fd(j);
+    if (d < 0) {
+        tsr_debug("seccomp: tid %d fd %d: tailnet DNS query refused (no pidfd_getfd: %s)",
+                  (int)j->tid, j->fd, strerror(-d));
+        unotify_respond(j->id, -ENETUNREACH); /* a tailnet name never reaches ns */
+        return;
+    }
+    answer(j->id, trapdns_sendto(j, d));
+    close(d);
+}
+
+struct waiter {
+    struct trap_job *j;
+    int d;
+};
+
+static bool waiter_valid(void *arg)
+{
+    const struct waiter *w = arg;
+    return unotify_id_valid(w->j->id);
+}
+
+static void *recv_wait(void *arg)
+{
+    struct waiter *w = arg;
+    int64_t r = trapdns_recv_wait(w->j, w->d, waiter_valid, w);
+    if (r != TRAPDNS_GONE)
+        answer(w->j->id, r);
+    close(w->d);
+    free(w->j);
+    free(w);
+    return NULL;
+}
+
+/* Takes j: a blocking recvfrom with nothing queued waits in a thread (the
+ * main thread never blocks). */
+static void on_recvfrom(struct trap_job *j)
+{
+    int d = app_fd(j);
+    if (d < 0) {
+        unotify_respond(j->id, TRAP_CONTINUE);
+        free(j);
+        return;
+    }
+    int64_t got = trapdns_recv_try(j, d);
+    if (got == -EAGAIN && trapdns_recv_blocks(j, d)) {
+        struct waiter *w = malloc(sizeof *w);
+        if (w) {
+            *w = (struct waiter){.j = j, .d = d};
+            if (trap_spawn(recv_wait, w) == 0)
+                return;
+            free(w);
+        }
+        got = -ENOBUFS;
+    }
+    close(d);
+    answer(j->id, got);
+    free(j);
+}
+
+void unotify_dns(struct trap_job *j)
+{
+    switch (j->kind) {
+    case TRAP_JOB_DNS_UDP:
+    case TRAP_JOB_DNS_TCP:
+        on_connect(j);
+        break;
+    case TRAP_JOB_DNS_SENDTO:
+        on_sendto(j);
+        break;
+    case TRAP_JOB_DNS_RECVFROM:
+        on_recvfrom(j);
+        return; /* it took j */
+    case TRAP_JOB_TUNNEL:
+        unotify_respond(j->id, -EINVAL); /* not a DNS job: never given here */
+        break;
+    }
+    free(j);
+}

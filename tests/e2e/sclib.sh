@@ -1,0 +1,249 @@
+# shellcheck shell=bash
+# What test_seccomp.sh and test_ptrace.sh share (sourced by both): the
+# static and Go clients, tsrun against the bed's daemon, the leak net, and
+# the checks both intercepts must pass, each taking the intercept's name.
+# Clients are built here from Debian's golang-go (tests/progs/gdial.go,
+# CGO_ENABLED=0 and =1) and musl-tools (tests/progs/faultprobe.c, namedial.c,
+# addrlen.c, -static), once per build dir ($B/seccomp/, Go cache in
+# $B/gocache; no network). tsrun uses the bed's fake tailscaled
+# (--socket/--socks5: external mode).
+
+SC_DIR=$REPO/$B/seccomp
+
+# sc_build: the clients, rebuilt only when their source is newer.
+sc_build() {
+    mkdir -p "$SC_DIR"
+    local src=$REPO/tests/progs/gdial.go cgo out
+    if ! command -v go >/dev/null; then
+        _e2e_fail "no go toolchain: apt-get install golang-go (tests/packages.txt)"
+    fi
+    for cgo in 0 1; do
+        out=$SC_DIR/gdial-$([[ $cgo == 0 ]] && echo static || echo cgo)
+        if [[ ! -x $out || $src -nt $out ]]; then
+            local tmp=$out.$BASHPID
+            (cd "$SC_DIR" && env GOCACHE="$REPO/$B/gocache" GOPATH="$REPO/$B/gopath" \
+                GO111MODULE=off GOFLAGS= CGO_ENABLED=$cgo go build -o "$tmp" "$src") ||
+                _e2e_fail "go build ($cgo) failed"
+            mv "$tmp" "$out"
+        fi
+    done
+    local prog
+    for prog in faultprobe namedial addrlen; do
+        out=$SC_DIR/$prog-static
+        if [[ ! -x $out || $REPO/tests/progs/$prog.c -nt $out ]]; then
+            musl-gcc -static -std=c11 -O2 -D_GNU_SOURCE -o "$out.$BASHPID" \
+                "$REPO/tests/progs/$prog.c" || _e2e_fail "musl-gcc -static $prog.c failed"
+            mv "$out.$BASHPID" "$out"
+        fi
+    done
+}
+
+# sc_tsrun ARGS...: tsrun against the bed's daemon, stderr to $BED_DIR/sc.err.
+sc_tsrun() {
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" "$@" 2>"$BED_DIR/sc.err"
+}
+
+# The leak net (tests/e2e/leaknet.sh).
+sc_leak_net() {
+    # shellcheck source=tests/e2e/leaknet.sh
+    source "$REPO/tests/e2e/leaknet.sh"
+    # shellcheck disable=SC2119 # no extra ranges
+    leak_up
+}
+
+# sc_dns_server DIR: tests/fakes/dns.py on 127.0.0.1:53 (answers
+# example.internal=10.9.8.7, logs what it is asked to DIR/queries), and
+# DIR/hosts; sc_tsrun and SC_DIR exported for an inner `unshare -m` bash
+# that bind-mounts DIR's files over /etc's.
+sc_dns_server() {
+    mkdir -p "$1"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$1/hosts"
+    python3 "$REPO/tests/fakes/dns.py" --log "$1/queries" --ready "$1/ready" \
+        --answer example.internal=10.9.8.7 &
+    wait_for_file "$1/ready"
+    export -f sc_tsrun
+    export SC_DIR
+}
+
+# sc_assert_no_tailnet_queries DIR: the real server was asked no tailnet name.
+sc_assert_no_tailnet_queries() {
+    local leaked
+    leaked=$(grep -Ei "ts\.net|[ .](db|old|sandbox-1|nope)(\.|$)" "$1/queries" || true)
+    assert_eq "" "$leaked" "DNS queries for tailnet names"
+}
+
+# sc_check_musl_resolver MODE: musl's static resolver sends each query with
+# sendto() on an unconnected UDP socket and keeps a reply only when
+# recvfrom() reports a nameserver it asked as the source (musl
+# src/network/res_msend.c). Under --intercept=MODE a tailnet query goes to
+# tsrun's stub instead and recvfrom reports the nameserver; other names go
+# to the nameserver unchanged. The logging server must see the other name
+# and no tailnet name.
+sc_check_musl_resolver() {
+    sc_build
+    local mode=$1 d=$BED_DIR/scdns-musl-$1 out
+    sc_dns_server "$d"
+    printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$d/resolv.conf"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" "$BED_PEER_SHORT" "$BED_ECHO_PORT"
+        sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" "$BED_PEER_FQDN" "$BED_ECHO_PORT"
+        sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" "nope.$BED_SUFFIX" "$BED_ECHO_PORT"
+        sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" example.internal 1
+        true' _ "$d" "$mode")
+    echo "$out"
+    local -a l
+    mapfile -t l <<<"$out"
+    local i
+    for i in 0 2; do
+        assert_contains "${l[i]}" "addrs=" "name resolved (line $i)"
+        assert_contains "${l[i]}" "$BED_PEER_V4" "its IPv4 address (line $i)"
+        assert_contains "${l[i]}" "$BED_PEER_V6" "its IPv6 address (line $i)"
+        assert_contains "ok remote=$BED_PEER_V4|ok remote=$BED_PEER_V6" "${l[i + 1]}" \
+            "connected by name (line $((i + 1)))"
+    done
+    assert_eq "status=EAI_NONAME" "${l[4]}" "a missing tailnet name"
+    assert_eq "addrs=10.9.8.7" "${l[5]}" "the other name, forwarded"
+    local seen
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "udp A example.internal" "the server saw the other name"
+    # An IPv6 nameserver too: musl then asks both from one IPv6 socket, the
+    # IPv4 one as ::ffff:127.0.0.1 (nothing listens on [::1]:53).
+    printf 'nameserver 127.0.0.1\nnameserver ::1\noptions timeout:2 attempts:1\n' \
+        >"$d/resolv.conf"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" "$BED_PEER_SHORT" "$BED_ECHO_PORT"
+        sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" example.internal 1
+        true' _ "$d" "$mode")
+    echo "$out"
+    mapfile -t l <<<"$out"
+    assert_contains "${l[0]}" "$BED_PEER_V4" "IPv6 socket: the short name"
+    assert_contains "ok remote=$BED_PEER_V4|ok remote=$BED_PEER_V6" "${l[1]}" "IPv6 socket: dialled"
+    assert_eq "addrs=10.9.8.7" "${l[2]}" "IPv6 socket: the other name, forwarded"
+    sc_assert_no_tailnet_queries "$d"
+}
+
+# sc_check_sendmsg_fails_closed MODE: sendmsg/sendmmsg carry their address
+# inside struct msghdr, which the filter cannot read: tsrun reads it. UDP to
+# the tailnet is ENETUNREACH and TCP fast open EOPNOTSUPP, as with sendto;
+# nothing leaves through the (leak net's) default route. Static musl and
+# Python without the shim.
+sc_check_sendmsg_fails_closed() {
+    sc_build
+    sc_leak_net
+    local out host len mode
+    for host in "$BED_PEER_V4" "$BED_PEER_V6" "::ffff:$BED_PEER_V4"; do
+        len=16
+        [[ $host == *:* ]] && len=28
+        for mode in sendmsg sendmmsg; do
+            out=$(sc_tsrun --intercept="$1" "$SC_DIR/addrlen-static" $mode udp "$host" 7 $len)
+            assert_eq "errno=ENETUNREACH" "$out" "$mode udp $host"
+        done
+    done
+    # shellcheck disable=SC2016 # python code
+    out=$(sc_tsrun --intercept="$1" -- env -u LD_PRELOAD python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setblocking(False)
+try:
+    s.sendmsg([b"x"], [], socket.MSG_FASTOPEN, (sys.argv[1], 7)); print("sent")
+except OSError as e:
+    print("errno=%d" % e.errno)' "$BED_PEER_V4")
+    assert_eq "errno=95" "$out" "sendmsg MSG_FASTOPEN to the tailnet: EOPNOTSUPP"
+    assert_no_leak "($1)"
+    # Elsewhere sendmsg/sendmmsg go on in the kernel.
+    for mode in sendmsg sendmmsg; do
+        out=$(sc_tsrun --intercept="$1" "$SC_DIR/addrlen-static" $mode udp 127.0.0.1 9 16)
+        assert_eq "result=ok" "$out" "$mode udp to loopback"
+    done
+}
+
+# sc_check_go_resolver_over_tcp [TSRUN_ARGS...]: DNS over TCP (Go falls
+# back to it on a truncated answer; "options use-vc", which Go 1.19 reads
+# from resolv.conf, makes it ask over TCP from the start): a TCP connect to
+# the nameserver's port 53 reaches tsrun's stub, which answers tailnet names
+# and forwards the rest over TCP. The logging server must see the other name
+# over TCP and no tailnet name.
+sc_check_go_resolver_over_tcp() {
+    sc_build
+    local d=$BED_DIR/scdns-tcp out
+    sc_dns_server "$d"
+    printf 'nameserver 127.0.0.1\noptions use-vc timeout:2 attempts:1\n' >"$d/resolv.conf"
+    printf 'hosts: files dns\n' >"$d/nsswitch.conf"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        d=$1
+        shift
+        for f in resolv.conf hosts nsswitch.conf; do mount --bind "$d/$f" "/etc/$f"; done
+        for bin in gdial-static gdial-cgo; do
+            sc_tsrun "$@" "$SC_DIR/$bin" lookup "$BED_PEER_SHORT" || true
+            sc_tsrun "$@" "$SC_DIR/$bin" lookup "$BED_PEER_FQDN" || true
+            sc_tsrun "$@" "$SC_DIR/$bin" lookup "nope.$BED_SUFFIX" || true
+            sc_tsrun "$@" "$SC_DIR/$bin" lookup example.internal || true
+        done
+        sc_tsrun "$@" "$SC_DIR/gdial-static" dial "$BED_PEER_FQDN:$BED_ECHO_PORT" || true' \
+        _ "$d" "$@")
+    echo "$out"
+    local want="addrs=$BED_PEER_V4 $BED_PEER_V6"
+    local -a l
+    mapfile -t l <<<"$out"
+    local base
+    for base in 0 4; do
+        assert_eq "$want" "${l[base]}" "short name over TCP (line $base)"
+        assert_eq "$want" "${l[base + 1]}" "FQDN over TCP"
+        assert_contains "${l[base + 2]}" "no such host"
+        assert_eq "addrs=10.9.8.7" "${l[base + 3]}" "forwarded over TCP"
+    done
+    assert_contains "ok remote=$BED_PEER_V4:$BED_ECHO_PORT|ok remote=[$BED_PEER_V6]:$BED_ECHO_PORT" \
+        "${l[8]}"
+    assert_contains "${l[8]}" "ok remote="
+    local seen
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "tcp A example.internal" "the server saw the other name over TCP"
+    assert_not_contains "$seen" "udp " "every query went over TCP"
+    sc_assert_no_tailnet_queries "$d"
+}
+
+# sc_check_blocking_recvfrom MODE: a blocking recvfrom on a socket whose
+# tailnet query went to the stub: with nothing queued it waits in a
+# supervisor thread (within the socket's SO_RCVTIMEO), and an answer that
+# arrives later still reports the nameserver as its source. Python without
+# the shim, so the filter sees it.
+sc_check_blocking_recvfrom() {
+    sc_build
+    local out
+    # shellcheck disable=SC2016 # python code
+    out=$(sc_tsrun --intercept="$1" -- env -u LD_PRELOAD python3 -c '
+import signal, socket, struct, sys, threading
+signal.alarm(5)
+def q(name, qid):
+    b = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for l in name.split("."):
+        b += bytes([len(l)]) + l.encode()
+    return b + b"\0" + struct.pack("!HH", 1, 1)
+def show(tag, data, src):
+    print(tag, "%s:%d" % src, struct.unpack("!H", data[:2])[0], socket.inet_ntoa(data[-4:]))
+ns = ("127.0.0.1", 53)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(q(sys.argv[1], 1), ns)
+show("first", *s.recvfrom(512))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 200000))
+try:
+    s.recvfrom(512)
+    print("nothing queued: got something")
+except OSError as e:
+    print("nothing queued: errno", e.errno)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+threading.Timer(0.2, lambda: s.sendto(q(sys.argv[1], 3), ns)).start()
+show("later", *s.recvfrom(512))' "$BED_PEER_FQDN")
+    echo "$out"
+    assert_eq "first 127.0.0.1:53 1 $BED_PEER_V4
+nothing queued: errno 11
+later 127.0.0.1:53 3 $BED_PEER_V4" "$out"
+}
