@@ -257,6 +257,25 @@ int daemon_up_background(struct daemon *d)
     return 0;
 }
 
+/* Until the supervisor just started as pid sup has recorded itself (or is
+ * gone), bounded by SUPERVISOR_START_MS: a `tsrun down` right after this
+ * tsrun returns must find it, or it would come up afterwards and start
+ * tailscaled again. */
+#define SUPERVISOR_START_MS 3000
+
+static void await_supervisor(const struct daemon *d, pid_t sup)
+{
+    long long end = tsr_now_ms() + SUPERVISOR_START_MS;
+    while (sup > 0 && proc_alive(sup) && tsr_now_ms() < end) {
+        if (daemon_read_pid(d->sup_pid_path) == sup && daemon_pid_is_supervisor(sup))
+            return;
+        tsr_sleep_ms(5);
+    }
+    if (sup > 0 && proc_alive(sup))
+        tsr_debug("the supervisor (pid %ld) has not recorded itself after %d ms", (long)sup,
+                  SUPERVISOR_START_MS);
+}
+
 int daemon_spawn_supervisor(const struct daemon *d)
 {
     const char *off = getenv("TSRUN_NO_SUPERVISOR");
@@ -314,6 +333,10 @@ int daemon_spawn_supervisor(const struct daemon *d)
     if (key_fd >= 0)
         env[k++] = a_key;
     env[k] = NULL;
+    /* The middle process tells us the supervisor's pid (closed on exec). */
+    int gp[2];
+    if (pipe2(gp, O_CLOEXEC) < 0)
+        gp[0] = gp[1] = -1;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -322,12 +345,22 @@ int daemon_spawn_supervisor(const struct daemon *d)
         free(env);
         if (key_fd >= 0)
             close(key_fd);
+        if (gp[0] >= 0) {
+            close(gp[0]);
+            close(gp[1]);
+        }
         return -e;
     }
     if (pid == 0) {
         setsid();
-        if (fork() != 0)
-            _exit(0); /* the command's process never becomes its parent */
+        pid_t g = fork();
+        if (g != 0) { /* the command's process never becomes its parent */
+            if (g > 0 && gp[1] >= 0) {
+                ssize_t w = write(gp[1], &g, sizeof g);
+                (void)w;
+            }
+            _exit(0);
+        }
         if (chdir("/") < 0)
             _exit(127);
         proc_exec_child(exe, argv, env, log_fd, -1, key_fd);
@@ -336,7 +369,15 @@ int daemon_spawn_supervisor(const struct daemon *d)
     free(env);
     if (key_fd >= 0)
         close(key_fd);
+    pid_t sup = -1;
+    if (gp[0] >= 0) {
+        close(gp[1]);
+        if (read(gp[0], &sup, sizeof sup) != (ssize_t)sizeof sup)
+            sup = -1;
+        close(gp[0]);
+    }
     waitpid(pid, NULL, 0);
+    await_supervisor(d, sup);
     return 0;
 }
 

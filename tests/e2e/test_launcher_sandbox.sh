@@ -5,6 +5,9 @@
 # hijacked, Tailscale's containerboot variables, Go-friendly proxy variables.
 # Each test has its own state dir and stops what it started on exit.
 
+# sb_gone PID: no such process, or only its zombie.
+sb_gone() { ! kill -0 "$1" 2>/dev/null || grep -q ') [ZX] ' "/proc/$1/stat" 2>/dev/null; }
+
 sb_setup() {
     export TSRUN_STATE_DIR=$BED_DIR/state/${FUNCNAME[1]}
     export TS_AUTHKEY=tskey-auth-e2e
@@ -512,6 +515,23 @@ test_ts_auth_once_false_logs_in_on_every_start() {
     assert_contains "$(cat "$BED_DIR/cli.args")" "--auth-key=file:/dev/fd/"
     assert_status 2 env TS_AUTH_ONCE=sometimes "$TSRUN" true 2>"$BED_DIR/err"
     assert_contains "$(cat "$BED_DIR/err")" "TS_AUTH_ONCE=sometimes: expected true or false"
+}
+
+# A cold `tsrun CMD` leaves a supervisor (it keeps the map fresh): when it
+# returns, that supervisor is on record, so a `tsrun down` right after stops
+# it too instead of leaving it to start tailscaled again.
+test_down_right_after_a_cold_run_stops_everything() {
+    sb_setup
+    local i sup
+    for i in 1 2 3 4 5; do
+        "$TSRUN" true
+        [[ -s $TSRUN_STATE_DIR/supervisor.pid ]] || _e2e_fail "run $i: the supervisor is not on record"
+        sup=$(cat "$TSRUN_STATE_DIR/supervisor.pid")
+        "$TSRUN" down 2>/dev/null
+        _e2e_poll 10 sb_gone "$sup" || _e2e_fail "run $i: the supervisor (pid $sup) outlived down"
+        assert_eq "" "$(cd "$TSRUN_STATE_DIR" && ls tailscaled.pid supervisor.pid 2>/dev/null || true)" \
+            "run $i"
+    done
 }
 
 # ---------------------------------------------------------------- freshness
