@@ -51,14 +51,46 @@ def self_hostname(fx, prefs):
     return (prefs or {}).get("Hostname") or fx["Self"]["HostName"]
 
 
+def self_node(fx, prefs=None):
+    """Self as nodes() gives it, without copying every peer."""
+    me = dict(fx["Self"], HostName=self_hostname(fx, prefs), Online=True, _self=True)
+    me["_fqdn"] = "%s.%s" % (me["HostName"].lower(), suffix(fx))
+    return me
+
+
 def nodes(fx, prefs=None):
     """Self then peers, each a dict with a computed FQDN (no trailing dot)."""
-    out = []
-    me = dict(fx["Self"], HostName=self_hostname(fx, prefs), Online=True, _self=True)
-    for n in [me] + [dict(p, _self=False) for p in fx.get("Peers") or []]:
+    out = [self_node(fx, prefs)]
+    for p in fx.get("Peers") or []:
+        n = dict(p, _self=False)
         n["_fqdn"] = "%s.%s" % (n["HostName"].lower(), suffix(fx))
         out.append(n)
     return out
+
+
+# ---------------------------------------------------------------- slots
+#
+# A big tailnet's peers are most of every status and netmap (9 MB of JSON
+# for 10,000 peers, ~0.2 s of Python to build and encode), yet they change
+# only with the fixture. So the callers may leave a SLOT string where the
+# peers go, encode the small rest, and splice in the peers' text, encoded
+# once per tailnet change (tailscaled.py caches it). The bytes are exactly
+# json.dumps() of the whole object: JSON text never holds a raw newline, so
+# re-indenting the spliced text is a plain replace.
+
+SLOT = "\x00tailnet-slot\x00"
+
+
+def dumps_spliced(obj, text, indent=None, depth=1):
+    """json.dumps(obj, indent=indent) with the one SLOT string in obj
+    replaced by text (JSON encoded with the same indent at depth 0) that
+    sits depth levels deep."""
+    out = json.dumps(obj, indent=indent)
+    if indent is not None:
+        text = text.replace("\n", "\n" + " " * (indent * depth))
+    token = json.dumps(SLOT)
+    assert out.count(token) == 1, "one slot"
+    return out.replace(token, text)
 
 
 def exit_node(fx, prefs):
@@ -106,12 +138,28 @@ def peer_status(fx, n, exit_id=None):
     return st
 
 
-def status(fx, state, prefs=None, peers=True, auth_url="", version=None):
-    """An ipnstate.Status: the body of GET /localapi/v0/status."""
+def status_exit_id(fx, state, prefs=None):
+    """The stable ID of the exit node a status marks (ExitNode: true), or None."""
+    have_netmap = state in ("Running", "Starting", "Stopped", "NeedsMachineAuth")
+    ex = exit_node(fx, prefs) if have_netmap else None
+    return ex["ID"] if ex is not None else None
+
+
+def status_peers(fx, exit_id=None):
+    """The Peer map of a logged-in status (None when there are no peers)."""
+    peers = nodes(fx)[1:]
+    if not peers:
+        return None
+    return {n["PublicKey"]: peer_status(fx, n, exit_id) for n in peers}
+
+
+def status(fx, state, prefs=None, peers=True, auth_url="", version=None, slot=False):
+    """An ipnstate.Status: the body of GET /localapi/v0/status. With slot,
+    a Peer map is left as SLOT (see dumps_spliced; the map is
+    status_peers(fx, status_exit_id(fx, state, prefs)))."""
     have_netmap = state in ("Running", "Starting", "Stopped", "NeedsMachineAuth")
     version = version or fx.get("Version", "1.102.3-fake")
-    all_nodes = nodes(fx, prefs)
-    me = all_nodes[0]
+    me = self_node(fx, prefs)
     health = []
     if state == "Stopped":
         health = ["Tailscale is stopped."]
@@ -146,9 +194,9 @@ def status(fx, state, prefs=None, peers=True, auth_url="", version=None):
     st["CurrentTailnet"] = copy.deepcopy(fx["Tailnet"]) if have_netmap else None
     st["CertDomains"] = fx.get("CertDomains") if have_netmap else None
     st["ExtraRecords"] = None
-    if have_netmap and peers and len(all_nodes) > 1:
+    if have_netmap and peers and fx.get("Peers"):
         exit_id = ex["ID"] if ex is not None else None
-        st["Peer"] = {n["PublicKey"]: peer_status(fx, n, exit_id) for n in all_nodes[1:]}
+        st["Peer"] = SLOT if slot else status_peers(fx, exit_id)
     else:
         st["Peer"] = None
     users = {}
@@ -188,14 +236,19 @@ def user_profile(fx, uid):
     return dict(u)
 
 
-def netmap(fx, prefs=None):
-    """A netmap.NetworkMap, as carried by Notify.NetMap on the IPN bus."""
-    all_nodes = nodes(fx, prefs)
-    me = all_nodes[0]
+def netmap_peers(fx):
+    """NetMap.Peers."""
+    return [tailcfg_node(fx, n) for n in nodes(fx)[1:]]
+
+
+def netmap(fx, prefs=None, slot=False):
+    """A netmap.NetworkMap, as carried by Notify.NetMap on the IPN bus.
+    With slot, Peers is left as SLOT (the list is netmap_peers(fx))."""
+    me = self_node(fx, prefs)
     return {
         "SelfNode": tailcfg_node(fx, me),
         "NodeKey": me["PublicKey"],
-        "Peers": [tailcfg_node(fx, n) for n in all_nodes[1:]],
+        "Peers": SLOT if slot else netmap_peers(fx),
         "DNS": {"Domains": [suffix(fx)], "Proxied": True},
         "Domain": fx["Tailnet"]["Name"],
         "UserProfiles": {uid: dict(u) for uid, u in (fx.get("Users") or {}).items()},

@@ -141,6 +141,52 @@ def fmt_addr(sockname):
 
 # ---------------------------------------------------------------- backend
 
+# Status replies for more peers than this are compact, not indented like
+# tailscaled's: Python's indenting encoder is pure Python (0.46 s for
+# 10,000 peers, the compact one 0.12 s).
+BIG_TAILNET = 1000
+
+
+class PeerTexts:
+    """The peers' JSON text (tailnet.SLOT), encoded once per tailnet change.
+
+    Keyed by what the text depends on besides the fixture; a caller that
+    asks while another encodes the same key waits for that text instead of
+    encoding it again. clear() starts a new generation (the fixture
+    changed); a caller of an older generation encodes its own text, unkept."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.gen = 0
+        self.texts = {}  # key -> [threading.Event, text or None]
+
+    def clear(self):
+        with self.lock:
+            self.gen += 1
+            self.texts = {}
+
+    def get(self, gen, key, encode):
+        """The text for key in generation gen; encode() makes it (called
+        without any lock)."""
+        with self.lock:
+            if gen != self.gen:
+                return encode()
+            ent = self.texts.get(key)
+            mine = ent is None
+            if mine:
+                ent = self.texts[key] = [threading.Event(), None]
+        if not mine:
+            ent[0].wait()
+            if ent[1] is not None:
+                return ent[1]
+            return encode()  # the encoder failed: try once more here
+        try:
+            ent[1] = encode()
+        finally:
+            ent[0].set()
+        return ent[1]
+
+
 class Backend:
     """Login state, prefs, the netmap and IPN bus watchers."""
 
@@ -150,6 +196,7 @@ class Backend:
         self.fx = tailnet.load(fixture_path)
         self.state_path = state_path  # None for mem:
         self.watchers = []
+        self.peer_texts = PeerTexts()
         self.auth_url = ""
         self.prefs = {"ControlURL": self.fx.get("ControlURL", ""), "RouteAll": False,
                       "CorpDNS": True, "WantRunning": False, "LoggedOut": True,
@@ -192,11 +239,55 @@ class Backend:
     def running(self):
         return self.state == "Running"
 
+    # -- the peers' JSON, once per tailnet change
+    def _peer_text(self, key):
+        """("status", exit_id, indent) -> the Peer map's text, ("netmap",)
+        -> NetMap.Peers' text. The fixture is never edited in place (a
+        change replaces self.fx), so the one taken under the lock stays
+        whole while it is encoded outside the lock."""
+        with self.lock:
+            fx, gen = self.fx, self.peer_texts.gen
+        if key[0] == "status":
+            return self.peer_texts.get(gen, key, lambda: json.dumps(
+                tailnet.status_peers(fx, key[1]), indent=key[2]))
+        return self.peer_texts.get(gen, key, lambda: json.dumps(tailnet.netmap_peers(fx)))
+
+    def _fixture_changed(self):
+        """After self.fx was replaced (under self.lock)."""
+        self.peer_texts.clear()
+        self.prepare()
+
+    def prepare(self):
+        """Encode the peers' text ahead, in a thread, for the status and
+        netmap that logging in needs (a cold start asks for both): with
+        10,000 peers the encoding then overlaps the client's own start-up.
+        Small fixtures skip this."""
+        with self.lock:
+            if len(self.fx.get("Peers") or []) <= BIG_TAILNET:
+                return
+            exit_id = tailnet.status_exit_id(self.fx, "Running", self.prefs)
+        def run():
+            self._peer_text(("netmap",))
+            self._peer_text(("status", exit_id, None))
+        threading.Thread(target=run, daemon=True).start()
+
+    def netmap_json(self):
+        """A NetMap as JSON text (compact, like every bus message)."""
+        with self.lock:
+            nm = tailnet.netmap(self.fx, self.prefs, slot=True)
+        return tailnet.dumps_spliced(nm, self._peer_text(("netmap",)))
+
     # -- IPN bus
     def notify(self, msg):
+        """msg: a dict, or bytes already encoded (one JSON object)."""
         with self.lock:
             for q in list(self.watchers):
                 q.put(msg)
+
+    def notify_netmap(self):
+        with self.lock:
+            if self.watchers:
+                self.notify(b'{"NetMap": %s}' % self.netmap_json().encode())
 
     def set_state(self, st):
         with self.lock:
@@ -215,8 +306,9 @@ class Backend:
             if mask & 4:
                 first["Prefs"] = self.prefs_json()
             if mask & 8 and self.logged_in:
-                first["NetMap"] = tailnet.netmap(self.fx, self.prefs)
-            if first:
+                first["NetMap"] = tailnet.SLOT
+                q.put(tailnet.dumps_spliced(first, self.netmap_json()).encode())
+            elif first:
                 q.put(first)
             self.watchers.append(q)
         return q
@@ -230,12 +322,18 @@ class Backend:
         return dict(self.prefs)
 
     # -- status
-    def status(self, peers=True):
+    def status_json(self, peers=True):
+        """The status body's JSON text: indented like tailscaled's up to
+        BIG_TAILNET peers, compact beyond."""
         with self.lock:
             st = tailnet.status(self.fx, self.state, self.prefs, peers=peers,
-                                auth_url=self.auth_url)
+                                auth_url=self.auth_url, slot=True)
             st["TUN"] = TUN_MODE
-            return st
+            if st["Peer"] is None:
+                return json.dumps(st, indent=2)
+            indent = None if len(self.fx["Peers"]) > BIG_TAILNET else 2
+            key = ("status", tailnet.status_exit_id(self.fx, self.state, self.prefs), indent)
+        return tailnet.dumps_spliced(st, self._peer_text(key), indent)
 
     # -- control
     def edit_prefs(self, masked):
@@ -286,16 +384,16 @@ class Backend:
             self.prefs["WantRunning"] = True
             self._save_state()
             self.set_state("Starting")
-            self.notify({"NetMap": tailnet.netmap(self.fx, self.prefs)})
+            self.notify_netmap()
             self.set_state(self._logged_in_state())
             self.notify({"LoginFinished": {}})
 
     def set_online(self, host, online):
         """Test hook: a peer comes online or goes offline (a netmap delta)."""
         with self.lock:
-            for p in self.fx.get("Peers") or []:
-                if p.get("HostName") == host:
-                    p["Online"] = online
+            self.fx = dict(self.fx, Peers=[dict(p, Online=online) if p.get("HostName") == host else p
+                                           for p in self.fx.get("Peers") or []])
+            self._fixture_changed()
             self.notify({"PeersChanged": [{"HostName": host, "Online": online}]})
 
     def approve_machine(self):
@@ -323,8 +421,9 @@ class Backend:
                 log("SIGHUP: fixture reload failed: %s" % e)
                 return
             log("netmap: fixture reloaded (%d peers)" % len(self.fx.get("Peers") or []))
+            self._fixture_changed()
             if self.logged_in:
-                self.notify({"NetMap": tailnet.netmap(self.fx, self.prefs)})
+                self.notify_netmap()
                 self.set_state(self._logged_in_state())
 
 
@@ -841,12 +940,7 @@ class LocalAPI(BaseHTTPRequestHandler):
         name = path[len("/localapi/v0/"):]
         if name == "status":
             peers = (q.get("peers") or ["true"])[0].lower() not in ("false", "0", "f")
-            st = b.status(peers)
-            # Indented like tailscaled's, except for big tailnets: Python's
-            # indenting encoder is pure Python (0.46 s for 10,000 peers, the
-            # compact one 0.16 s), and the fake's time is not tsrun's.
-            big = len(st.get("Peer") or {}) > 1000
-            return self.send_json(st, indent=None if big else 2)
+            return self.send_body(200, b.status_json(peers) + "\n", "application/json")
         if name == "watch-ipn-bus":
             return self.watch((q.get("mask") or ["0"])[0])
         if name == "whois":
@@ -920,7 +1014,7 @@ class LocalAPI(BaseHTTPRequestHandler):
                     if r and not self.connection.recv(1, socket.MSG_PEEK):
                         return
                     continue
-                data = (json.dumps(msg) + "\n").encode()
+                data = (msg if isinstance(msg, bytes) else json.dumps(msg).encode()) + b"\n"
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
                 self.wfile.flush()
         except OSError:
@@ -1024,6 +1118,7 @@ def main(argv):
         fatal("SOCKS5 listener: %s" % e if socks_l is None else "HTTP proxy listener: %s" % e)
     api = listen_unix(args["socket"])
     api.backend = backend
+    backend.prepare()
 
     # Dial from the peer netns: setns on the main thread before any thread
     # exists, so every thread started later inherits it.
