@@ -147,6 +147,18 @@ def fmt_addr(sockname):
 BIG_TAILNET = 1000
 
 
+def encode_piecewise(obj, indent=None):
+    """json.dumps(obj, indent=indent), the same bytes; a compact dict or
+    list is encoded one member at a time. One json.dumps() call holds the
+    GIL throughout (0.1 s for 10,000 peers), stalling every LocalAPI and
+    SOCKS5 thread; between members the other threads get their turn."""
+    if indent is not None or not obj:
+        return json.dumps(obj, indent=indent)
+    if isinstance(obj, dict):
+        return "{%s}" % ", ".join("%s: %s" % (json.dumps(k), json.dumps(v)) for k, v in obj.items())
+    return "[%s]" % ", ".join(json.dumps(v) for v in obj)
+
+
 class PeerTexts:
     """The peers' JSON text (tailnet.SLOT), encoded once per tailnet change.
 
@@ -248,9 +260,9 @@ class Backend:
         with self.lock:
             fx, gen = self.fx, self.peer_texts.gen
         if key[0] == "status":
-            return self.peer_texts.get(gen, key, lambda: json.dumps(
-                tailnet.status_peers(fx, key[1]), indent=key[2]))
-        return self.peer_texts.get(gen, key, lambda: json.dumps(tailnet.netmap_peers(fx)))
+            return self.peer_texts.get(gen, key, lambda: encode_piecewise(
+                tailnet.status_peers(fx, key[1]), key[2]))
+        return self.peer_texts.get(gen, key, lambda: encode_piecewise(tailnet.netmap_peers(fx)))
 
     def _fixture_changed(self):
         """After self.fx was replaced (under self.lock)."""
