@@ -147,16 +147,19 @@ def fmt_addr(sockname):
 BIG_TAILNET = 1000
 
 
-def encode_piecewise(obj, indent=None):
+def encode_piecewise(obj, indent=None, piece=200):
     """json.dumps(obj, indent=indent), the same bytes; a compact dict or
-    list is encoded one member at a time. One json.dumps() call holds the
-    GIL throughout (0.1 s for 10,000 peers), stalling every LocalAPI and
-    SOCKS5 thread; between members the other threads get their turn."""
+    list is encoded piece members at a time. One json.dumps() call holds the
+    GIL throughout (0.06 s for 10,000 peers), stalling every LocalAPI and
+    SOCKS5 thread; between pieces the other threads get their turn."""
     if indent is not None or not obj:
         return json.dumps(obj, indent=indent)
     if isinstance(obj, dict):
-        return "{%s}" % ", ".join("%s: %s" % (json.dumps(k), json.dumps(v)) for k, v in obj.items())
-    return "[%s]" % ", ".join(json.dumps(v) for v in obj)
+        items = list(obj.items())
+        parts = [json.dumps(dict(items[i:i + piece]))[1:-1] for i in range(0, len(items), piece)]
+        return "{%s}" % ", ".join(parts)
+    parts = [json.dumps(obj[i:i + piece])[1:-1] for i in range(0, len(obj), piece)]
+    return "[%s]" % ", ".join(parts)
 
 
 class PeerTexts:
