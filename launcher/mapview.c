@@ -35,14 +35,6 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mapview_ref *cur; /* NULL: no map */
 static char *path;              /* NULL: a fixed image (or no source) */
 static struct file_id cur_id;
-static long long due_ms; /* next stat() of path */
-
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void ref_drop(struct mapview_ref *r) /* under lock */
 {
@@ -117,16 +109,11 @@ out:
     return r;
 }
 
-/* Under lock: the current map reflects the file (at most once per
- * MAPVIEW_RECHECK_MS). */
+/* Under lock: the current map reflects the file. */
 static void refresh(void)
 {
     if (path == NULL)
         return;
-    long long now = now_ms();
-    if (now < due_ms)
-        return;
-    due_ms = now + MAPVIEW_RECHECK_MS;
     struct stat st;
     struct file_id id = {0};
     if (stat(path, &st) == 0)
@@ -147,7 +134,6 @@ int mapview_open_file(const char *p)
     free(path);
     path = copy;
     set_cur(map_file(path, &cur_id));
-    due_ms = now_ms() + MAPVIEW_RECHECK_MS;
     pthread_mutex_unlock(&lock);
     return 0;
 }

@@ -5,10 +5,12 @@
  *
  * Two sources, one set of lookups:
  *   - a file (the map the launcher's supervisor keeps fresh, replaced by
- *     rename): mapped read-only; a lookup stat()s the path at most once
- *     per MAPVIEW_RECHECK_MS and maps it again when (dev, ino, size,
- *     mtime) changed. A missing or unusable file is "no map" (no names,
- *     every address unknown) until a good one appears.
+ *     rename): mapped read-only; every lookup stat()s the path (about a
+ *     microsecond, against a trapped syscall's tens: the supervisor asks
+ *     only for tunnelled connects and DNS queries) and maps it again when
+ *     (dev, ino, size, mtime) changed, so a lookup made after the file was
+ *     replaced sees the new map. A missing or unusable file is "no map" (no
+ *     names, every address unknown) until a good one appears.
  *   - a fixed image built once from a status snapshot (namemap_format),
  *     where there is no map file to read.
  *
@@ -26,8 +28,6 @@
 
 #include "namemap_format.h"
 #include "status.h"
-
-#define MAPVIEW_RECHECK_MS 100 /* the shim's NAMES_RECHECK_MS */
 
 /* Uses the map file at path from now on (replacing any earlier source).
  * The file may be absent now. 0, -EINVAL (empty path), -ENOMEM. */

@@ -275,19 +275,13 @@ Test(trap, trace_filter_without_tracer_fails_closed)
     cr_assert_eq(WEXITSTATUS(st), 0, "child step %d failed", WEXITSTATUS(st));
 }
 
-/* decide_connect's answer once the supervisor has seen the replaced map
- * (it stats the file at most every MAPVIEW_RECHECK_MS): bounded polling. */
-static int decide_until(int fd, const struct sockaddr_in *a, int want)
+/* decide_connect's answer, the job dropped. Every decision checks the map
+ * file: the first one after a rename sees the new map. */
+static int decide(int fd, const struct sockaddr_in *a)
 {
-    int rc = 0;
-    for (int i = 0; i < 300; i++) {
-        struct trap_job *j = NULL;
-        rc = decide_connect(fd, a, &j);
-        free(j);
-        if (rc == want)
-            break;
-        usleep(10000);
-    }
+    struct trap_job *j = NULL;
+    int rc = decide_connect(fd, a, &j);
+    free(j);
     return rc;
 }
 
@@ -295,12 +289,12 @@ Test(trap, connect_follows_the_replaced_name_map, .init = setup, .fini = teardow
 {
     int tcp = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in off = v4("100.99.0.9", 22), peer = v4("100.88.12.5", 22);
-    cr_assert_eq(decide_until(tcp, &off, -EHOSTUNREACH), -EHOSTUNREACH);
+    cr_assert_eq(decide(tcp, &off), -EHOSTUNREACH);
     write_map(true, "Running"); /* the peer came online */
-    cr_assert_eq(decide_until(tcp, &off, TRAP_TUNNEL), TRAP_TUNNEL);
+    cr_assert_eq(decide(tcp, &off), TRAP_TUNNEL);
     write_map(true, "Stopped"); /* tsrun down / tailscale down */
-    cr_assert_eq(decide_until(tcp, &peer, -ECONNREFUSED), -ECONNREFUSED);
+    cr_assert_eq(decide(tcp, &peer), -ECONNREFUSED);
     write_map(true, "Running");
-    cr_assert_eq(decide_until(tcp, &peer, TRAP_TUNNEL), TRAP_TUNNEL);
+    cr_assert_eq(decide(tcp, &peer), TRAP_TUNNEL);
     close(tcp);
 }
