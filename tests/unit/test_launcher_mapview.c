@@ -3,6 +3,8 @@
  * fixed image from a status snapshot. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,4 +96,34 @@ Test(mapview, fixed_image_from_a_status, .init = setup, .fini = teardown)
     cr_assert_eq(mapview_find_name("db", 2, &e), 0);
     cr_assert_eq(mapview_addr_state(db4), NAMES_OFFLINE);
     cr_assert_not(mapview_backend_stopped(state), "a snapshot never refuses every connect");
+}
+
+/* Lookups from several threads while the file is replaced over and over:
+ * every lookup finds the peer every version has, and none reads an
+ * unmapped image (the held map stays mapped until its last holder). */
+static atomic_int stop, misses;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    struct names_entry e;
+    while (!atomic_load(&stop))
+        if (mapview_find_name("db", 2, &e) != 0 || mapview_addr_state(db4) != NAMES_OFFLINE)
+            atomic_fetch_add(&misses, 1);
+    return NULL;
+}
+
+Test(mapview, threads_while_the_file_is_replaced, .init = setup, .fini = teardown)
+{
+    write_map(false);
+    cr_assert_eq(mapview_open_file(path), 0);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, reader, NULL), 0);
+    for (int i = 0; i < 200; i++)
+        write_map(i % 2 == 0);
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    cr_assert_eq(atomic_load(&misses), 0);
 }
