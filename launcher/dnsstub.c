@@ -70,7 +70,8 @@ static bool tailnet_ptr(const char *name)
 {
     if (ends_with(name, "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa"))
         return true;
-    if (!ends_with(name, "100.in-addr.arpa"))
+    /* The zone's own name has no second octet (and l below would wrap). */
+    if (!ends_with(name, "100.in-addr.arpa") || strlen(name) == strlen("100.in-addr.arpa"))
         return false;
     /* "d.c.b.100.in-addr.arpa": b is the second octet. */
     size_t l = strlen(name) - strlen("100.in-addr.arpa") - 1;

@@ -104,6 +104,8 @@ Test(dnsstub, nxdomain_and_forward)
     cr_assert_eq(a[3] & 0x0f, 3, "tailnet PTR stays here");
     ql = query(q, "5.12.8.100.in-addr.arpa", 12);
     cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0, "100.8/16 is not the tailnet");
+    ql = query(q, "100.in-addr.arpa", 12); /* the /8 zone itself: no second octet */
+    cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0, "forwarded");
     ql = query(q, "example.com", 1);
     cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0, "forwarded");
     ql = query(q, "dbx", 1);
