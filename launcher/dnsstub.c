@@ -17,6 +17,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "mapview.h"
+
 #define DNS_HEADER 12
 #define DNS_TYPE_A 1
 #define DNS_TYPE_PTR 12
@@ -68,7 +70,8 @@ static bool tailnet_ptr(const char *name)
 {
     if (ends_with(name, "0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa"))
         return true;
-    if (!ends_with(name, "100.in-addr.arpa"))
+    /* The zone's own name has no second octet (and l below would wrap). */
+    if (!ends_with(name, "100.in-addr.arpa") || strlen(name) == strlen("100.in-addr.arpa"))
         return false;
     /* "d.c.b.100.in-addr.arpa": b is the second octet. */
     size_t l = strlen(name) - strlen("100.in-addr.arpa") - 1;
@@ -79,21 +82,7 @@ static bool tailnet_ptr(const char *name)
     return l > start && b >= 64 && b <= 127;
 }
 
-static const struct status_node *find_node(const struct tsr_status *st, const char *name)
-{
-    for (size_t i = 0; i <= st->npeers; i++) {
-        const struct status_node *n = i == st->npeers ? &st->self : &st->peers[i];
-        const char *fq = n->dns_name;
-        if (!fq || !*fq)
-            continue;
-        size_t shortlen = strcspn(fq, ".");
-        if (!strcasecmp(fq, name) || (strlen(name) == shortlen && !strncasecmp(fq, name, shortlen)))
-            return n;
-    }
-    return NULL;
-}
-
-int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, uint8_t *out,
+int dnsstub_answer(const struct nm_view *v, const uint8_t *q, size_t qlen, uint8_t *out,
                    size_t outlen)
 {
     char name[256];
@@ -103,10 +92,11 @@ int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, u
     int end = read_question(q, qlen, name, sizeof name, &qtype);
     if (end < 0)
         return end;
-    const struct status_node *n = find_node(st, name);
+    struct names_entry e;
+    bool found = v && nm_find_name(v, name, strlen(name), &e) >= 0;
     bool nx = false;
-    if (!n) {
-        bool under = (st->suffix && *st->suffix && ends_with(name, st->suffix)) ||
+    if (!found) {
+        bool under = (v && v->suffix[0] && ends_with(name, v->suffix)) ||
                      ends_with(name, "ts.net") || (qtype == DNS_TYPE_PTR && tailnet_ptr(name));
         if (!under)
             return 0;
@@ -123,11 +113,11 @@ int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, u
     memset(out + 6, 0, 6); /* AN, NS, AR counts */
     size_t pos = (size_t)end;
     unsigned an = 0;
-    for (int i = 0; n && i < n->nips; i++) {
-        uint8_t addr[16];
-        int fam = qtype == DNS_TYPE_A ? AF_INET : qtype == DNS_TYPE_AAAA ? AF_INET6 : 0;
-        size_t alen = fam == AF_INET ? 4 : 16;
-        if (!fam || inet_pton(fam, n->ips[i], addr) != 1)
+    int fam = qtype == DNS_TYPE_A ? AF_INET : qtype == DNS_TYPE_AAAA ? AF_INET6 : 0;
+    size_t alen = fam == AF_INET ? 4 : 16;
+    for (unsigned i = 0; found && i < e.naddrs; i++) {
+        const uint8_t *addr = e.addr[i].bytes;
+        if (!fam || e.addr[i].family != fam)
             continue;
         if (pos + 12 + alen > outlen)
             break;
@@ -157,7 +147,7 @@ static struct redirect redirects[ROUTE_SLOTS];
 static size_t nredirects, redirect_next;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int stub_fd = -1;
-static const struct tsr_status *g_st;
+static bool started; /* dnsstub_start succeeded */
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -216,6 +206,16 @@ static bool lookup_ns(const struct sockaddr_storage *from, struct sockaddr_stora
     return found;
 }
 
+/* dnsstub_answer from the name map as it is now (mapview.h). */
+static int answer(const uint8_t *q, size_t qlen, uint8_t *out, size_t outlen)
+{
+    const struct nm_view *v;
+    struct mapview_ref *r = mapview_get(&v);
+    int a = dnsstub_answer(v, q, qlen, out, outlen);
+    mapview_put(r);
+    return a;
+}
+
 struct fwd {
     struct sockaddr_storage from, ns;
     socklen_t fromlen, nslen;
@@ -259,7 +259,7 @@ static void *serve(void *arg)
         }
         f->len = (size_t)n;
         uint8_t out[DNS_MSG_MAX];
-        int a = dnsstub_answer(g_st, f->msg, f->len, out, sizeof out);
+        int a = answer(f->msg, f->len, out, sizeof out);
         if (a > 0) {
             sendto(stub_fd, out, (size_t)a, 0, (struct sockaddr *)&f->from, f->fromlen);
             free(f);
@@ -279,14 +279,13 @@ static void *serve(void *arg)
 bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen)
 {
     uint8_t out[DNS_MSG_MAX];
-    return g_st && dnsstub_answer(g_st, q, qlen, out, sizeof out) > 0;
+    return started && answer(q, qlen, out, sizeof out) > 0;
 }
 
-int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, socklen_t *len)
+int dnsstub_start(struct sockaddr_storage *addr, socklen_t *len)
 {
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof in;
-    g_st = st;
     stub_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (stub_fd < 0)
         return -errno;
@@ -312,6 +311,7 @@ int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, so
         return -rc;
     }
     pthread_detach(t);
+    started = true;
     return 0;
 }
 
@@ -423,7 +423,7 @@ static void *serve_tcp_conn(void *arg)
         int n = read_msg(c, msg, DNS_TCP_MSG_MAX);
         if (n < 0)
             break;
-        int a = dnsstub_answer(g_st, msg, (size_t)n, out, DNS_MSG_MAX);
+        int a = answer(msg, (size_t)n, out, DNS_MSG_MAX);
         if (a > 0) {
             if (write_msg(c, out, (size_t)a) < 0)
                 break;
@@ -475,7 +475,7 @@ int dnsstub_start_tcp(struct sockaddr_storage *addr, socklen_t *len)
 {
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof in;
-    if (!g_st)
+    if (!started)
         return -EINVAL;
     int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)

@@ -1,7 +1,8 @@
-/* A DNS stub inside the seccomp supervisor: Go's pure resolver (and any
- * program that connects a UDP socket to a nameserver's port 53) is pointed
- * here; tailnet names are answered from the status, every other query is
- * forwarded unchanged to the nameserver the program chose. */
+/* A DNS stub inside the seccomp/ptrace supervisor: Go's pure resolver (and
+ * any program that connects a UDP socket to a nameserver's port 53) is
+ * pointed here; tailnet names are answered from the name map as it is at
+ * the time of the query (mapview.h), every other query is forwarded
+ * unchanged to the nameserver the program chose. */
 #ifndef TSRUN_DNSSTUB_H
 #define TSRUN_DNSSTUB_H
 
@@ -10,17 +11,18 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "status.h"
+#include "namemap_format.h"
 
 #define DNSSTUB_PORT 53
 
-/* Pure: the answer to one query from the status snapshot. Returns the
- * answer's length in out (A/AAAA records for a node's FQDN or short name,
- * an empty NOERROR for its other types, NXDOMAIN for other names under the
- * tailnet suffix or *.ts.net and for PTR names of the tailnet ranges), 0
- * when the query is not about the tailnet (forward it), or -EINVAL for a
- * message that is not a single-question query. */
-int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, uint8_t *out,
+/* Pure: the answer to one query from a name map (v: nm_open'd; NULL = no
+ * map, no tailnet names). Returns the answer's length in out (A/AAAA
+ * records for a node's FQDN or short name, an empty NOERROR for its other
+ * types, NXDOMAIN for other names under the map's MagicDNS suffix or
+ * *.ts.net and for PTR names of the tailnet ranges), 0 when the query is
+ * not about the tailnet (forward it), or -EINVAL for a message that is not
+ * a single-question query. */
+int dnsstub_answer(const struct nm_view *v, const uint8_t *q, size_t qlen, uint8_t *out,
                    size_t outlen);
 
 /* Would the running stub answer this query itself (a tailnet name, or a
@@ -29,8 +31,9 @@ int dnsstub_answer(const struct tsr_status *st, const uint8_t *q, size_t qlen, u
 bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen);
 
 /* Starts the stub on 127.0.0.1:0 with a thread of its own; *addr is where
- * it listens. st must outlive the process. 0 or -errno. */
-int dnsstub_start(const struct tsr_status *st, struct sockaddr_storage *addr, socklen_t *len);
+ * it listens. It answers from mapview.h's current source (open it first).
+ * 0 or -errno. */
+int dnsstub_start(struct sockaddr_storage *addr, socklen_t *len);
 
 /* The app socket with local address `from` was redirected away from the
  * nameserver `ns`: queries from it are forwarded there. */
@@ -40,7 +43,7 @@ void dnsstub_remember(const struct sockaddr_storage *from, const struct sockaddr
 /* DNS over TCP (RFC 7766; Go falls back to it on truncation or with
  * "options use-vc"): a listener on 127.0.0.1 beside the UDP stub, served by
  * a thread of its own with one thread per connection. Each message (2-byte
- * length, then the query) about the tailnet is answered from the status;
+ * length, then the query) about the tailnet is answered from the name map;
  * any other is forwarded unchanged over one TCP connection to the
  * nameserver remembered for the client (dnsstub_remember_tcp), its answer
  * relayed back; a malformed one closes the connection. Idle connections

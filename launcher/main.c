@@ -153,9 +153,10 @@ static int cmd_run(const struct cli *c)
         goto out;
     }
     if (mode == RUNMODE_SECCOMP || mode == RUNMODE_PTRACE) {
-        /* The supervisor refuses offline peers at once, as the shim does
-         * from the name map: it needs the status (the warm path has none). */
-        if (!d.have_st)
+        /* The supervisor reads the name map as the shim does; without one
+         * it needs the status (the warm path has none). */
+        const char *names = s.names[0] ? s.names : NULL;
+        if (!names && !d.have_st)
             daemon_fetch_status(&d, 3000);
         const struct tsr_status *st = d.have_st ? &d.st : NULL;
         /* Each returns only when its intercept cannot be had: nothing ran. */
@@ -167,7 +168,7 @@ static int cmd_run(const struct cli *c)
                      "%s is %s: tunnelling its connects with seccomp user notifications",
                      c->argv[0], why);
         if (mode == RUNMODE_SECCOMP) {
-            sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, st, say[0] ? say : NULL);
+            sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL);
             if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
                 if (sr != -EINVAL)
                     tsr_error("--intercept=seccomp: no seccomp listener: %s; try "
@@ -181,7 +182,7 @@ static int cmd_run(const struct cli *c)
                      "connects with ptrace instead",
                      c->argv[0], why, seccomp_strerror(sr));
         }
-        pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, st, say[0] ? say : NULL);
+        pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL);
         if (pr == -EINVAL || c->intercept == CLI_INTERCEPT_PTRACE) {
             if (pr != -EINVAL)
                 tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "

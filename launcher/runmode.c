@@ -1,11 +1,11 @@
 #include "runmode.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dnsstub.h"
+#include "mapview.h"
 #include "ptracer.h"
 #include "seccomp.h"
 #include "settings.h"
@@ -44,41 +44,12 @@ int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmo
     return 0;
 }
 
-/* Offline peers' addresses in the IPv6 form route_addr16 gives. */
-static uint8_t (*offline_list(const struct tsr_status *st, size_t *n))[16]
-{
-    *n = 0;
-    if (!st || !st->npeers)
-        return NULL;
-    uint8_t(*a)[16] = calloc(st->npeers * STATUS_MAX_IPS, 16);
-    if (!a)
-        return NULL;
-    for (size_t i = 0; i < st->npeers; i++) {
-        const struct status_node *p = &st->peers[i];
-        if (p->online)
-            continue;
-        for (int k = 0; k < p->nips; k++) {
-            uint8_t *o = a[*n];
-            struct in_addr v4;
-            if (inet_pton(AF_INET, p->ips[k], &v4) == 1) {
-                memset(o, 0, 10);
-                o[10] = o[11] = 0xff;
-                memcpy(o + 12, &v4, 4);
-                (*n)++;
-            } else if (inet_pton(AF_INET6, p->ips[k], o) == 1) {
-                (*n)++;
-            }
-        }
-    }
-    return a;
-}
-
 /* The supervisors' configuration, built once (auto may try seccomp and
  * then ptrace; the DNS stub starts once). 0 or -EINVAL after one line. */
 static struct unotify_cfg cfg; /* lives as long as the supervisor */
-static uint8_t (*cfg_off)[16];
 
-static int cfg_once(const char *socks5, const char *routes, const struct tsr_status *st)
+static int cfg_once(const char *socks5, const char *routes, const char *names,
+                    const struct tsr_status *st)
 {
     static int built; /* 0: not yet, 1: ok, -EINVAL */
     if (built)
@@ -103,12 +74,16 @@ static int cfg_once(const char *socks5, const char *routes, const struct tsr_sta
         cfg.timeout_ms = ms;
     const char *a = getenv("TSRUN_SECCOMP_ADDFD");
     cfg.force_addfd = a && !strcmp(a, "1");
-    size_t noff = 0;
-    cfg_off = offline_list(st, &noff);
-    cfg.offline = (const uint8_t(*)[16])cfg_off;
-    cfg.noffline = noff;
+    /* Offline peers, tailscaled's state and tailnet names: from the map
+     * the launcher keeps fresh, read again when it is replaced; only where
+     * there is none, from the status fetched at start. */
+    bool have_names = false;
+    if (names && *names)
+        have_names = mapview_open_file(names) == 0;
+    else if (st)
+        have_names = mapview_open_status(st) == 0;
     /* Names for resolvers that ask DNS themselves (Go's pure resolver). */
-    if (st && dnsstub_start(st, &cfg.stub, &cfg.stublen) == 0) {
+    if (have_names && dnsstub_start(&cfg.stub, &cfg.stublen) == 0) {
         cfg.dns = true;
         cfg.dns_tcp = dnsstub_start_tcp(&cfg.stub_tcp, &cfg.stub_tcplen) == 0;
     }
@@ -117,9 +92,9 @@ static int cfg_once(const char *socks5, const char *routes, const struct tsr_sta
 }
 
 int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
-                    const struct tsr_status *st, const char *say)
+                    const char *names, const struct tsr_status *st, const char *say)
 {
-    int rc = cfg_once(socks5, routes, st);
+    int rc = cfg_once(socks5, routes, names, st);
     if (rc < 0)
         return rc;
     struct seccomp_child ch;
@@ -137,9 +112,9 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
 }
 
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
-                   const struct tsr_status *st, const char *say)
+                   const char *names, const struct tsr_status *st, const char *say)
 {
-    int rc = cfg_once(socks5, routes, st);
+    int rc = cfg_once(socks5, routes, names, st);
     if (rc < 0)
         return rc;
     struct ptracer_child ch;

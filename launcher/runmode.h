@@ -24,16 +24,20 @@ int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmo
 /* Runs argv under the seccomp supervisor. On success it does not return: tsrun
  * exits as the command did. Returns -errno when no listener could be had
  * (nothing ran; see seccomp_strerror) or -EINVAL for a bad socks5/routes.
- * st (may be NULL): peers offline there are refused with EHOSTUNREACH.
+ * names (may be NULL): the name map file (session's s.names), read again
+ * whenever it is replaced: peers offline there are refused with
+ * EHOSTUNREACH, every tunnelled connect with ECONNREFUSED while it records
+ * tailscaled as not Running, and the DNS stub answers tailnet names from
+ * it. st (may be NULL): used the same way, fixed, only when names is NULL.
  * say (may be NULL): one line printed once the command runs under the
  * filter (which intercept and why; nothing is printed when it fails). */
 int runmode_seccomp(char *const argv[], char **env, const char *socks5, const char *routes,
-                    const struct tsr_status *st, const char *say);
+                    const char *names, const struct tsr_status *st, const char *say);
 
 /* The same under the ptrace supervisor (ptracer.h). Returns -errno when
  * the tree cannot be traced (nothing ran; see ptracer_strerror) or -EINVAL
- * for a bad socks5/routes. say: as for runmode_seccomp. */
+ * for a bad socks5/routes. names, st, say: as for runmode_seccomp. */
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
-                   const struct tsr_status *st, const char *say);
+                   const char *names, const struct tsr_status *st, const char *say);
 
 #endif

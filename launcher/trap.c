@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "dnssock.h"
+#include "mapview.h"
 #include "dnsstub.h"
 #include "socks5_dial.h"
 #include "tsrun.h"
@@ -261,14 +262,6 @@ out:
 
 /* --- the decisions --- */
 
-static bool is_offline(const uint8_t a[16])
-{
-    for (size_t i = 0; i < g_cfg->noffline; i++)
-        if (memcmp(g_cfg->offline[i], a, 16) == 0)
-            return true;
-    return false;
-}
-
 static bool still_valid(const struct trap_call *c)
 {
     return !c->valid || c->valid(c);
@@ -354,10 +347,23 @@ static int on_connect(const struct trap_call *n, struct trap_job **out)
     j->len = len;
     j->dest = ss;
     route_addr16((struct sockaddr *)&ss, len, j->dest16, &j->port);
-    if (is_offline(j->dest16)) {
-        tsr_debug("%s: tid %d fd %d: peer offline in the status (EHOSTUNREACH)", g_who, j->tid, fd);
+    /* The name map as it is now (mapview.h): an offline peer would make
+     * tailscaled wait its full 5 s dial timeout, and while tailscaled is
+     * not Running every dial would; both are refused at once, as the shim
+     * does. */
+    char state[NAMES_MAX_BACKEND];
+    int refuse = 0;
+    if (mapview_addr_state(j->dest16) == NAMES_OFFLINE) {
+        tsr_debug("%s: tid %d fd %d: peer offline in the name map (EHOSTUNREACH)", g_who, j->tid,
+                  fd);
+        refuse = -EHOSTUNREACH;
+    } else if (mapview_backend_stopped(state)) {
+        tsr_debug("%s: tid %d fd %d: tailscaled is %s (ECONNREFUSED)", g_who, j->tid, fd, state);
+        refuse = -ECONNREFUSED;
+    }
+    if (refuse) {
         free(j);
-        return -EHOSTUNREACH;
+        return refuse;
     }
     *out = j;
     return TRAP_TUNNEL;

@@ -17,8 +17,6 @@ struct unotify_cfg {
     struct sockaddr_storage proxy; /* tailscaled's SOCKS5 (IPv4 or IPv6) */
     socklen_t proxylen;
     struct route_table routes;    /* extra tunnelled ranges (TSRUN_ROUTES) */
-    const uint8_t (*offline)[16]; /* peers offline in the status (IPv6 form) */
-    size_t noffline;
     int timeout_ms;               /* per tunnelled connect */
     bool no_new_privs;            /* the tree runs with it: report setuid/setcap execs */
     bool dns;                     /* UDP connects to port 53 go to the stub: */

@@ -140,3 +140,81 @@ print(1 + sum(1 for p in fx["Peers"] if p.get("TailscaleIPs")))' "$FAKE_TS_FIXTU
     nodes=$("$PROGS/namesdump" "$TSRUN_STATE_DIR/names" | grep -c '^node ' || true)
     assert_eq "$want" "$nodes"
 }
+
+# Issue 14 in a long run: a seccomp- or ptrace-mode program asks tsrun's
+# supervisor, which answers from the name map as it is now, not as the
+# status said when the command started. One static Go process (gdial repl,
+# fed lines through a fifo, Go's own resolver pointed at tests/fakes/dns.py
+# by a private /etc/resolv.conf) sees a peer that was offline at start come
+# online, and a peer that joins later resolve, each on its next step after
+# the launcher rewrote the map, and is refused at once once tailscaled is
+# Stopped.
+_names_map_sum() { cksum <"$TSRUN_STATE_DIR/names"; }
+_names_map_changed() { [[ $(_names_map_sum) != "$1" ]]; }
+_names_map_has() { grep -aq -- "$1" "$TSRUN_STATE_DIR/names"; }
+_names_map_stopped() {
+    "$REPO/$B/tests/progs/namesdump" "$TSRUN_STATE_DIR/names" | grep -qx 'backend Stopped'
+}
+_names_lines() { [[ $(wc -l <"$1") -ge $2 ]]; }
+
+# _names_set_online HOST 0|1: the fake's netmap delta; returns once the
+# launcher's supervisor rewrote the map.
+_names_set_online() {
+    local before
+    before=$(_names_map_sum)
+    curl -sS --unix-socket "$TSRUN_STATE_DIR/tailscaled.sock" -X POST \
+        "http://local-tailscaled.sock/localapi/v0/fake/set-online?host=$1&online=$2" >/dev/null
+    _e2e_poll 20 _names_map_changed "$before" || _e2e_fail "the map did not change ($1 online=$2)"
+}
+
+# _names_step N CMD: CMD to the program; prints its answer (line N).
+_names_step() {
+    echo "$2" >&3
+    _e2e_poll 20 _names_lines "$LIVE_OUT" "$1" ||
+        _e2e_fail "no answer to '$2'" "$(cat "$LIVE_OUT" "$LIVE_DIR/err")"
+    sed -n "$1p" "$LIVE_OUT"
+}
+
+names_check_live_map() {
+    names_setup
+    # shellcheck source=tests/e2e/sclib.sh
+    source "$REPO/tests/e2e/sclib.sh"
+    sc_build
+    LIVE_DIR=$BED_DIR/live-$1 LIVE_OUT=$BED_DIR/live-$1/out
+    sc_dns_server "$LIVE_DIR"
+    printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$LIVE_DIR/resolv.conf"
+    wait_for_line "$TSRUN_STATE_DIR/supervisor.log" "watching" 20
+    _names_set_online "$BED_PEER_SHORT" 0 # offline when the command starts
+    mkfifo "$LIVE_DIR/in"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        exec "$2" --intercept="$3" "$4" repl' _ "$LIVE_DIR" "$TSRUN" "$1" "$SC_DIR/gdial-static" \
+        <"$LIVE_DIR/in" >"$LIVE_OUT" 2>"$LIVE_DIR/err" &
+    local pid=$! out
+    exec 3>"$LIVE_DIR/in"
+    out=$(_names_step 1 "dial $BED_PEER_V4:$BED_ECHO_PORT")
+    assert_contains "$out" "no route to host" "offline peer: EHOSTUNREACH at once"
+    _names_set_online "$BED_PEER_SHORT" 1
+    out=$(_names_step 2 "dial $BED_PEER_V4:$BED_ECHO_PORT")
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "the peer came online"
+    out=$(_names_step 3 "lookup cache.$BED_SUFFIX")
+    assert_contains "$out" "no such host" "not in the tailnet yet"
+    add_peer cache 100.88.12.77
+    _e2e_poll 20 _names_map_has cache || _e2e_fail "the map never got the new peer"
+    assert_eq "addrs=100.88.12.77" "$(_names_step 4 "lookup cache")" "a peer that joined (short)"
+    assert_eq "addrs=100.88.12.77" "$(_names_step 5 "lookup cache.$BED_SUFFIX")" "(FQDN)"
+    # tailscaled stops: the map says so, and a connect is refused at once
+    # (as the shim does) instead of stalling in tailscaled's 5 s dial.
+    tailscale --socket="$TSRUN_STATE_DIR/tailscaled.sock" down
+    _e2e_poll 20 _names_map_stopped || _e2e_fail "the map never said: backend Stopped"
+    out=$(_names_step 6 "dial $BED_PEER_V4:$BED_ECHO_PORT")
+    assert_contains "$out" "connection refused" "not Running: ECONNREFUSED"
+    exec 3>&-
+    wait_for_exit "$pid" 20 || _e2e_fail "tsrun --intercept=$1 failed" "$(cat "$LIVE_DIR/err")"
+    sc_assert_no_tailnet_queries "$LIVE_DIR"
+    assert_eq "" "$(grep -i cache "$LIVE_DIR/queries" || true)" "the new peer's name stayed off DNS"
+}
+
+test_seccomp_program_follows_the_live_name_map() { names_check_live_map seccomp; }
+test_ptrace_program_follows_the_live_name_map() { names_check_live_map ptrace; }

@@ -6,6 +6,8 @@
 //	gdial lookup NAME        Go's own resolver: "addrs=A B ..." | "err=..."
 //	gdial many N HOST:PORT   N concurrent dials, each echoed: "ok=K/N" (+ "err=..." lines)
 //	gdial storm N HOST:PORT  N sequential dials while SIGUSR1 hits the process every 1 ms
+//	gdial repl               one process, many steps: reads "dial HOST:PORT" or "lookup NAME"
+//	                         lines from stdin, answers each with one line as above; ends at EOF
 package main
 
 import (
@@ -44,6 +46,19 @@ func echo(addr string) (string, error) {
 	return c.RemoteAddr().String(), nil
 }
 
+// lookup prints Go's own resolver's answer: "addrs=A B ..." or "err=...".
+func lookup(name string) bool {
+	r := &net.Resolver{PreferGo: true}
+	addrs, err := r.LookupHost(context.Background(), name)
+	if err != nil {
+		fmt.Println("err=" + err.Error())
+		return false
+	}
+	sort.Strings(addrs)
+	fmt.Println("addrs=" + strings.Join(addrs, " "))
+	return true
+}
+
 func main() {
 	switch os.Args[1] {
 	case "dial":
@@ -54,14 +69,27 @@ func main() {
 		}
 		fmt.Println("ok remote=" + r)
 	case "lookup":
-		r := &net.Resolver{PreferGo: true}
-		addrs, err := r.LookupHost(context.Background(), os.Args[2])
-		if err != nil {
-			fmt.Println("err=" + err.Error())
+		if !lookup(os.Args[2]) {
 			os.Exit(1)
 		}
-		sort.Strings(addrs)
-		fmt.Println("addrs=" + strings.Join(addrs, " "))
+	case "repl":
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			f := strings.Fields(in.Text())
+			switch {
+			case len(f) == 2 && f[0] == "dial":
+				r, err := echo(f[1])
+				if err != nil {
+					fmt.Println("err=" + err.Error())
+				} else {
+					fmt.Println("ok remote=" + r)
+				}
+			case len(f) == 2 && f[0] == "lookup":
+				lookup(f[1])
+			default:
+				fmt.Println("err=bad command")
+			}
+		}
 	case "http":
 		resp, err := http.Get(os.Args[2])
 		if err != nil {

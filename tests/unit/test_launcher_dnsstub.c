@@ -1,4 +1,5 @@
-/* The seccomp supervisor's DNS stub: answers from a status snapshot. */
+/* The seccomp supervisor's DNS stub: answers from a name map image (built
+ * here from a status, as the launcher writes it). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include "dnsstub.h"
+#include "mapview.h"
+#include "namemap.h"
 
 /* A query for name/type with id 0x1234 and RD set. */
 static size_t query(uint8_t *q, const char *name, int type)
@@ -48,14 +51,27 @@ static void fixture(struct tsr_status *st, struct status_node *peer)
     st->npeers = 1;
 }
 
-Test(dnsstub, answers_tailnet_names)
+/* The fixture as an nm_open'd image (the image is leaked: one per test). */
+static const struct nm_view *fixture_view(void)
 {
+    static struct nm_view v;
     struct tsr_status st;
     struct status_node peer;
+    char *img = NULL;
+    size_t len = 0;
+    const char *why = "";
     fixture(&st, &peer);
+    cr_assert_eq(namemap_format(&st, 0, &img, &len), 0);
+    cr_assert_eq(nm_open(img, len, &v, &why), 0, "%s", why);
+    return &v;
+}
+
+Test(dnsstub, answers_tailnet_names)
+{
+    const struct nm_view *st = fixture_view();
     uint8_t q[512], a[1232];
     size_t ql = query(q, "DB", 1);
-    int n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    int n = dnsstub_answer(st, q, ql, a, sizeof a);
     cr_assert_eq(n, (int)ql + 16, "one A record");
     cr_assert_eq(a[0], 0x12);
     cr_assert_eq(a[2] & 0x80, 0x80, "QR");
@@ -64,10 +80,10 @@ Test(dnsstub, answers_tailnet_names)
     const uint8_t want[4] = {100, 88, 12, 5};
     cr_assert_arr_eq(a + n - 4, want, 4);
     ql = query(q, "db.tail1a2b3.ts.net", 28);
-    n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    n = dnsstub_answer(st, q, ql, a, sizeof a);
     cr_assert_eq(n, (int)ql + 28, "one AAAA record");
     ql = query(q, "db.tail1a2b3.ts.net", 16); /* TXT: empty NOERROR */
-    n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    n = dnsstub_answer(st, q, ql, a, sizeof a);
     cr_assert_eq(n, (int)ql);
     cr_assert_eq(a[3] & 0x0f, 0);
     cr_assert_eq(a[7], 0);
@@ -75,30 +91,41 @@ Test(dnsstub, answers_tailnet_names)
 
 Test(dnsstub, nxdomain_and_forward)
 {
-    struct tsr_status st;
-    struct status_node peer;
-    fixture(&st, &peer);
+    const struct nm_view *st = fixture_view();
     uint8_t q[512], a[1232];
     size_t ql = query(q, "nope.tail1a2b3.ts.net", 1);
-    int n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    int n = dnsstub_answer(st, q, ql, a, sizeof a);
     cr_assert_eq(n, (int)ql);
     cr_assert_eq(a[3] & 0x0f, 3, "NXDOMAIN, never forwarded");
     ql = query(q, "x.other.ts.net", 1);
-    cr_assert_gt(dnsstub_answer(&st, q, ql, a, sizeof a), 0);
+    cr_assert_gt(dnsstub_answer(st, q, ql, a, sizeof a), 0);
     ql = query(q, "5.12.88.100.in-addr.arpa", 12);
-    n = dnsstub_answer(&st, q, ql, a, sizeof a);
+    n = dnsstub_answer(st, q, ql, a, sizeof a);
     cr_assert_eq(a[3] & 0x0f, 3, "tailnet PTR stays here");
     ql = query(q, "5.12.8.100.in-addr.arpa", 12);
-    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), 0, "100.8/16 is not the tailnet");
+    cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0, "100.8/16 is not the tailnet");
+    ql = query(q, "100.in-addr.arpa", 12); /* the /8 zone itself: no second octet */
+    cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0, "forwarded");
     ql = query(q, "example.com", 1);
-    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), 0, "forwarded");
+    cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0, "forwarded");
     ql = query(q, "dbx", 1);
-    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), 0);
+    cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), 0);
     /* Not a query / truncated. */
     q[2] |= 0x80;
-    cr_assert_eq(dnsstub_answer(&st, q, ql, a, sizeof a), -EINVAL);
+    cr_assert_eq(dnsstub_answer(st, q, ql, a, sizeof a), -EINVAL);
     ql = query(q, "db", 1);
-    cr_assert_eq(dnsstub_answer(&st, q, ql - 3, a, sizeof a), -EINVAL);
+    cr_assert_eq(dnsstub_answer(st, q, ql - 3, a, sizeof a), -EINVAL);
+}
+
+Test(dnsstub, without_a_map_tailnet_names_stay_off_dns)
+{
+    uint8_t q[512], a[1232];
+    size_t ql = query(q, "db.tail1a2b3.ts.net", 1);
+    int n = dnsstub_answer(NULL, q, ql, a, sizeof a);
+    cr_assert_eq(n, (int)ql);
+    cr_assert_eq(a[3] & 0x0f, 3, "NXDOMAIN, never forwarded");
+    ql = query(q, "db", 1);
+    cr_assert_eq(dnsstub_answer(NULL, q, ql, a, sizeof a), 0, "forwarded");
 }
 
 /* --- the TCP stub, over loopback --- */
@@ -154,7 +181,8 @@ Test(dnsstub, tcp_answers_tailnet_names_and_forwards_the_rest)
     fixture(&st, &peer);
     struct sockaddr_storage udp, tcp, ns, from;
     socklen_t ul, tl, nl = sizeof ns, fl = sizeof from;
-    cr_assert_eq(dnsstub_start(&st, &udp, &ul), 0);
+    cr_assert_eq(mapview_open_status(&st), 0);
+    cr_assert_eq(dnsstub_start(&udp, &ul), 0);
     cr_assert_eq(dnsstub_start_tcp(&tcp, &tl), 0);
     struct sockaddr_in lo = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int l = socket(AF_INET, SOCK_STREAM, 0);
@@ -169,7 +197,7 @@ Test(dnsstub, tcp_answers_tailnet_names_and_forwards_the_rest)
     uint8_t q[512], a[1232];
     size_t ql = query(q, "db", 1);
     int n = tcp_msg(c, q, ql, a, sizeof a);
-    cr_assert_eq(n, (int)ql + 16, "answered from the status");
+    cr_assert_eq(n, (int)ql + 16, "answered from the map");
     const uint8_t want[4] = {100, 88, 12, 5};
     cr_assert_arr_eq(a + n - 4, want, 4);
     ql = query(q, "example.internal", 1);

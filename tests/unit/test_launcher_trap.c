@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,21 +17,45 @@
 #include <unistd.h>
 
 #include "dnssock.h"
+#include "mapview.h"
+#include "namemap.h"
 #include "seccomp.h"
 #include "trap.h"
 
 static struct unotify_cfg cfg;
-static const uint8_t offline[1][16] = {
-    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 100, 99, 0, 9}}; /* 100.99.0.9 */
+static char map_path[64];
+
+/* The name map the supervisor reads: db (100.88.12.5) online, old
+ * (100.99.0.9) online or not, tailscaled in state `backend`. */
+static void write_map(bool old_online, const char *backend)
+{
+    struct status_node peers[2] = {
+        {.dns_name = "db.t.ts.net", .ips = {"100.88.12.5"}, .nips = 1, .online = true},
+        {.dns_name = "old.t.ts.net", .ips = {"100.99.0.9"}, .nips = 1, .online = old_online},
+    };
+    struct tsr_status st = {.backend_state = (char *)backend,
+                            .suffix = "t.ts.net",
+                            .self = {.dns_name = "me.t.ts.net", .ips = {"100.101.7.42"}, .nips = 1},
+                            .peers = peers,
+                            .npeers = 2};
+    cr_assert_eq(namemap_write(map_path, &st, 0, NULL), 0);
+}
 
 static void setup(void)
 {
     memset(&cfg, 0, sizeof cfg);
     cr_assert_eq(unotify_parse_proxy("127.0.0.1:1055", &cfg), 0);
-    cfg.offline = offline;
-    cfg.noffline = 1;
     cfg.timeout_ms = 1000;
+    snprintf(map_path, sizeof map_path, "/tmp/trap-names-%d", (int)getpid());
+    write_map(false, "Running");
+    cr_assert_eq(mapview_open_file(map_path), 0);
     trap_init(&cfg, "test");
+}
+
+static void teardown(void)
+{
+    mapview_close();
+    unlink(map_path);
 }
 
 static struct sockaddr_in v4(const char *ip, int port)
@@ -49,7 +74,7 @@ static int decide_connect(int fd, const struct sockaddr_in *a, struct trap_job *
     return trap_decide(&c, j);
 }
 
-Test(trap, connect_decisions, .init = setup)
+Test(trap, connect_decisions, .init = setup, .fini = teardown)
 {
     int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
     cr_assert(tcp >= 0 && udp >= 0);
@@ -70,7 +95,7 @@ Test(trap, connect_decisions, .init = setup)
     cr_assert_eq(decide_connect(udp, &peer, &j), -ENETUNREACH);
     cr_assert_eq(decide_connect(tcp, &lo, &j), TRAP_CONTINUE);
     cr_assert_eq(decide_connect(udp, &lo, &j), TRAP_CONTINUE);
-    /* An offline peer is refused at once. */
+    /* A peer offline in the name map is refused at once. */
     cr_assert_eq(decide_connect(tcp, &off, &j), -EHOSTUNREACH);
     /* Not a socket. */
     int p[2];
@@ -85,7 +110,7 @@ Test(trap, connect_decisions, .init = setup)
     close(udp);
 }
 
-Test(trap, sendto_and_getpeername, .init = setup)
+Test(trap, sendto_and_getpeername, .init = setup, .fini = teardown)
 {
     int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
     struct trap_job *j = NULL;
@@ -115,7 +140,7 @@ Test(trap, sendto_and_getpeername, .init = setup)
 }
 
 /* sendmsg/sendmmsg: the address inside struct msghdr, as sendto's. */
-Test(trap, sendmsg_decisions, .init = setup)
+Test(trap, sendmsg_decisions, .init = setup, .fini = teardown)
 {
     int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
     struct trap_job *j = NULL;
@@ -154,7 +179,7 @@ Test(trap, sendmsg_decisions, .init = setup)
  * a TCP one only with cfg.dns_tcp; a recvfrom with a source address only on
  * a socket a tailnet query went out on (dnssock). A sendto of a query the
  * stub would not answer (no stub started here) continues. */
-Test(trap, dns_decisions, .init = setup)
+Test(trap, dns_decisions, .init = setup, .fini = teardown)
 {
     int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET6, SOCK_DGRAM, 0);
     struct trap_job *j = NULL;
@@ -248,4 +273,28 @@ Test(trap, trace_filter_without_tracer_fails_closed)
     cr_assert_eq(waitpid(pid, &st, 0), pid);
     cr_assert(WIFEXITED(st));
     cr_assert_eq(WEXITSTATUS(st), 0, "child step %d failed", WEXITSTATUS(st));
+}
+
+/* decide_connect's answer, the job dropped. Every decision checks the map
+ * file: the first one after a rename sees the new map. */
+static int decide(int fd, const struct sockaddr_in *a)
+{
+    struct trap_job *j = NULL;
+    int rc = decide_connect(fd, a, &j);
+    free(j);
+    return rc;
+}
+
+Test(trap, connect_follows_the_replaced_name_map, .init = setup, .fini = teardown)
+{
+    int tcp = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in off = v4("100.99.0.9", 22), peer = v4("100.88.12.5", 22);
+    cr_assert_eq(decide(tcp, &off), -EHOSTUNREACH);
+    write_map(true, "Running"); /* the peer came online */
+    cr_assert_eq(decide(tcp, &off), TRAP_TUNNEL);
+    write_map(true, "Stopped"); /* tsrun down / tailscale down */
+    cr_assert_eq(decide(tcp, &peer), -ECONNREFUSED);
+    write_map(true, "Running");
+    cr_assert_eq(decide(tcp, &peer), TRAP_TUNNEL);
+    close(tcp);
 }
