@@ -196,7 +196,7 @@ dist:
 
 lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	    --suppress=missingIncludeSystem -D_GNU_SOURCE common shim launcher
+	    --suppress=missingIncludeSystem -D_GNU_SOURCE -D__x86_64__ -D__linux__ common shim launcher
 	clang-tidy --quiet $(COMMON_SRC) $(SHIM_SRC) $(LAUNCHER_SRC) -- -std=c11 $(filter-out -MMD -MP,$(CPPFLAGS)) \
 	    -Icommon -Ishim -Ilauncher -isystem $(shell clang -print-resource-dir)/include
 

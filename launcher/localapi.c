@@ -172,7 +172,7 @@ static size_t on_reply(char *data, size_t size, size_t nmemb, void *ud)
         lc.getinfo(rp->h, CURLINFO_RESPONSE_CODE, &code);
         rp->streaming = code == 200 ? 1 : -1;
     }
-    if (rp->streaming == 1) {
+    if (rp->fn && rp->streaming == 1) {
         rp->fn(data, size * nmemb, rp->ctx);
         return size * nmemb;
     }

@@ -76,10 +76,10 @@ struct pub_slot {
     atomic_int state;
     atomic_uint readers;
     /* Written while BUSY by its owner, read-only once LIVE. */
-    bool have_map; /* false: the file is absent or unusable ("no names") */
     struct names_map map;
     struct file_id id;
     char host[NAMES_MAX_NAME]; /* first label of gethostname() */
+    bool have_map;             /* false: the file is absent or unusable ("no names") */
 };
 
 static struct pub_slot pub_slot[PUB_SLOTS];
