@@ -9,6 +9,10 @@
 #
 # Env: E2E_FILTER=regex selects tests; E2E_TEST_TIMEOUT (default 60 s);
 # E2E_VERBOSE=1 prints passing tests' output too.
+#
+# Tests run under `set -Eeuo pipefail`: never `producer | grep -q`, which exits
+# at the first match and can leave the producer to die of SIGPIPE, failing
+# the pipeline at random; write `producer | grep ... >/dev/null`.
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 B=${B:-build}

@@ -153,7 +153,7 @@ _names_map_sum() { cksum <"$TSRUN_STATE_DIR/names"; }
 _names_map_changed() { [[ $(_names_map_sum) != "$1" ]]; }
 _names_map_has() { grep -aq -- "$1" "$TSRUN_STATE_DIR/names"; }
 _names_map_stopped() {
-    "$REPO/$B/tests/progs/namesdump" "$TSRUN_STATE_DIR/names" | grep -qx 'backend Stopped'
+    "$REPO/$B/tests/progs/namesdump" "$TSRUN_STATE_DIR/names" | grep -x 'backend Stopped' >/dev/null
 }
 _names_lines() { [[ $(wc -l <"$1") -ge $2 ]]; }
 
