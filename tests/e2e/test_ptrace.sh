@@ -214,7 +214,7 @@ test_ptrace_chosen_when_nested_listener_busy() {
     assert_contains "$err" "EBUSY"
     assert_contains "$err" "tunnelling its connects with ptrace instead"
     assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
-    assert_eq 1 "$(wc -l <<<"$err")" "one line in all"
+    assert_eq 1 "$(sc_lines "$err")" "one line in all"
 }
 
 # The listener refused by the kernel (EBUSY): ptrace alone does the work.
@@ -228,7 +228,7 @@ test_ptrace_chosen_when_listener_refused() {
         assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin"
         assert_contains "$err" "tunnelling its connects with ptrace instead"
         assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
-    assert_eq 1 "$(wc -l <<<"$err")" "one line in all"
+    assert_eq 1 "$(sc_lines "$err")" "one line in all"
     done
     out=$(pt_denied --listener -- "$SC_DIR/gdial-static" many 20 "$BED_PEER_V4:$BED_ECHO_PORT")
     assert_eq "ok=20/20" "$out"
@@ -241,7 +241,7 @@ test_ptrace_refused_seccomp_still_chosen_forced_fails() {
     local out err
     out=$(pt_denied --ptrace -- "$SC_DIR/gdial-static" dial "$BED_PEER_V4:$BED_ECHO_PORT")
     assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out"
-    assert_eq 1 "$(wc -l <"$BED_DIR/sc.err")" "one line"
+    assert_eq 1 "$(sc_lines "$(cat "$BED_DIR/sc.err")")" "one line"
     assert_contains "$(cat "$BED_DIR/sc.err")" "seccomp user notifications"
     assert_status 2 pt_denied --ptrace -- --intercept=ptrace "$SC_DIR/gdial-static" dial \
         "$BED_PEER_V4:$BED_ECHO_PORT"
@@ -266,7 +266,7 @@ test_ptrace_neither_falls_back_to_env() {
     assert_contains "$err" "EPERM"
     assert_contains "$err" "ALL_PROXY"
     assert_eq 1 "$(grep -c 'hint' <<<"$err")" "one hint"
-    assert_eq 1 "$(wc -l <<<"$err")" "one line in all"
+    assert_eq 1 "$(sc_lines "$err")" "one line in all"
     # The static program gets the proxy variable.
     local bin=$BED_DIR/static-getenv
     printf '%s\n' '#include <stdio.h>' '#include <stdlib.h>' \

@@ -42,7 +42,7 @@ test_seccomp_auto_picks_seccomp_for_go() {
         out=$(sc_tsrun "$SC_DIR/$bin" dial "$BED_PEER_V4:$BED_ECHO_PORT")
         assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$out" "$bin under auto"
         assert_contains "$(cat "$BED_DIR/sc.err")" "seccomp"
-        assert_eq 1 "$(wc -l <"$BED_DIR/sc.err")" "one line says which intercept and why"
+        assert_eq 1 "$(sc_lines "$(cat "$BED_DIR/sc.err")")" "one line says which intercept and why"
     done
     assert_contains "$(cat "$BED_DIR/sc.err")" "a Go program"
     # A dynamic C program keeps the shim, silently.
