@@ -28,15 +28,10 @@ static inline void *bind_symbol(_Atomic(void *) *slot, const char *name)
     return __builtin_expect(fn != NULL, 1) ? fn : bind_slow(slot, name);
 }
 
-/* Declares the slot and a typed accessor real_NAME() for one libc function.
+/* Declares the slot of one libc function (bound on first use, below).
  * `name` is pasted into identifiers, so it cannot be parenthesised. */
 // NOLINTBEGIN(bugprone-macro-parentheses)
-#define LIBC_SYMBOL(name)                                                   \
-    static _Atomic(void *) slot_##name;                                     \
-    static __typeof__(&name) real_##name(void)                              \
-    {                                                                       \
-        return (__typeof__(&name))bind_symbol(&slot_##name, #name);         \
-    }
+#define LIBC_SYMBOL(name) static _Atomic(void *) slot_##name;
 // NOLINTEND(bugprone-macro-parentheses)
 
 LIBC_SYMBOL(connect)
@@ -71,89 +66,59 @@ LIBC_SYMBOL(gethostbyname2_r)
 LIBC_SYMBOL(gethostbyaddr)
 LIBC_SYMBOL(gethostbyaddr_r)
 
-/* A missing symbol cannot happen in a dynamically linked process that has
- * libc loaded; fail the call rather than crash if it ever does. */
-#define CALL_OR(fail, name, ...)                                            \
-    do {                                                                    \
-        __typeof__(&name) fn = real_##name();                               \
-        if (__builtin_expect(fn == NULL, 0)) {                              \
-            errno = ENOSYS;                                                 \
-            return fail;                                                    \
-        }                                                                   \
-        return fn(__VA_ARGS__);                                             \
-    } while (0)
+/* Defines libc_NAME(PARAMS): once bound, one load and an indirect tail call,
+ * with no stack frame (the hooks' fast path ends here). Binding, and the
+ * error when it fails, live in a cold function of their own: a missing
+ * symbol cannot happen in a dynamically linked process that has libc
+ * loaded; the call fails with ENOSYS rather than crash if it ever does. */
+// NOLINTBEGIN(bugprone-macro-parentheses)
+#define LIBC_WRAPPER(ret, name, fail, params, args)                          \
+    static __attribute__((noinline, cold)) ret unbound_##name params          \
+    {                                                                        \
+        __typeof__(&name) fn = (__typeof__(&name))bind_slow(&slot_##name, #name); \
+        if (fn == NULL) {                                                    \
+            errno = ENOSYS;                                                  \
+            return fail;                                                     \
+        }                                                                    \
+        return fn args;                                                      \
+    }                                                                        \
+    ret libc_##name params                                                   \
+    {                                                                        \
+        __typeof__(&name) fn = (__typeof__(&name))atomic_load_explicit(      \
+            &slot_##name, memory_order_acquire);                             \
+        if (__builtin_expect(fn != NULL, 1))                                 \
+            return fn args;                                                  \
+        return unbound_##name args;                                          \
+    }
+// NOLINTEND(bugprone-macro-parentheses)
 
-int libc_connect(int fd, const struct sockaddr *addr, socklen_t len)
-{
-    CALL_OR(-1, connect, fd, addr, len);
-}
+LIBC_WRAPPER(int, connect, -1, (int fd, const struct sockaddr *addr, socklen_t len), (fd, addr, len))
 
-int libc_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
-{
-    CALL_OR(-1, getpeername, fd, addr, len);
-}
+LIBC_WRAPPER(int, getpeername, -1, (int fd, struct sockaddr *addr, socklen_t *len), (fd, addr, len))
 
-ssize_t libc_sendto(int fd, const void *buf, size_t n, int flags,
-                    const struct sockaddr *addr, socklen_t len)
-{
-    CALL_OR(-1, sendto, fd, buf, n, flags, addr, len);
-}
+LIBC_WRAPPER(ssize_t, sendto, -1, (int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t len), (fd, buf, n, flags, addr, len))
 
-ssize_t libc_sendmsg(int fd, const struct msghdr *msg, int flags)
-{
-    CALL_OR(-1, sendmsg, fd, msg, flags);
-}
+LIBC_WRAPPER(ssize_t, sendmsg, -1, (int fd, const struct msghdr *msg, int flags), (fd, msg, flags))
 
-int libc_sendmmsg(int fd, struct mmsghdr *vec, unsigned int n, int flags)
-{
-    CALL_OR(-1, sendmmsg, fd, vec, n, flags);
-}
+LIBC_WRAPPER(int, sendmmsg, -1, (int fd, struct mmsghdr *vec, unsigned int n, int flags), (fd, vec, n, flags))
 
-int libc_execve(const char *path, char *const argv[], char *const envp[])
-{
-    CALL_OR(-1, execve, path, argv, envp);
-}
+LIBC_WRAPPER(int, execve, -1, (const char *path, char *const argv[], char *const envp[]), (path, argv, envp))
 
-int libc_execvpe(const char *file, char *const argv[], char *const envp[])
-{
-    CALL_OR(-1, execvpe, file, argv, envp);
-}
+LIBC_WRAPPER(int, execvpe, -1, (const char *file, char *const argv[], char *const envp[]), (file, argv, envp))
 
-int libc_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
-{
-    CALL_OR(-1, getsockopt, fd, level, name, val, len);
-}
+LIBC_WRAPPER(int, getsockopt, -1, (int fd, int level, int name, void *val, socklen_t *len), (fd, level, name, val, len))
 
-ssize_t libc_read(int fd, void *buf, size_t n)
-{
-    CALL_OR(-1, read, fd, buf, n);
-}
+LIBC_WRAPPER(ssize_t, read, -1, (int fd, void *buf, size_t n), (fd, buf, n))
 
-ssize_t libc_readv(int fd, const struct iovec *iov, int iovcnt)
-{
-    CALL_OR(-1, readv, fd, iov, iovcnt);
-}
+LIBC_WRAPPER(ssize_t, readv, -1, (int fd, const struct iovec *iov, int iovcnt), (fd, iov, iovcnt))
 
-ssize_t libc_write(int fd, const void *buf, size_t n)
-{
-    CALL_OR(-1, write, fd, buf, n);
-}
+LIBC_WRAPPER(ssize_t, write, -1, (int fd, const void *buf, size_t n), (fd, buf, n))
 
-ssize_t libc_writev(int fd, const struct iovec *iov, int iovcnt)
-{
-    CALL_OR(-1, writev, fd, iov, iovcnt);
-}
+LIBC_WRAPPER(ssize_t, writev, -1, (int fd, const struct iovec *iov, int iovcnt), (fd, iov, iovcnt))
 
-ssize_t libc_recvfrom(int fd, void *buf, size_t n, int flags,
-                      struct sockaddr *addr, socklen_t *len)
-{
-    CALL_OR(-1, recvfrom, fd, buf, n, flags, addr, len);
-}
+LIBC_WRAPPER(ssize_t, recvfrom, -1, (int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *len), (fd, buf, n, flags, addr, len))
 
-ssize_t libc_recvmsg(int fd, struct msghdr *msg, int flags)
-{
-    CALL_OR(-1, recvmsg, fd, msg, flags);
-}
+LIBC_WRAPPER(ssize_t, recvmsg, -1, (int fd, struct msghdr *msg, int flags), (fd, msg, flags))
 
 /* recvmmsg's flags are int in glibc and unsigned in musl, ioctl's request
  * unsigned long and int: bind them untyped and call with the widest shape. */
@@ -180,102 +145,36 @@ int libc_ioctl(int fd, unsigned long request, void *arg)
     return fn(fd, request, arg);
 }
 
-int libc_poll(struct pollfd *fds, nfds_t n, int timeout_ms)
-{
-    CALL_OR(-1, poll, fds, n, timeout_ms);
-}
+LIBC_WRAPPER(int, poll, -1, (struct pollfd *fds, nfds_t n, int timeout_ms), (fds, n, timeout_ms))
 
-int libc_ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
-               const sigset_t *mask)
-{
-    CALL_OR(-1, ppoll, fds, n, timeout, mask);
-}
+LIBC_WRAPPER(int, ppoll, -1, (struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask), (fds, n, timeout, mask))
 
-int libc_select(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *timeout)
-{
-    CALL_OR(-1, select, n, rd, wr, ex, timeout);
-}
+LIBC_WRAPPER(int, select, -1, (int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *timeout), (n, rd, wr, ex, timeout))
 
-int libc_pselect(int n, fd_set *rd, fd_set *wr, fd_set *ex,
-                 const struct timespec *timeout, const sigset_t *mask)
-{
-    CALL_OR(-1, pselect, n, rd, wr, ex, timeout, mask);
-}
+LIBC_WRAPPER(int, pselect, -1, (int n, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *timeout, const sigset_t *mask), (n, rd, wr, ex, timeout, mask))
 
-ssize_t libc___read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-    CALL_OR(-1, __read_chk, fd, buf, n, buflen);
-}
+LIBC_WRAPPER(ssize_t, __read_chk, -1, (int fd, void *buf, size_t n, size_t buflen), (fd, buf, n, buflen))
 
-ssize_t libc___recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
-{
-    CALL_OR(-1, __recv_chk, fd, buf, n, buflen, flags);
-}
+LIBC_WRAPPER(ssize_t, __recv_chk, -1, (int fd, void *buf, size_t n, size_t buflen, int flags), (fd, buf, n, buflen, flags))
 
-ssize_t libc___recvfrom_chk(int fd, void *buf, size_t n, size_t buflen, int flags,
-                            struct sockaddr *addr, socklen_t *len)
-{
-    CALL_OR(-1, __recvfrom_chk, fd, buf, n, buflen, flags, addr, len);
-}
+LIBC_WRAPPER(ssize_t, __recvfrom_chk, -1, (int fd, void *buf, size_t n, size_t buflen, int flags, struct sockaddr *addr, socklen_t *len), (fd, buf, n, buflen, flags, addr, len))
 
-int libc___poll_chk(struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen)
-{
-    CALL_OR(-1, __poll_chk, fds, n, timeout_ms, fdslen);
-}
+LIBC_WRAPPER(int, __poll_chk, -1, (struct pollfd *fds, nfds_t n, int timeout_ms, size_t fdslen), (fds, n, timeout_ms, fdslen))
 
-int libc___ppoll_chk(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
-                     const sigset_t *mask, size_t fdslen)
-{
-    CALL_OR(-1, __ppoll_chk, fds, n, timeout, mask, fdslen);
-}
+LIBC_WRAPPER(int, __ppoll_chk, -1, (struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask, size_t fdslen), (fds, n, timeout, mask, fdslen))
 
-int libc_getaddrinfo(const char *node, const char *service,
-                     const struct addrinfo *hints, struct addrinfo **res)
-{
-    CALL_OR(EAI_SYSTEM, getaddrinfo, node, service, hints, res);
-}
+LIBC_WRAPPER(int, getaddrinfo, EAI_SYSTEM, (const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res), (node, service, hints, res))
 
-int libc_getnameinfo(const struct sockaddr *addr, socklen_t len, char *host,
-                     socklen_t hostlen, char *serv, socklen_t servlen,
-                     int flags)
-{
-    CALL_OR(EAI_SYSTEM, getnameinfo, addr, len, host, hostlen, serv, servlen,
-            flags);
-}
+LIBC_WRAPPER(int, getnameinfo, EAI_SYSTEM, (const struct sockaddr *addr, socklen_t len, char *host, socklen_t hostlen, char *serv, socklen_t servlen, int flags), (addr, len, host, hostlen, serv, servlen, flags))
 
-struct hostent *libc_gethostbyname(const char *name)
-{
-    CALL_OR(NULL, gethostbyname, name);
-}
+LIBC_WRAPPER(struct hostent *, gethostbyname, NULL, (const char *name), (name))
 
-struct hostent *libc_gethostbyname2(const char *name, int af)
-{
-    CALL_OR(NULL, gethostbyname2, name, af);
-}
+LIBC_WRAPPER(struct hostent *, gethostbyname2, NULL, (const char *name, int af), (name, af))
 
-int libc_gethostbyname_r(const char *name, struct hostent *ret, char *buf,
-                         size_t buflen, struct hostent **result, int *h_errnop)
-{
-    CALL_OR(ENOSYS, gethostbyname_r, name, ret, buf, buflen, result, h_errnop);
-}
+LIBC_WRAPPER(int, gethostbyname_r, ENOSYS, (const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, int *h_errnop), (name, ret, buf, buflen, result, h_errnop))
 
-int libc_gethostbyname2_r(const char *name, int af, struct hostent *ret,
-                          char *buf, size_t buflen, struct hostent **result,
-                          int *h_errnop)
-{
-    CALL_OR(ENOSYS, gethostbyname2_r, name, af, ret, buf, buflen, result,
-            h_errnop);
-}
+LIBC_WRAPPER(int, gethostbyname2_r, ENOSYS, (const char *name, int af, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, int *h_errnop), (name, af, ret, buf, buflen, result, h_errnop))
 
-struct hostent *libc_gethostbyaddr(const void *addr, socklen_t len, int type)
-{
-    CALL_OR(NULL, gethostbyaddr, addr, len, type);
-}
+LIBC_WRAPPER(struct hostent *, gethostbyaddr, NULL, (const void *addr, socklen_t len, int type), (addr, len, type))
 
-int libc_gethostbyaddr_r(const void *addr, socklen_t len, int type,
-                         struct hostent *ret, char *buf, size_t buflen,
-                         struct hostent **result, int *h_errnop)
-{
-    CALL_OR(ENOSYS, gethostbyaddr_r, addr, len, type, ret, buf, buflen, result,
-            h_errnop);
-}
+LIBC_WRAPPER(int, gethostbyaddr_r, ENOSYS, (const void *addr, socklen_t len, int type, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, int *h_errnop), (addr, len, type, ret, buf, buflen, result, h_errnop))

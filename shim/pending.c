@@ -10,19 +10,9 @@
 
 #include "tsan_sync.h"
 
-struct pending_table {
-    _Atomic unsigned live; /* entries not FREE */
-    struct pending slot[PENDING_SLOTS];
-};
-
 /* NULL until the first asynchronous connect of this process (or of a parent
  * it was forked from: the pointer and the shared pages are inherited). */
 _Atomic(struct pending_table *) pending_table_ptr;
-
-unsigned pending_table_live(const struct pending_table *t)
-{
-    return atomic_load_explicit(&t->live, memory_order_relaxed);
-}
 
 unsigned pending_live(void)
 {
@@ -36,13 +26,12 @@ static struct pending_table *table_get(void)
     struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_acquire);
     if (t != NULL)
         return t;
-    void *m = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+    void *m = mmap(NULL, sizeof *t, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED)
         return NULL;
     struct pending_table *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&pending_table_ptr, &expected, (struct pending_table *)m,
-                                                 memory_order_acq_rel,
+    if (!atomic_compare_exchange_strong_explicit(&pending_table_ptr, &expected,
+                                                 (struct pending_table *)m, memory_order_acq_rel,
                                                  memory_order_acquire)) {
         munmap(m, sizeof *t);
         return expected;
@@ -74,8 +63,8 @@ uint64_t pending_socket_ino(int fd)
     return (uint64_t)st.st_ino;
 }
 
-static struct pending *claim(struct pending_table *t, int fd, uint64_t ino,
-                             long long start_ms, long long deadline_ms)
+static struct pending *claim(struct pending_table *t, int fd, uint64_t ino, long long start_ms,
+                             long long deadline_ms)
 {
     for (unsigned i = 0; i < PENDING_SLOTS; i++) {
         struct pending *p = &t->slot[i];
@@ -101,8 +90,7 @@ static struct pending *claim(struct pending_table *t, int fd, uint64_t ino,
     return NULL;
 }
 
-struct pending *pending_add(int fd, uint64_t ino, long long start_ms,
-                            long long deadline_ms)
+struct pending *pending_add(int fd, uint64_t ino, long long start_ms, long long deadline_ms)
 {
     struct pending_table *t = table_get();
     if (t == NULL || ino == 0)

@@ -28,35 +28,38 @@
 
 enum pending_state {
     PENDING_FREE = 0,
-    PENDING_WAIT, /* request sent, reply (or part of it) outstanding */
+    PENDING_WAIT,  /* request sent, reply (or part of it) outstanding */
     PENDING_FAILED /* reply said no, or the deadline passed: report err once */
 };
 
 struct pending {
-    _Atomic uint64_t ino;   /* socket inode; 0 = free slot */
-    _Atomic uint32_t lock;  /* 1 while one thread works on the entry */
-    _Atomic uint32_t state; /* enum pending_state */
-    int err;                /* PENDING_FAILED: the errno to report */
-    int pid, fd;            /* who connected, as which fd (for the sweep) */
-    long long start_ms;     /* connect() time, CLOCK_MONOTONIC */
+    _Atomic uint64_t ino;          /* socket inode; 0 = free slot */
+    _Atomic uint32_t lock;         /* 1 while one thread works on the entry */
+    _Atomic uint32_t state;        /* enum pending_state */
+    int err;                       /* PENDING_FAILED: the errno to report */
+    int pid, fd;                   /* who connected, as which fd (for the sweep) */
+    long long start_ms;            /* connect() time, CLOCK_MONOTONIC */
     _Atomic long long deadline_ms; /* start + TSRUN_CONNECT_TIMEOUT_MS */
-    uint16_t have;          /* reply bytes read so far into buf */
-    bool hold_writes;       /* the server may drop bytes that come with the
-                               request (TSRUN_SOCKS5_PIPELINE=0): app writes
-                               wait for the reply */
-    uint8_t unsent;         /* the last `unsent` bytes of request[] are still
-                               to send: the CONNECT goes out once the method
-                               reply is in (hold_writes) */
+    uint16_t have;                 /* reply bytes read so far into buf */
+    bool hold_writes;              /* the server may drop bytes that come with the
+                                      request (TSRUN_SOCKS5_PIPELINE=0): app writes
+                                      wait for the reply */
+    uint8_t unsent;                /* the last `unsent` bytes of request[] are still
+                                      to send: the CONNECT goes out once the method
+                                      reply is in (hold_writes) */
     uint8_t request[SOCKS5_REQUEST_MAX - SOCKS5_GREETING_LEN];
     uint8_t buf[SOCKS5_REPLY_MAX]; /* method reply + CONNECT reply */
-    struct sockaddr_storage dest; /* what the app asked for (logs) */
+    struct sockaddr_storage dest;  /* what the app asked for (logs) */
 };
 
-struct pending_table;
+/* The shared table (one MAP_SHARED mapping). Visible here so that
+ * pending_any() below is two loads and no call. */
+struct pending_table {
+    _Atomic unsigned live; /* entries not FREE */
+    struct pending slot[PENDING_SLOTS];
+};
 /* NULL until the first asynchronous connect (shim/pending.c). */
 extern _Atomic(struct pending_table *) pending_table_ptr;
-/* Live entries of a table (shim/pending.c). */
-unsigned pending_table_live(const struct pending_table *t);
 
 /* The fast path every hook takes first: false when no reply is outstanding
  * anywhere in this process (one relaxed load while none ever was, two once
@@ -65,15 +68,15 @@ unsigned pending_table_live(const struct pending_table *t);
 static inline bool pending_any(void)
 {
     struct pending_table *t = atomic_load_explicit(&pending_table_ptr, memory_order_relaxed);
-    return __builtin_expect(t != NULL, 0) && pending_table_live(t) != 0;
+    return __builtin_expect(t != NULL, 0) &&
+           atomic_load_explicit(&t->live, memory_order_relaxed) != 0;
 }
 
 /* Registers fd's socket (inode ino; times in CLOCK_MONOTONIC ms) and returns
  * its entry locked, in state PENDING_WAIT, or NULL when the table cannot be
  * created or is full even after a sweep: the caller then connects
  * synchronously. */
-struct pending *pending_add(int fd, uint64_t ino, long long start_ms,
-                            long long deadline_ms);
+struct pending *pending_add(int fd, uint64_t ino, long long start_ms, long long deadline_ms);
 
 /* The entry of the socket open as fd, locked by the caller, or NULL when
  * there is none. *busy (may be NULL) is set when an entry exists but another

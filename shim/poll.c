@@ -8,21 +8,38 @@
 #include "libc.h"
 #include "pending.h"
 
-TSSHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+/* Each hook: without a reply outstanding anywhere in this process, one
+ * load and a tail call to libc (no frame); otherwise the gate. */
+
+static __attribute__((noinline)) int poll_pending(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
-    if (!pending_any())
-        return libc_poll(fds, n, timeout_ms);
     struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000L};
     return gate_poll(fds, n, timeout_ms < 0 ? NULL : &ts, NULL);
 }
 
+TSSHIM_EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
+{
+    if (pending_any())
+        return poll_pending(fds, n, timeout_ms);
+    return libc_poll(fds, n, timeout_ms);
+}
+
+static __attribute__((noinline)) int
+ppoll_pending(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *mask);
+
 TSSHIM_EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
                         const sigset_t *mask)
 {
-    if (!pending_any())
-        return libc_ppoll(fds, n, timeout, mask);
-    if (timeout != NULL && (timeout->tv_sec < 0 || timeout->tv_nsec < 0 ||
-                            timeout->tv_nsec >= 1000000000L)) {
+    if (pending_any())
+        return ppoll_pending(fds, n, timeout, mask);
+    return libc_ppoll(fds, n, timeout, mask);
+}
+
+static int ppoll_pending(struct pollfd *fds, nfds_t n, const struct timespec *timeout,
+                         const sigset_t *mask)
+{
+    if (timeout != NULL &&
+        (timeout->tv_sec < 0 || timeout->tv_nsec < 0 || timeout->tv_nsec >= 1000000000L)) {
         errno = EINVAL;
         return -1;
     }

@@ -7,10 +7,20 @@
 #include "libc.h"
 #include "pending.h"
 
+static __attribute__((noinline)) int select_pending(int n, fd_set *rd, fd_set *wr, fd_set *ex,
+                                                    struct timeval *tv);
+
+/* Without a reply outstanding anywhere in this process: one load and a tail
+ * call to libc (no frame). */
 TSSHIM_EXPORT int select(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
 {
-    if (!pending_any())
-        return libc_select(n, rd, wr, ex, tv);
+    if (pending_any())
+        return select_pending(n, rd, wr, ex, tv);
+    return libc_select(n, rd, wr, ex, tv);
+}
+
+static int select_pending(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
+{
     if (tv != NULL && (tv->tv_sec < 0 || tv->tv_usec < 0)) {
         errno = EINVAL;
         return -1;
@@ -31,8 +41,8 @@ TSSHIM_EXPORT int select(int n, fd_set *rd, fd_set *wr, fd_set *ex, struct timev
     return rc;
 }
 
-TSSHIM_EXPORT int pselect(int n, fd_set *rd, fd_set *wr, fd_set *ex,
-                          const struct timespec *timeout, const sigset_t *mask)
+TSSHIM_EXPORT int pselect(int n, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec *timeout,
+                          const sigset_t *mask)
 {
     if (!pending_any())
         return libc_pselect(n, rd, wr, ex, timeout, mask);

@@ -34,27 +34,50 @@ static size_t iov_bytes(const struct iovec *iov, int iovcnt)
     return n;
 }
 
-#define BEFORE(fd, n, dontwait)                                             \
-    do {                                                                    \
-        ssize_t r_;                                                         \
-        if (pending_any() && (r_ = before((fd), (n), (dontwait))) != -1)    \
-            return r_ == -2 ? -1 : r_;                                      \
-    } while (0)
+/* Each hook: without a reply outstanding anywhere in this process, one
+ * load and a tail call to libc (no frame); otherwise its _pending twin. */
+
+static __attribute__((noinline)) ssize_t write_pending(int fd, const void *buf, size_t n)
+{
+    ssize_t r = before(fd, n, false);
+    if (r != -1)
+        return r == -2 ? -1 : r;
+    return libc_write(fd, buf, n);
+}
 
 TSSHIM_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    BEFORE(fd, n, false);
+    if (pending_any())
+        return write_pending(fd, buf, n);
     return libc_write(fd, buf, n);
+}
+
+static __attribute__((noinline)) ssize_t writev_pending(int fd, const struct iovec *iov, int iovcnt)
+{
+    ssize_t r = before(fd, iov_bytes(iov, iovcnt), false);
+    if (r != -1)
+        return r == -2 ? -1 : r;
+    return libc_writev(fd, iov, iovcnt);
 }
 
 TSSHIM_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
 {
-    BEFORE(fd, iov_bytes(iov, iovcnt), false);
+    if (pending_any())
+        return writev_pending(fd, iov, iovcnt);
     return libc_writev(fd, iov, iovcnt);
+}
+
+static __attribute__((noinline)) ssize_t send_pending(int fd, const void *buf, size_t n, int flags)
+{
+    ssize_t r = before(fd, n, (flags & MSG_DONTWAIT) != 0);
+    if (r != -1)
+        return r == -2 ? -1 : r;
+    return libc_sendto(fd, buf, n, flags, NULL, 0);
 }
 
 TSSHIM_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
 {
-    BEFORE(fd, n, (flags & MSG_DONTWAIT) != 0);
+    if (pending_any())
+        return send_pending(fd, buf, n, flags);
     return libc_sendto(fd, buf, n, flags, NULL, 0);
 }
