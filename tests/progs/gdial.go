@@ -6,6 +6,8 @@
 //	gdial lookup NAME        Go's own resolver: "addrs=A B ..." | "err=..."
 //	gdial many N HOST:PORT   N concurrent dials, each echoed: "ok=K/N" (+ "err=..." lines)
 //	gdial storm N HOST:PORT  N sequential dials while SIGUSR1 hits the process every 1 ms
+//	gdial timed N HOST:PORT  one warm-up dial (not timed), then "many": "ok=K/N ms=T", T the
+//	                         milliseconds from the first concurrent dial to the last echo (make bench)
 //	gdial repl               one process, many steps: reads "dial HOST:PORT" or "lookup NAME"
 //	                         lines from stdin, answers each with one line as above; ends at EOF
 package main
@@ -98,8 +100,14 @@ func main() {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		fmt.Printf("status=%d body=%s", resp.StatusCode, b)
-	case "many", "storm":
+	case "many", "storm", "timed":
 		n, _ := strconv.Atoi(os.Args[2])
+		if os.Args[1] == "timed" {
+			if _, err := echo(os.Args[3]); err != nil {
+				fmt.Println("err=warm-up: " + err.Error())
+				os.Exit(1)
+			}
+		}
 		ok := 0
 		var mu sync.Mutex
 		var errs []string
@@ -113,7 +121,8 @@ func main() {
 			}
 			mu.Unlock()
 		}
-		if os.Args[1] == "many" {
+		t0 := time.Now()
+		if os.Args[1] != "storm" {
 			var wg sync.WaitGroup
 			for i := 0; i < n; i++ {
 				wg.Add(1)
@@ -142,7 +151,11 @@ func main() {
 			}
 			close(stop)
 		}
-		fmt.Printf("ok=%d/%d\n", ok, n)
+		if os.Args[1] == "timed" {
+			fmt.Printf("ok=%d/%d ms=%.1f\n", ok, n, float64(time.Since(t0).Microseconds())/1000)
+		} else {
+			fmt.Printf("ok=%d/%d\n", ok, n)
+		}
 		for _, e := range errs {
 			fmt.Println("err=" + e)
 		}
