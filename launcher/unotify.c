@@ -10,6 +10,7 @@
  * is safe for Go (go1.19 internal/poll, net/fd_unix.go). */
 #include "unotify.h"
 
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,11 @@
 #include "trap.h"
 #include "tsrun.h"
 #include "unotify_dns.h"
+
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS /* Linux 6.6, uapi seccomp.h */
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
 
 static int g_listener = -1;
 static const struct unotify_cfg *g_cfg;
@@ -321,6 +327,13 @@ int unotify_supervise(int listener, pid_t child, const struct unotify_cfg *cfg)
     g_child = child;
     atomic_store(&g_use_addfd, cfg->force_addfd);
     unotify_forward_signals(child);
+    /* The command's thread waits while this one decides: with the flag the
+     * kernel hands the CPU straight to us and back, instead of waking an
+     * idle CPU each way (on this VM a trapped call took 70-100 µs without
+     * it when both CPUs were idle, 4-5 µs when pinned to one). Linux 6.6
+     * (uapi seccomp.h); older kernels answer EINVAL, harmlessly. */
+    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP, 0) < 0)
+        tsr_debug("seccomp: no synchronous wake-up (%s): Linux >= 6.6 has it", strerror(errno));
     if (syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &g_sizes) < 0)
         memset(&g_sizes, 0, sizeof g_sizes);
     size_t nsize = g_sizes.seccomp_notif > sizeof(struct seccomp_notif)
