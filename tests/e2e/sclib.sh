@@ -255,3 +255,49 @@ sc_lines() {
     grep -cv -e '^==[0-9]*==' -e '^False positive error reports may follow' \
         -e '^For details see https://github.com/google/sanitizers' <<<"$1" || true
 }
+
+# sc_check_signal_storm MODE PORT: 100 tunnelled connects under a 1 ms signal
+# storm (gdial storm) through a counting relay on 127.0.0.1:PORT: exactly one
+# SOCKS5 connection per connect, and the supervisor's fd count unchanged.
+sc_check_signal_storm() {
+    local mode=$1 port=$2 log=$BED_DIR/relay.log out lines
+    socat -d -d TCP-LISTEN:"$port",bind=127.0.0.1,reuseaddr,fork "TCP:$BED_SOCKS5" 2>"$log" &
+    local relay=$!
+    # Its own log says when it listens (a probe connect would count).
+    wait_for_line "$log" "listening on"
+    # sh's parent is tsrun, the supervisor: its fd count before and after.
+    # shellcheck disable=SC2016 # expanded by sh
+    out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "127.0.0.1:$port" --intercept="$mode" sh -c \
+        'ls /proc/$PPID/fd | wc -l; "$0" storm 100 "$1"; ls /proc/$PPID/fd | wc -l' \
+        "$SC_DIR/gdial-static" "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
+    echo "$out"
+    mapfile -t lines <<<"$out"
+    assert_eq "ok=100/100" "${lines[1]}"
+    assert_eq "${lines[0]}" "${lines[2]}" "supervisor fds before/after"
+    assert_eq 100 "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
+    kill $relay 2>/dev/null || true
+}
+
+# sc_check_exit_status MODE: COMMAND's exit status and fatal signal become
+# tsrun's; a signal the command sends itself reaches its handler; a signal
+# sent to tsrun reaches the command.
+sc_check_exit_status() {
+    local mode=$1 st=0 pid
+    assert_status 7 sc_tsrun --intercept="$mode" sh -c 'exit 7'
+    assert_status 127 sc_tsrun --intercept="$mode" /nonexistent/prog
+    sc_tsrun --intercept="$mode" sh -c 'kill -TERM $$' || st=$?
+    assert_eq $((128 + 15)) "$st" "died of SIGTERM"
+    assert_status 5 sc_tsrun --intercept="$mode" sh -c 'trap "exit 5" USR2; kill -USR2 $$; sleep 5'
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" --intercept="$mode" \
+        sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
+        >"$BED_DIR/sig.out" &
+    pid=$!
+    wait_for_line "$BED_DIR/sig.out" ready
+    kill -USR1 $pid
+    st=0
+    wait $pid || st=$?
+    assert_eq 3 "$st"
+    assert_contains "$(cat "$BED_DIR/sig.out")" "got-usr1"
+}

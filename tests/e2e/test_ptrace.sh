@@ -139,45 +139,12 @@ test_ptrace_many_concurrent_dials_overlap() {
 # supervisor's fds come back to where they were.
 test_ptrace_signal_storm_one_tunnel_per_connect() {
     sc_build
-    local log=$BED_DIR/relay.log port=10956 out
-    socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork "TCP:$BED_SOCKS5" 2>"$log" &
-    local relay=$!
-    wait_for_line "$log" "listening on"
-    # shellcheck disable=SC2016 # expanded by sh
-    out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
-        "$TSRUN" --socks5 "127.0.0.1:$port" --intercept=ptrace sh -c \
-        'ls /proc/$PPID/fd | wc -l; "$0" storm 100 "$1"; ls /proc/$PPID/fd | wc -l' \
-        "$SC_DIR/gdial-static" "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
-    echo "$out"
-    local lines
-    mapfile -t lines <<<"$out"
-    assert_eq "ok=100/100" "${lines[1]}"
-    assert_eq "${lines[0]}" "${lines[2]}" "supervisor fds before/after"
-    assert_eq 100 "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
-    kill $relay 2>/dev/null || true
+    sc_check_signal_storm ptrace 10956
 }
 
 test_ptrace_exit_status_and_signals() {
     sc_build
-    assert_status 7 sc_tsrun --intercept=ptrace sh -c 'exit 7'
-    assert_status 127 sc_tsrun --intercept=ptrace /nonexistent/prog
-    local st=0
-    sc_tsrun --intercept=ptrace sh -c 'kill -TERM $$' || st=$?
-    assert_eq $((128 + 15)) "$st" "died of SIGTERM"
-    # A signal the command sends itself and handles reaches its handler.
-    assert_status 5 sc_tsrun --intercept=ptrace sh -c 'trap "exit 5" USR2; kill -USR2 $$; sleep 5'
-    # A signal sent to tsrun reaches the command.
-    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
-        "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=ptrace \
-        sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
-        >"$BED_DIR/sig.out" &
-    local pid=$!
-    wait_for_line "$BED_DIR/sig.out" ready
-    kill -USR1 $pid
-    st=0
-    wait $pid || st=$?
-    assert_eq 3 "$st"
-    assert_contains "$(cat "$BED_DIR/sig.out")" "got-usr1"
+    sc_check_exit_status ptrace
 }
 
 # A stopped command stays stopped (group-stop) until SIGCONT, then goes on.

@@ -142,45 +142,12 @@ test_seccomp_covers_children() {
 # per connect (counted by a relay in front of the fake tailscaled).
 test_seccomp_signal_storm_one_tunnel_per_connect() {
     sc_build
-    local log=$BED_DIR/relay.log port=10955 out
-    socat -d -d TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork TCP:$BED_SOCKS5 2>"$log" &
-    local relay=$!
-    # Its own log says when it listens (a probe connect would count).
-    wait_for_line "$log" "listening on"
-    # sh's parent is tsrun, the supervisor: its fd count before and after.
-    out=$(env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
-        "$TSRUN" --socks5 "127.0.0.1:$port" --intercept=seccomp sh -c \
-        'ls /proc/$PPID/fd | wc -l; "$0" storm 100 "$1"; ls /proc/$PPID/fd | wc -l' \
-        "$SC_DIR/gdial-static" "$BED_PEER_V4:$BED_ECHO_PORT" 2>/dev/null)
-    echo "$out"
-    local lines
-    mapfile -t lines <<<"$out"
-    assert_eq "ok=100/100" "${lines[1]}"
-    assert_eq "${lines[0]}" "${lines[2]}" "supervisor fds before/after"
-    assert_eq 100 "$(grep -c 'accepting connection' "$log")" "SOCKS5 connections"
-    kill $relay 2>/dev/null || true
+    sc_check_signal_storm seccomp 10955
 }
 
 test_seccomp_exit_status_and_signals() {
     sc_build
-    assert_status 7 sc_tsrun --intercept=seccomp sh -c 'exit 7'
-    assert_status 127 sc_tsrun --intercept=seccomp /nonexistent/prog
-    # Killed by a signal: tsrun dies of the same signal.
-    local st=0
-    sc_tsrun --intercept=seccomp sh -c 'kill -TERM $$' || st=$?
-    assert_eq $((128 + 15)) "$st"
-    # A signal sent to tsrun reaches the command.
-    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
-        "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=seccomp \
-        sh -c 'trap "echo got-usr1; exit 3" USR1; echo ready; while :; do sleep 0.05; done' \
-        >"$BED_DIR/sig.out" &
-    local pid=$!
-    wait_for_line "$BED_DIR/sig.out" ready
-    kill -USR1 $pid
-    st=0
-    wait $pid || st=$?
-    assert_eq 3 "$st"
-    assert_contains "$(cat "$BED_DIR/sig.out")" "got-usr1"
+    sc_check_exit_status seccomp
 }
 
 # tsrun inside tsrun (seccomp): the inner one cannot get a listener (EBUSY),
