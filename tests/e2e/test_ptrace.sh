@@ -261,23 +261,7 @@ test_ptrace_doctor_reports() {
 # no-new-privs, tunnels work, and a setuid program is reported once.
 test_ptrace_non_root_setuid_is_reported() {
     sc_build
-    command -v setpriv >/dev/null || _e2e_fail "setpriv (util-linux) missing"
-    mkdir -p "$BED_DIR/nobody" && chown 65534:65534 "$BED_DIR/nobody" &&
-        chmod 700 "$BED_DIR/nobody" && chmod 755 "$BED_DIR"
-    cp /usr/bin/id "$BED_DIR/suid-id" && chmod 4755 "$BED_DIR/suid-id"
-    local out err
-    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups env TSRUN_STATE_DIR="$BED_DIR/nobody" \
-        TSRUN_SOCKET="$BED_TS_SOCKET" "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=ptrace sh -c \
-        "$SC_DIR/gdial-static dial $BED_PEER_V4:$BED_ECHO_PORT; $BED_DIR/suid-id -u; $BED_DIR/suid-id -u" \
-        2>"$BED_DIR/nobody.err")
-    err=$(cat "$BED_DIR/nobody.err")
-    echo "$out"
-    echo "$err"
-    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT
-65534
-65534" "$out"
-    assert_contains "$err" "suid-id is setuid: under --intercept=ptrace"
-    assert_eq 1 "$(grep -c setuid <<<"$err")" "reported once"
+    sc_check_non_root_setuid ptrace
 }
 
 # Go's pure resolver under ptrace: its DNS connects reach tsrun's stub, which
