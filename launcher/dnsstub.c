@@ -285,35 +285,56 @@ bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen)
     return started && answer(q, qlen, out, sizeof out) > 0;
 }
 
-int dnsstub_start(struct sockaddr_storage *addr, socklen_t *len)
+/* A socket of `type` bound to 127.0.0.1 on a free port (listening, for
+ * TCP), its address in *addr and *len: the fd, or -errno. */
+static int bind_loopback(int type, struct sockaddr_storage *addr, socklen_t *len)
 {
     struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t l = sizeof in;
-    stub_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (stub_fd < 0)
+    int s = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    if (s < 0)
         return -errno;
-    if (bind(stub_fd, (struct sockaddr *)&in, sizeof in) < 0 ||
-        getsockname(stub_fd, (struct sockaddr *)&in, &l) < 0) {
+    if (bind(s, (struct sockaddr *)&in, sizeof in) < 0 ||
+        (type == SOCK_STREAM && listen(s, 128) < 0) ||
+        getsockname(s, (struct sockaddr *)&in, &l) < 0) {
         int e = errno;
-        close(stub_fd);
-        stub_fd = -1;
+        close(s);
         return -e;
     }
     memset(addr, 0, sizeof *addr);
     memcpy(addr, &in, sizeof in);
     *len = sizeof in;
+    return s;
+}
+
+/* A detached thread running fn that takes none of the command's signals
+ * (they are tsrun's to pass on): 0 or -errno. */
+static int start_detached(void *(*fn)(void *))
+{
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_t t;
-    int rc = pthread_create(&t, NULL, serve, NULL);
+    int rc = pthread_create(&t, NULL, fn, NULL);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if (rc != 0)
+        return -rc;
+    pthread_detach(t);
+    return 0;
+}
+
+int dnsstub_start(struct sockaddr_storage *addr, socklen_t *len)
+{
+    int s = bind_loopback(SOCK_DGRAM, addr, len);
+    if (s < 0)
+        return s;
+    stub_fd = s; /* before the thread that serves it */
+    int rc = start_detached(serve);
+    if (rc < 0) {
         close(stub_fd);
         stub_fd = -1;
-        return -rc;
+        return rc;
     }
-    pthread_detach(t);
     started = true;
     return 0;
 }
@@ -476,34 +497,16 @@ static void *serve_tcp(void *arg)
 
 int dnsstub_start_tcp(struct sockaddr_storage *addr, socklen_t *len)
 {
-    struct sockaddr_in in = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t l = sizeof in;
     if (!started)
         return -EINVAL;
-    int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int s = bind_loopback(SOCK_STREAM, addr, len);
     if (s < 0)
-        return -errno;
-    if (bind(s, (struct sockaddr *)&in, sizeof in) < 0 || listen(s, 128) < 0 ||
-        getsockname(s, (struct sockaddr *)&in, &l) < 0) {
-        int e = errno;
-        close(s);
-        return -e;
-    }
-    tcp_listen_fd = s;
-    memset(addr, 0, sizeof *addr);
-    memcpy(addr, &in, sizeof in);
-    *len = sizeof in;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int rc = pthread_create(&t, NULL, serve_tcp, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        close(s);
+        return s;
+    tcp_listen_fd = s; /* before the thread that accepts on it */
+    int rc = start_detached(serve_tcp);
+    if (rc < 0) {
+        close(tcp_listen_fd);
         tcp_listen_fd = -1;
-        return -rc;
     }
-    pthread_detach(t);
-    return 0;
+    return rc;
 }
