@@ -12,16 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file_id.h"
 #include "namemap.h"
 #include "tsrun.h"
-
-struct file_id {
-    bool present;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtim;
-};
 
 struct mapview_ref {
     unsigned refs; /* the current slot's one, plus one per holder */
@@ -53,24 +46,6 @@ static void set_cur(struct mapview_ref *r) /* under lock; r's one ref moves in *
     cur = r;
 }
 
-static bool id_eq(const struct file_id *a, const struct file_id *b)
-{
-    if (a->present != b->present)
-        return false;
-    return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-                           a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec);
-}
-
-static void id_of(const struct stat *st, struct file_id *id)
-{
-    memset(id, 0, sizeof *id);
-    id->present = true;
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
-    id->size = st->st_size;
-    id->mtim = st->st_mtim;
-}
-
 /* Maps path: a ref (refs 1) and *id, or NULL (absent or unusable; *id
  * says what was seen). IMPORTANT: the writer replaces the file by
  * rename(), never in place (a read past a truncated end is SIGBUS). */
@@ -85,7 +60,7 @@ static struct mapview_ref *map_file(const char *p, struct file_id *id)
     struct mapview_ref *r = NULL;
     if (fstat(fd, &st) < 0)
         goto out;
-    id_of(&st, id);
+    file_id_of(&st, id);
     if (!S_ISREG(st.st_mode) || st.st_size < NM_HEADER_SIZE || st.st_size > (off_t)NM_MAX_FILE)
         goto out;
     r = calloc(1, sizeof *r);
@@ -117,8 +92,8 @@ static void refresh(void)
     struct stat st;
     struct file_id id = {0};
     if (stat(path, &st) == 0)
-        id_of(&st, &id);
-    if (id_eq(&id, &cur_id))
+        file_id_of(&st, &id);
+    if (file_id_eq(&id, &cur_id))
         return;
     set_cur(map_file(path, &cur_id));
 }

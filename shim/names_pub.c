@@ -54,6 +54,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "file_id.h"
 #include "log.h"
 #include "names_text.h"
 #include "pages.h"
@@ -63,14 +64,6 @@
 #define PUB_ACQUIRE_TRIES 64
 
 enum { SLOT_FREE = 0, SLOT_BUSY, SLOT_LIVE, SLOT_RETIRED };
-
-struct file_id {
-    bool present;
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtim;
-};
 
 struct pub_slot {
     atomic_int state;
@@ -166,24 +159,6 @@ static void pub_register_atfork(void)
 }
 
 /* ------------------------------------------------------------ loading */
-
-static void file_id_of(const struct stat *st, struct file_id *id)
-{
-    memset(id, 0, sizeof *id);
-    id->present = true;
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
-    id->size = st->st_size;
-    id->mtim = st->st_mtim;
-}
-
-static bool file_id_eq(const struct file_id *a, const struct file_id *b)
-{
-    if (a->present != b->present)
-        return false;
-    return !a->present || (a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-                           a->mtim.tv_sec == b->mtim.tv_sec && a->mtim.tv_nsec == b->mtim.tv_nsec);
-}
 
 /* IMPORTANT: not strerror(): it may translate through gettext (locks,
  * malloc), and a reload can run inside a signal handler. */
