@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "mapview.h"
+#include "trap.h"
 
 #define DNS_HEADER 12
 #define DNS_TYPE_A 1
@@ -160,7 +160,8 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
     const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
     /* Both come zeroed (calloc, = {0}) and filled by the kernel
      * (recvfrom/getpeername), which the analyzer does not model. */
-    return x->sin6_port == y->sin6_port && // NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult)
+    return x->sin6_port ==
+               y->sin6_port && // NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult)
            !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
 
@@ -268,13 +269,8 @@ static void *serve(void *arg)
             free(f);
             continue;
         }
-        pthread_t t;
-        if (a < 0 || !lookup_ns(&f->from, &f->ns, &f->nslen, false) ||
-            pthread_create(&t, NULL, forward, f) != 0) {
+        if (a < 0 || !lookup_ns(&f->from, &f->ns, &f->nslen, false) || trap_spawn(forward, f) < 0)
             free(f); /* the program retries or times out, as with a lost datagram */
-            continue;
-        }
-        pthread_detach(t);
     }
     return NULL;
 }
@@ -307,29 +303,13 @@ static int bind_loopback(int type, struct sockaddr_storage *addr, socklen_t *len
     return s;
 }
 
-/* A detached thread running fn that takes none of the command's signals
- * (they are tsrun's to pass on): 0 or -errno. */
-static int start_detached(void *(*fn)(void *))
-{
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    pthread_t t;
-    int rc = pthread_create(&t, NULL, fn, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0)
-        return -rc;
-    pthread_detach(t);
-    return 0;
-}
-
 int dnsstub_start(struct sockaddr_storage *addr, socklen_t *len)
 {
     int s = bind_loopback(SOCK_DGRAM, addr, len);
     if (s < 0)
         return s;
     stub_fd = s; /* before the thread that serves it */
-    int rc = start_detached(serve);
+    int rc = trap_spawn(serve, NULL);
     if (rc < 0) {
         close(stub_fd);
         stub_fd = -1;
@@ -484,13 +464,8 @@ static void *serve_tcp(void *arg)
             }
             continue;
         }
-        pthread_t t;
-        pthread_attr_t at;
-        pthread_attr_init(&at);
-        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-        if (pthread_create(&t, &at, serve_tcp_conn, (void *)(intptr_t)c) != 0)
+        if (trap_spawn(serve_tcp_conn, (void *)(intptr_t)c) < 0)
             close(c); /* the client sees the connection close */
-        pthread_attr_destroy(&at);
     }
     return NULL;
 }
@@ -503,7 +478,7 @@ int dnsstub_start_tcp(struct sockaddr_storage *addr, socklen_t *len)
     if (s < 0)
         return s;
     tcp_listen_fd = s; /* before the thread that accepts on it */
-    int rc = start_detached(serve_tcp);
+    int rc = trap_spawn(serve_tcp, NULL);
     if (rc < 0) {
         close(tcp_listen_fd);
         tcp_listen_fd = -1;

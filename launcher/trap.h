@@ -93,7 +93,7 @@ int trap_decide(const struct trap_call *c, struct trap_job **job);
  * TRAP_GETFD_REFUSED (pidfd_getfd is not permitted: nothing was done). */
 int trap_tunnel_getfd(const struct trap_job *j);
 
-/* Runs fn(arg) on a detached thread with every signal blocked (the
+/* Runs fn(arg) on a detached thread (64 KiB of stack) with every signal blocked (the
  * command's signals are not for it). 0 or -errno (nothing started). */
 int trap_spawn(void *(*fn)(void *), void *arg);
 
