@@ -113,6 +113,17 @@ int mapview_open_file(const char *p)
     return 0;
 }
 
+/* From now on lookups see r (a fixed image, or NULL: no names), not a file. */
+static void use_fixed(struct mapview_ref *r)
+{
+    pthread_mutex_lock(&lock);
+    free(path);
+    path = NULL;
+    memset(&cur_id, 0, sizeof cur_id);
+    set_cur(r);
+    pthread_mutex_unlock(&lock);
+}
+
 int mapview_open_status(const struct tsr_status *st)
 {
     struct mapview_ref *r = calloc(1, sizeof *r);
@@ -137,23 +148,13 @@ int mapview_open_status(const struct tsr_status *st)
     r->mem = img;
     r->len = len;
     r->refs = 1;
-    pthread_mutex_lock(&lock);
-    free(path);
-    path = NULL;
-    memset(&cur_id, 0, sizeof cur_id);
-    set_cur(r);
-    pthread_mutex_unlock(&lock);
+    use_fixed(r);
     return 0;
 }
 
 void mapview_close(void)
 {
-    pthread_mutex_lock(&lock);
-    free(path);
-    path = NULL;
-    memset(&cur_id, 0, sizeof cur_id);
-    set_cur(NULL);
-    pthread_mutex_unlock(&lock);
+    use_fixed(NULL);
 }
 
 struct mapview_ref *mapview_get(const struct nm_view **view)
