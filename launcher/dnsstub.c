@@ -160,9 +160,8 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
     const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
     /* Both come zeroed (calloc, = {0}) and filled by the kernel
      * (recvfrom/getpeername), which the analyzer does not model. */
-    return x->sin6_port ==
-               y->sin6_port && // NOLINT(clang-analyzer-core.UndefinedBinaryOperatorResult)
-           !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
+    // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
+    return x->sin6_port == y->sin6_port && !memcmp(&x->sin6_addr, &y->sin6_addr, 16);
 }
 
 static void remember(const struct sockaddr_storage *from, const struct sockaddr_storage *ns,
