@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "ptwait.h"
 #include "seccomp.h"
 #include "trap.h"
 #include "trapdns.h"
@@ -625,9 +626,11 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
             ;
         return status;
     }
+    struct ptwait pw;
+    ptwait_init(&pw);
     for (;;) {
         int st;
-        pid_t t = waitpid(-1, &st, __WALL);
+        pid_t t = ptwait_next(&pw, &st);
         if (t < 0) {
             if (errno == EINTR)
                 continue; /* a forwarded signal */
