@@ -171,7 +171,7 @@ test_ptrace_stop_and_continue() {
 pt_doorbell() {
     local f s p
     for f in /proc/[0-9]*/stat; do
-        s=$(<"$f") 2>/dev/null || continue
+        { read -r s <"$f"; } 2>/dev/null || continue # gone meanwhile
         p=${f#/proc/}
         p=${p%/stat}
         s=${s##*) }
