@@ -4,10 +4,10 @@
  * IMPORTANT: why spin. A trapped syscall stops the tracee, which wakes the
  * tracer; the tracer's PTRACE_CONT wakes the tracee. The scheduler keeps
  * the two on different CPUs whenever one is idle, and in a VM waking an idle
- * CPU is an interrupt sent through the hypervisor: measured on this project's
- * 2-CPU Firecracker VM (README, performance), a tracer doing nothing but
- * waitpid + PTRACE_CONT costs 40-90 us per stop with the two on different
- * CPUs and 4-5 us on one. While the tracer spins, the tracee's stop needs no
+ * CPU is an interrupt sent through the hypervisor: on this project's 2-CPU
+ * Firecracker VM (README, ptrace mode; tests/progs/ptfloor), a tracer doing
+ * nothing but waitpid + PTRACE_CONT cost 60-250 us per stop with the two on
+ * different CPUs and 4-5 us on one. While the tracer spins, the tracee's stop needs no
  * wake-up of the tracer, which halves the round trip. The spin is bounded
  * and adapts as the kernel's cpuidle haltpoll does: the window grows while
  * the next event comes within PTWAIT_MAX_NS and shrinks to nothing when it

@@ -1,7 +1,6 @@
 /* The ptrace supervisor's adaptive spin window (launcher/ptwait.c). */
 #include <criterion/criterion.h>
 #include <errno.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
