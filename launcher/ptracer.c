@@ -3,9 +3,9 @@
  * IMPORTANT: only this (the main) thread issues ptrace requests: the kernel
  * ties a tracee to the tracing thread. A tunnelled connect leaves its
  * thread stopped at the seccomp stop while a thread of ours dials on the
- * app's socket (pidfd_getfd); the result comes back through a pipe that
- * this thread polls beside a SIGCHLD self-pipe, and only then is the
- * syscall skipped (number -1) with the answer as its return value. A
+ * app's socket (pidfd_getfd); the result comes back through a pipe, read
+ * when the doorbell (below) wakes this thread's waitpid, and only then is
+ * the syscall skipped (number -1) with the answer as its return value. A
  * stopped thread cannot restart its connect, so a signal storm still gives
  * one tunnel per connect; signals that arrive meanwhile are delivered after.
  * Facts: ptrace(2) (SEIZE, group-stop, PTRACE_LISTEN), seccomp(2)
@@ -17,7 +17,6 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <linux/elf.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,6 +32,7 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "ptwait.h"
 #include "seccomp.h"
 #include "trap.h"
 #include "trapdns.h"
@@ -102,8 +102,8 @@ static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child
     sigset_t chld, old;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
-    /* Until ptracer_supervise's handler is in place, SIGCHLD stays pending
-     * for this thread (its first waitpid sweep sees every stop anyway). */
+    /* Until ptracer_supervise sets it to SIG_DFL (a SIGCHLD pending
+     * meanwhile is harmless: its waitpid sees every stop anyway). */
     pthread_sigmask(SIG_BLOCK, &chld, &old);
     fflush(NULL);
     pid_t pid = fork();
@@ -252,6 +252,8 @@ static atomic_uint live[PENDING_MAX];
 static size_t npending;
 static const struct unotify_cfg *g_cfg;
 static int g_results[2] = {-1, -1}; /* workers write struct result, we read */
+static pid_t g_child;               /* the command */
+static void ring_doorbell(void);
 
 struct work {
     struct trap_job *job;
@@ -302,6 +304,7 @@ static void post_result(const struct work *w, int rc)
     do
         n = write(g_results[1], &r, sizeof r);
     while (n < 0 && errno == EINTR);
+    ring_doorbell();
 }
 
 static void *tunnel_job(void *arg)
@@ -496,85 +499,157 @@ static void on_wait(pid_t tid, int st)
     }
 }
 
-/* SIGCHLD wakes the loop through a pipe: whichever thread the kernel gives
- * it to (a signalfd would miss one taken by a thread that does not block
- * it, and tsrun does not own every thread's mask: libraries start some). */
-static int g_wake[2] = {-1, -1};
+/* --- the doorbell: how a worker's result wakes this thread --- */
 
-static void on_sigchld(int sig)
+/* IMPORTANT: this thread sleeps in a blocking waitpid(-1, __WALL), so the
+ * common stop costs waitpid -> registers -> decision -> CONT and nothing
+ * else (no SIGCHLD handler, no self-pipe, no poll). A result (rare: a
+ * tunnelled connect, a waiting DNS recvfrom) must therefore arrive as a wait
+ * event: the worker writes the result, then a byte to the doorbell, a child
+ * of ours that we trace; it reads the byte and raises DOORBELL_SIG, which
+ * stops it (a signal-delivery-stop). That stop stays until waitpid collects
+ * it, so a result posted just before this thread blocks still wakes it (a
+ * signal to this thread could land between "no result queued" and waitpid
+ * and be lost). On the doorbell's stop we drain every result and let it go
+ * on with the signal suppressed. It dies with tsrun (EXITKILL). */
+#define DOORBELL_SIG SIGURG /* default action: ignore; never forwarded */
+
+static int g_bell[2] = {-1, -1}; /* workers write a byte; the doorbell reads */
+static pid_t g_doorbell = -1;
+
+static _Noreturn void doorbell_main(int rfd)
 {
-    (void)sig;
-    int e = errno;
-    ssize_t w = write(g_wake[1], "c", 1); /* full pipe: already awake */
-    (void)w;
-    errno = e;
+    /* Only DOORBELL_SIG stops it; everything else (a signal for tsrun,
+     * forwarded by an inherited handler) stays blocked. */
+    sigset_t m;
+    sigfillset(&m);
+    sigdelset(&m, DOORBELL_SIG);
+    pthread_sigmask(SIG_SETMASK, &m, NULL);
+    char buf[256];
+    for (;;) {
+        ssize_t n = read(rfd, buf, sizeof buf);
+        if (n == 0)
+            _exit(0); /* every writer is gone: tsrun is */
+        if (n > 0)
+            raise(DOORBELL_SIG);
+    }
+}
+
+/* Forks and seizes the doorbell. 0 or -errno. */
+static int doorbell_start(void)
+{
+    /* No forwarding handler may run in it before it blocks them. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pid_t pid = fork();
+    int fe = errno;
+    if (pid != 0)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return -fe;
+    if (pid == 0) {
+        int rfd = g_bell[0];
+        /* Keep nothing of tsrun's open but the doorbell's end. */
+        if (dup2(rfd, 3) == 3) {
+            rfd = 3;
+            syscall(SYS_close_range, 4, ~0U, 0);
+        }
+        doorbell_main(rfd);
+    }
+    if (ptrace(PTRACE_SEIZE, pid, 0, (void *)(uintptr_t)PTRACE_O_EXITKILL) < 0) {
+        int e = errno;
+        kill(pid, SIGKILL);
+        while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+        return -e;
+    }
+    g_doorbell = pid;
+    return 0;
+}
+
+static void ring_doorbell(void)
+{
+    ssize_t n;
+    do
+        n = write(g_bell[1], "r", 1); /* full (EAGAIN): a ring is pending */
+    while (n < 0 && errno == EINTR);
+}
+
+/* The doorbell stopped (or died): every result posted so far is answered. */
+static void on_doorbell(int st)
+{
+    struct result r;
+    while (read(g_results[0], &r, sizeof r) == (ssize_t)sizeof r)
+        on_result(&r);
+    if (WIFSTOPPED(st)) {
+        resume(g_doorbell, 0); /* the signal is suppressed */
+        return;
+    }
+    /* Killed by someone: ring again with a new one. Without one no result
+     * could ever wake us: the command must not hang on a tunnel. */
+    g_doorbell = -1;
+    int rc = doorbell_start();
+    if (rc < 0) {
+        tsr_error("ptrace: cannot restart the doorbell (%s): killing the command", strerror(-rc));
+        kill(g_child, SIGKILL);
+    }
 }
 
 static int wake_setup(void)
 {
-    if (pipe2(g_wake, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(g_results, O_CLOEXEC) < 0 ||
-        fcntl(g_results[0], F_SETFL, O_NONBLOCK) < 0)
+    if (pipe2(g_bell, O_CLOEXEC) < 0 || fcntl(g_bell[1], F_SETFL, O_NONBLOCK) < 0 ||
+        pipe2(g_results, O_CLOEXEC) < 0 || fcntl(g_results[0], F_SETFL, O_NONBLOCK) < 0)
         return -errno;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigchld;
-    sa.sa_flags = SA_RESTART; /* not SA_NOCLDSTOP: tracee stops must wake us */
-    sigfillset(&sa.sa_mask);
-    if (sigaction(SIGCHLD, &sa, NULL) < 0)
-        return -errno;
+    /* No SIGCHLD handler: a tracee's stop must cost this thread no signal.
+     * At SIG_DFL (and unblocked) the kernel drops SIGCHLD when it is sent. */
+    signal(SIGCHLD, SIG_DFL);
     sigset_t chld;
     sigemptyset(&chld);
     sigaddset(&chld, SIGCHLD);
     pthread_sigmask(SIG_UNBLOCK, &chld, NULL); /* blocked since the fork */
-    return 0;
+    return doorbell_start();
 }
 
 int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
 {
     g_cfg = cfg;
+    g_child = child;
     trap_init(cfg, "ptrace");
     unotify_forward_signals(child);
-    int rc = wake_setup();
+    int status = 0, rc = wake_setup();
     if (rc < 0) {
         /* Nothing can be answered: the command must not run unsupervised. */
         tsr_error("ptrace: cannot supervise: %s", strerror(-rc));
         kill(child, SIGKILL);
+        while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
+            ;
+        return status;
     }
-    int status = 0;
+    struct ptwait pw;
+    ptwait_init(&pw);
     for (;;) {
-        pid_t t;
         int st;
-        bool done = false;
-        /* Every stop so far; one that comes after this wakes the poll. */
-        while ((t = waitpid(-1, &st, __WALL | WNOHANG)) > 0) {
-            if (t == child && (WIFEXITED(st) || WIFSIGNALED(st))) {
-                status = st;
-                done = true;
-            }
-            on_wait(t, st);
+        pid_t t = ptwait_next(&pw, &st);
+        if (t < 0) {
+            if (errno == EINTR)
+                continue; /* a forwarded signal */
+            break;        /* ECHILD: cannot happen while the doorbell lives */
         }
-        if (done || (t < 0 && errno == ECHILD))
-            break;
-        if (rc < 0) {
-            /* Killed above: wait for it to go. */
-            while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
-                ;
+        if (t == g_doorbell) {
+            on_doorbell(st);
+            continue;
+        }
+        if (t == child && (WIFEXITED(st) || WIFSIGNALED(st))) {
+            status = st;
             break;
         }
-        struct pollfd p[2] = {{.fd = g_wake[0], .events = POLLIN},
-                              {.fd = g_results[0], .events = POLLIN}};
-        if (poll(p, 2, -1) <= 0)
-            continue; /* EINTR: SIGCHLD here, or a forwarded signal */
-        if (p[0].revents & POLLIN) {
-            char buf[64];
-            while (read(g_wake[0], buf, sizeof buf) > 0)
-                ;
-        }
-        if (p[1].revents & POLLIN) {
-            struct result r;
-            while (read(g_results[0], &r, sizeof r) == (ssize_t)sizeof r)
-                on_result(&r);
-        }
+        on_wait(t, st);
+    }
+    if (g_doorbell > 0) {
+        kill(g_doorbell, SIGKILL);
+        while (waitpid(g_doorbell, NULL, __WALL) < 0 && errno == EINTR)
+            ;
     }
     return status;
 }

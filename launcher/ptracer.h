@@ -26,7 +26,7 @@ struct ptracer_child {
  * and waits; tsrun checks pidfd_getfd on it and seizes it, then the child
  * execvpe()s argv with env (exit 127/126 with one line when that fails).
  * SIGCHLD is blocked in the calling thread from here on, until
- * ptracer_supervise installs its handler; the command gets the old mask.
+ * ptracer_supervise unblocks it; the command gets the old mask.
  * 0 with *out filled, or -errno when the tree cannot be traced (nothing
  * ran): EPERM/EACCES ptrace refused (Yama, a seccomp profile), ENOSYS or
  * EPERM pidfd_getfd missing, or the filter's own error. */
@@ -45,7 +45,9 @@ const char *ptracer_strerror(int err);
  * are dialled (and a blocking DNS recvfrom with nothing queued waits) on
  * threads of their own (the tracee stays stopped) and their result comes
  * back over a pipe to this thread, the only one that issues
- * ptrace requests. Installs a SIGCHLD handler (a self-pipe). Returns the child's wait status (for
+ * ptrace requests; it blocks in waitpid, woken for results by a traced
+ * "doorbell" child of its own (ptracer.c). Sets SIGCHLD to SIG_DFL (no
+ * handler: a stop costs no signal). Returns the child's wait status (for
  * unotify_exit_like). When tsrun exits, what is left of the tree is killed (EXITKILL). */
 int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg);
 

@@ -165,6 +165,53 @@ test_ptrace_stop_and_continue() {
     assert_contains "$(cat "$BED_DIR/stop.out")" "resumed"
 }
 
+# pt_doorbell TSRUN_PID COMMAND_PID [OLD_PID]: prints tsrun's child that is
+# neither the command nor OLD_PID (the doorbell that wakes its tracer when a
+# dial's result is ready, launcher/ptracer.c); fails when there is none.
+pt_doorbell() {
+    local f s p
+    for f in /proc/[0-9]*/stat; do
+        { read -r s <"$f"; } 2>/dev/null || continue # gone meanwhile
+        p=${f#/proc/}
+        p=${p%/stat}
+        s=${s##*) }
+        read -r _ s _ <<<"$s" # state, then the parent's pid
+        if [[ $s == "$1" && $p != "$2" && $p != "${3:-}" ]]; then
+            echo "$p"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# The doorbell killed from outside: tsrun starts another one, and a tunnelled
+# connect made after that still gets its answer (without one, no dial's
+# result could ever wake the tracer).
+test_ptrace_doorbell_killed_results_still_arrive() {
+    sc_build
+    local fifo=$BED_DIR/bell.fifo out=$BED_DIR/bell.out
+    mkfifo "$fifo"
+    # shellcheck disable=SC2016 # expanded by the command's sh
+    env TSRUN_STATE_DIR="$BED_DIR/sc-state" TSRUN_SOCKET="$BED_TS_SOCKET" \
+        "$TSRUN" --socks5 "$BED_SOCKS5" --intercept=ptrace \
+        sh -c 'echo $$; read -r x <"$1"; exec "$2" dial "$3"' _ "$fifo" \
+        "$SC_DIR/gdial-static" "$BED_PEER_V4:$BED_ECHO_PORT" >"$out" 2>"$BED_DIR/sc.err" &
+    local pid=$! child bell
+    wait_for_line "$out" '^[0-9]+$'
+    child=$(head -1 "$out")
+    _e2e_poll 10 pt_doorbell "$pid" "$child" >/dev/null || _e2e_fail "tsrun has no doorbell"
+    bell=$(pt_doorbell "$pid" "$child")
+    kill -KILL "$bell"
+    _e2e_poll 10 pt_doorbell "$pid" "$child" "$bell" >/dev/null ||
+        _e2e_fail "no new doorbell after $bell was killed"
+    echo go >"$fifo"
+    local st=0
+    wait $pid || st=$?
+    assert_eq 0 "$st"
+    assert_eq "ok remote=$BED_PEER_V4:$BED_ECHO_PORT" "$(tail -1 "$out")"
+    assert_eq "" "$(cat "$BED_DIR/sc.err")"
+}
+
 # --- the fallback chain (--intercept=auto, a static/Go program) ---
 
 # tsrun inside tsrun --intercept=seccomp: the inner one meets EBUSY and

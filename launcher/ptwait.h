@@ -1,0 +1,44 @@
+/* How the ptrace supervisor (ptracer.c) waits for its next tracee event: a
+ * short, adaptive spin in waitpid(WNOHANG) before a blocking waitpid.
+ *
+ * IMPORTANT: why spin. A trapped syscall stops the tracee, which wakes the
+ * tracer; the tracer's PTRACE_CONT wakes the tracee. The scheduler keeps
+ * the two on different CPUs whenever one is idle, and in a VM waking an idle
+ * CPU is an interrupt sent through the hypervisor: on this project's 2-CPU
+ * Firecracker VM (README, ptrace mode; tests/progs/ptfloor), a tracer doing
+ * nothing but waitpid + PTRACE_CONT cost 60-250 us per stop with the two on
+ * different CPUs and 4-5 us on one. While the tracer spins, the tracee's stop needs no
+ * wake-up of the tracer, which halves the round trip. The spin is bounded
+ * and adapts as the kernel's cpuidle haltpoll does: the window grows while
+ * the next event comes within PTWAIT_MAX_NS and shrinks to nothing when it
+ * does not, so a program that traps rarely gets no spin (and no CPU spent on
+ * it). With one CPU allowed there is no spin (the tracee would wait for it).
+ */
+#ifndef TSRUN_PTWAIT_H
+#define TSRUN_PTWAIT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define PTWAIT_START_NS 10000L /* the first window, and the smallest kept */
+#define PTWAIT_MAX_NS 50000L   /* the largest window; a gap above it shrinks */
+
+struct ptwait {
+    long window_ns; /* the current spin window; 0: block at once */
+    bool enabled;   /* more than one CPU may run this thread */
+};
+
+/* Fills w (no spin yet; enabled from sched_getaffinity). */
+void ptwait_init(struct ptwait *w);
+
+/* As waitpid(-1, status, __WALL): a pid, or -1 with errno (EINTR, ECHILD).
+ * Spins up to w->window_ns first, then blocks; adapts the window. */
+pid_t ptwait_next(struct ptwait *w, int *status);
+
+/* The policy, pure: the window after an event came gap_ns (>= 0) after the
+ * wait began with window window_ns. Caught within the window: unchanged;
+ * later but within PTWAIT_MAX_NS: doubled (at least PTWAIT_START_NS, at most
+ * PTWAIT_MAX_NS); later still: halved, and 0 below PTWAIT_START_NS. */
+long ptwait_adapt(long window_ns, long gap_ns);
+
+#endif
