@@ -495,6 +495,21 @@ static bool time_left(double need_s)
     return now_s() + need_s < deadline;
 }
 
+/* TSB_ONLY (bed mode): the sections to run, comma-separated, of overhead,
+ * exec, gai, tsrun, latency, parallel, bulk (e.g. "parallel,bulk" to check
+ * the fake tailscaled's relay); unset or empty: all of them. */
+static bool section(const char *name)
+{
+    const char *only = getenv("TSB_ONLY");
+    if (!only || !*only)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = only; (p = strstr(p, name)); p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || !p[n]))
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------------ workloads */
 
 static void bulk(struct path *ps, int np, uint64_t bytes, int reps, int tun_reps,
@@ -670,12 +685,16 @@ static void add_lag_line(const char *wl, const char *path, const char *line, int
 static struct async_path *par_paths; /* the parallel rows' paths, for the table */
 static int par_np, par_delay_ms;
 
+/* IMPORTANT: every path runs the same client command, warm-ups included:
+ * one connection, then `bursts` unmeasured bursts of the measured size
+ * (tests/clients --warmup-bursts), then the measured burst. */
 static void parallel_rows(struct async_path *ps, int np, const char *clients, int port, int reps,
-                          const char *blackhole, const char *blackhole_tun_host)
+                          int bursts, const char *blackhole, const char *blackhole_tun_host)
 {
-    char js[PATH_MAX], py[PATH_MAX], url[128];
+    char js[PATH_MAX], py[PATH_MAX], url[128], wb[16];
     snprintf(js, sizeof js, "%s/loop_lag.js", clients);
     snprintf(py, sizeof py, "%s/asyncio_lag.py", clients);
+    snprintf(wb, sizeof wb, "%d", bursts);
     for (int r = 0; r < reps && time_left(40); r++) {
         for (int j = 0; j < np; j++) {
             struct async_path *p = &ps[(j + r) % np];
@@ -689,12 +708,14 @@ static void parallel_rows(struct async_path *ps, int np, const char *clients, in
                 for (int k = 0; k < 2; k++) {
                     char wl[32];
                     snprintf(wl, sizeof wl, "node %s", ns[k]);
-                    char *a[] = {"/usr/bin/env", "node", js, "--n", (char *)ns[k], url, NULL};
+                    char *a[] = {"/usr/bin/env",    "node", js,  "--n", (char *)ns[k],
+                                 "--warmup-bursts", wb,     url, NULL};
                     run_async(p, a, 60, &dt, &out);
                     add_lag_line(wl, p->name, out, atoi(ns[k]));
                     free(out);
                 }
-                char *a[] = {"/usr/bin/env", "python3", py, "--n", "50", url, NULL};
+                char *a[] = {"/usr/bin/env",    "python3", py,  "--n", "50",
+                             "--warmup-bursts", wb,        url, NULL};
                 run_async(p, a, 60, &dt, &out);
                 add_lag_line("asyncio 50", p->name, out, 50);
                 free(out);
@@ -1425,40 +1446,52 @@ int main(int argc, char **argv)
 
         /* Priority order: the shim's own cost, then per-connection latency,
          * then bulk (the tunnel's reps are the slowest and come last). */
-        fprintf(stderr, "tsbench: connect overhead\n");
-        connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")), atoi(envs("TSB_RW_N", "400000")),
-                         atoi(envs("TSB_POLL_N", "2000000")), 40);
-        hook_overhead(atoi(envs("TSB_HOOKCOST_RUNS", "10")), 200);
-        fprintf(stderr, "tsbench: exec overhead\n");
-        exec_overhead(atoi(envs("TSB_EXEC_N", "1000")), getenv("TSB_EMPTY_SO"),
-                      getenv("TSB_PROXYCHAINS_SO"));
-        fprintf(stderr, "tsbench: getaddrinfo\n");
-        const char *names[3] = {envs("TSB_TAILNET_NAME", "db.tail1a2b3.ts.net"),
-                                envs("TSB_HOSTS_NAME", "bench-hosts.example"), "localhost"};
-        const char *labels[3] = {"tailnet", "hosts", "localhost"};
-        gai_overhead(names, labels, atoi(envs("TSB_GAI_N", "500")), 20);
+        if (section("overhead")) {
+            fprintf(stderr, "tsbench: connect overhead\n");
+            connect_overhead(atoi(envs("TSB_CONNECT_N", "100000")),
+                             atoi(envs("TSB_RW_N", "400000")), atoi(envs("TSB_POLL_N", "2000000")),
+                             40);
+            hook_overhead(atoi(envs("TSB_HOOKCOST_RUNS", "10")), 200);
+        }
+        if (section("exec")) {
+            fprintf(stderr, "tsbench: exec overhead\n");
+            exec_overhead(atoi(envs("TSB_EXEC_N", "1000")), getenv("TSB_EMPTY_SO"),
+                          getenv("TSB_PROXYCHAINS_SO"));
+        }
+        if (section("gai")) {
+            fprintf(stderr, "tsbench: getaddrinfo\n");
+            const char *names[3] = {envs("TSB_TAILNET_NAME", "db.tail1a2b3.ts.net"),
+                                    envs("TSB_HOSTS_NAME", "bench-hosts.example"), "localhost"};
+            const char *labels[3] = {"tailnet", "hosts", "localhost"};
+            gai_overhead(names, labels, atoi(envs("TSB_GAI_N", "500")), 20);
+        }
         const char *tsrun = getenv("TSB_TSRUN");
-        if (tsrun && !access(tsrun, X_OK)) {
+        if (tsrun && !access(tsrun, X_OK) && section("tsrun")) {
             fprintf(stderr, "tsbench: tsrun true\n");
             tsrun_overhead(tsrun, gw, atoi(envs("TSB_TSRUN_N", "100")), 10);
         }
-        fprintf(stderr, "tsbench: latency\n");
-        latency(ps, np, conns, batches, NULL);
+        if (section("latency")) {
+            fprintf(stderr, "tsbench: latency\n");
+            latency(ps, np, conns, batches, NULL);
+        }
         const char *clients = getenv("TSB_CLIENTS");
         int aport = atoi(envs("TSB_ASYNC_PORT", "0"));
         static struct async_path aps[3];
         aps[0] = (struct async_path){.name = "shim", .socks5 = gw, .host = peer, .ok = true};
         aps[1] = (struct async_path){.name = "native", .proxy = gw, .host = peer, .ok = true};
         aps[2] = (struct async_path){.name = "tun", .netns = cli, .host = peer, .ok = tun};
-        if (clients && aport > 0) {
+        if (clients && aport > 0 && section("parallel")) {
             fprintf(stderr, "tsbench: parallel connects\n");
             par_paths = aps, par_np = 3;
             par_delay_ms = atoi(envs("TSB_DIAL_DELAY_MS", "100"));
-            parallel_rows(aps, 3, clients, aport, atoi(envs("TSB_PARALLEL_REPS", "3")),
-                          getenv("TSB_BLACKHOLE"), getenv("TSB_BLACKHOLE_TUN_HOST"));
+            parallel_rows(aps, 3, clients, aport, atoi(envs("TSB_PARALLEL_REPS", "5")),
+                          atoi(envs("TSB_PARALLEL_WARMUP", "1")), getenv("TSB_BLACKHOLE"),
+                          getenv("TSB_BLACKHOLE_TUN_HOST"));
         }
-        fprintf(stderr, "tsbench: bulk\n");
-        bulk(ps, np, bytes, reps, tun_reps, NULL);
+        if (section("bulk")) {
+            fprintf(stderr, "tsbench: bulk\n");
+            bulk(ps, np, bytes, reps, tun_reps, NULL);
+        }
     } else {
         /* A real tailnet: shim vs native through the local SOCKS5 of a real
          * tailscaled, and direct when the host routes 100.x (TUN mode). */

@@ -1,11 +1,13 @@
 """N concurrent asyncio.open_connection()s, and how long the loop stalled.
 
-    python3 asyncio_lag.py [--n N] [--timeout-ms T] [--warmup W] http://HOST:PORT/PATH   GET, wants a 200
-    python3 asyncio_lag.py [--n N] [--timeout-ms T] [--warmup W] HOST:PORT               one echoed line
+    python3 asyncio_lag.py [--n N] [--timeout-ms T] [--warmup W] [--warmup-bursts K] http://HOST:PORT/PATH   GET, wants a 200
+    python3 asyncio_lag.py [--n N] [--timeout-ms T] [--warmup W] [--warmup-bursts K] HOST:PORT               one echoed line
 
 W connections (default 1) run one after another first and are not measured,
 whatever their outcome (the first connection's one-time costs are the
-runtime's start-up).
+runtime's start-up). Then K bursts (default 0) of N concurrent connections,
+also not measured: the measured burst is then not the first of its size
+(allocator arenas, the loop's own structures grown, caches warm).
 
 Prints one line and exits 0 only if every connection succeeded:
     total_ms=<first start to last end> max_lag_ms=<worst lag of a 1 ms sleep loop> ok=<count> errors=<CODE:count,...|none>
@@ -58,7 +60,7 @@ def code_of(e):
 
 
 async def main(argv):
-    n, timeout_ms, warmup, target = 20, 30000, 1, None
+    n, timeout_ms, warmup, bursts, target = 20, 30000, 1, 0, None
     i = 0
     while i < len(argv):
         if argv[i] == "--n":
@@ -67,6 +69,8 @@ async def main(argv):
             timeout_ms, i = int(argv[i + 1]), i + 1
         elif argv[i] == "--warmup":
             warmup, i = int(argv[i + 1]), i + 1
+        elif argv[i] == "--warmup-bursts":
+            bursts, i = int(argv[i + 1]), i + 1
         else:
             target = argv[i]
         i += 1
@@ -104,6 +108,9 @@ async def main(argv):
             await asyncio.wait_for(guarded(), timeout_ms / 1000.0)
         except asyncio.TimeoutError:
             pass
+    for _ in range(bursts):  # likewise, a whole burst at a time
+        await asyncio.wait([asyncio.ensure_future(guarded()) for _ in range(n)],
+                           timeout=timeout_ms / 1000.0)
 
     t0 = now_ms()
     lag_task = asyncio.ensure_future(lag())

@@ -1,13 +1,15 @@
 // loop_lag.js: N concurrent connections from one node event loop, and how long
 // the loop stalled meanwhile (a 1 ms setInterval's worst lateness).
 //
-//   node loop_lag.js [--n N] [--timeout-ms T] [--warmup W] http://HOST:PORT/PATH   N x http.get (no agent)
-//   node loop_lag.js [--n N] [--timeout-ms T] [--warmup W] HOST:PORT               N x net.connect + one echoed line
+//   node loop_lag.js [--n N] [--timeout-ms T] [--warmup W] [--warmup-bursts K] http://HOST:PORT/PATH   N x http.get (no agent)
+//   node loop_lag.js [--n N] [--timeout-ms T] [--warmup W] [--warmup-bursts K] HOST:PORT               N x net.connect + one echoed line
 //
 // W connections (default 1) run one after another first and are not
 // measured, whatever their outcome: they compile node's http/net code, which is node's start-up,
 // not the connects' (a cold first burst costs this VM ~15 ms of lag with or
-// without any proxy).
+// without any proxy). Then K bursts (default 0) of N concurrent connections,
+// not measured either: V8 has then seen the concurrent paths too (a JIT
+// warm-up of the workload's own size).
 //
 // Prints one line and exits 0 only if every connection succeeded:
 //   total_ms=<first start to last end> max_lag_ms=<worst timer lag> ok=<count> errors=<CODE:count,...|none>
@@ -18,12 +20,13 @@
 const http = require('http');
 const net = require('net');
 
-let n = 20, timeoutMs = 30000, warmup = 1, target = null;
+let n = 20, timeoutMs = 30000, warmup = 1, bursts = 0, target = null;
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--n') n = parseInt(argv[++i], 10);
   else if (argv[i] === '--timeout-ms') timeoutMs = parseInt(argv[++i], 10);
   else if (argv[i] === '--warmup') warmup = parseInt(argv[++i], 10);
+  else if (argv[i] === '--warmup-bursts') bursts = parseInt(argv[++i], 10);
   else target = argv[i];
 }
 if (!target || !(n > 0)) {
@@ -70,11 +73,21 @@ function end(code) {
 // The warm-up connections, one after another, each within --timeout-ms;
 // their outcome does not count (the measured ones report it).
 function warm(left) {
-  if (left <= 0) return start();
+  if (left <= 0) return warmBursts(bursts);
   let moved = false;
   const next = () => { if (!moved) { moved = true; clearTimeout(t); warm(left - 1); } };
   const t = setTimeout(next, timeoutMs);
   one(next);
+}
+
+// Then the unmeasured bursts: n at once, the next when all have ended (or
+// after --timeout-ms).
+function warmBursts(left) {
+  if (left <= 0) return start();
+  let ended = 0, moved = false;
+  const next = () => { if (!moved) { moved = true; clearTimeout(t); warmBursts(left - 1); } };
+  const t = setTimeout(next, timeoutMs);
+  for (let i = 0; i < n; i++) one(() => { if (++ended === n) next(); });
 }
 
 function oneHttp(end) {

@@ -385,6 +385,71 @@ sys.exit(0 if sum(ok) == 120 and dt < 8 else 1)
 PY
 }
 
+test_socks_relay_one_thread_per_connection() {
+    # 30 relayed connections held open (each has echoed a byte): the fake
+    # relays both directions in the thread that accepted the connection, so
+    # they add 30 threads, not 60 (thread starts are the fake's cost in the
+    # parallel bench rows, not the shim's).
+    start_ts relay1 -- --state="$(logged_in_state relay1)"
+    python3 - "$TS_SOCKS" "$BED_PEER_V4" "$BED_ECHO_PORT" "$TS_PID" <<'PY'
+import os, socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+req = bytes([5, 1, 0, 5, 1, 0, 1]) + socket.inet_aton(sys.argv[2]) + int(sys.argv[3]).to_bytes(2, "big")
+def threads():
+    return len(os.listdir("/proc/%s/task" % sys.argv[4]))
+base = threads()
+conns = []
+for _ in range(30):
+    s = socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(req + b"x")
+    got = b""
+    while len(got) < 13:
+        d = s.recv(64)
+        if not d:
+            break
+        got += d
+    assert got[:4] == bytes([5, 0, 5, 0]) and got.endswith(b"x"), got
+    conns.append(s)
+added = threads() - base
+print("threads added by 30 relayed connections: %d" % added)
+sys.exit(0 if added <= 30 else 1)
+PY
+}
+
+test_socks_relay_both_ways_at_once() {
+    # 16 MiB each way at the same time through one relayed connection (the
+    # echo peer sends back while the client is still sending): neither
+    # direction waits for the other, every byte arrives once, in order.
+    python3 - "$BED_SOCKS5" "$BED_PEER_V4" "$BED_ECHO_PORT" <<'PY'
+import hashlib, socket, sys, threading
+host, port = sys.argv[1].rsplit(":", 1)
+req = bytes([5, 1, 0, 5, 1, 0, 1]) + socket.inet_aton(sys.argv[2]) + int(sys.argv[3]).to_bytes(2, "big")
+s = socket.create_connection((host, int(port)), timeout=20)
+s.sendall(req)
+hdr = b""
+while len(hdr) < 12:
+    hdr += s.recv(12 - len(hdr))
+assert hdr[:4] == bytes([5, 0, 5, 0]), hdr
+total = 16 << 20
+data = bytes((i * 7 + i // 4096) % 251 for i in range(1 << 20)) * 16
+def send():
+    s.sendall(data)
+t = threading.Thread(target=send)
+t.start()
+h, n = hashlib.sha256(), 0
+while n < total:
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+t.join()
+ok = n == total and h.digest() == hashlib.sha256(data).digest()
+print("echoed %d of %d bytes, %s" % (n, total, "same" if ok else "DIFFERENT"))
+sys.exit(0 if ok else 1)
+PY
+}
+
 test_socks_udp_associate() {
     local out
     out=$(python3 "$RAW" --udp "$BED_PEER_V4" "$BED_ECHO_PORT" hello-udp "$BED_SOCKS5")

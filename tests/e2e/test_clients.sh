@@ -63,6 +63,29 @@ print("port=%d" % s.getsockname()[1], flush=True); time.sleep(60)' >"$BED_DIR/mu
     assert_contains "$out" " ok=0 errors=TIMEOUT:3"
 }
 
+test_clients_warmup_bursts_are_not_counted() {
+    # --warmup W --warmup-bursts K: W single connections, then K unmeasured
+    # bursts of N, then the measured N. An echo server that logs every accept
+    # sees W + K*N + N; the result line counts N.
+    python3 -c 'import socket,sys,threading
+s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(64)
+log=open(sys.argv[1],"a",buffering=1)
+print("port=%d" % s.getsockname()[1], flush=True)
+def serve(c):
+    f=c.makefile("rb"); line=f.readline(); c.sendall(line); c.close()
+while True:
+    c,_=s.accept(); log.write("accept\n"); threading.Thread(target=serve,args=(c,),daemon=True).start()' \
+        "$BED_DIR/accepts" >"$BED_DIR/count.port" &
+    wait_for_line "$BED_DIR/count.port" '^port=[0-9]+$'
+    local port c
+    port=$(sed -n 's/^port=//p' "$BED_DIR/count.port")
+    for c in "node $CLIENTS/loop_lag.js" "python3 $CLIENTS/asyncio_lag.py"; do
+        : >"$BED_DIR/accepts"
+        line_ok "$($c --n 4 --warmup 1 --warmup-bursts 2 "127.0.0.1:$port")" 4
+        assert_eq 13 "$(wc -l <"$BED_DIR/accepts")" "$c: accepts"
+    done
+}
+
 test_clients_through_the_shim_and_the_fake() {
     local via=(env LD_PRELOAD="$SHIM_PRELOAD" TSRUN_SOCKS5="$BED_SOCKS5")
     line_ok "$("${via[@]}" node "$CLIENTS/loop_lag.js" --n 20 "http://$BED_PEER_V4/")" 20

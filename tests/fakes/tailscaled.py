@@ -5,6 +5,7 @@ quirks, LocalAPI shape, login states); see tests/fakes/README.md.  Dials go
 into the network namespace named by $BED_PEER_NETNS (the bed's "tailnet").
 """
 import ctypes
+import fcntl
 import json
 import os
 import queue
@@ -616,64 +617,156 @@ class Dialer:
 
 
 # ---------------------------------------------------------------- relaying
+#
+# One connection is relayed by the thread that accepted it: poll() over both
+# sockets, both directions spliced through a pipe each (zero copy for the
+# bulk rows). A thread per direction cost the fake a thread start and a GIL
+# handoff per transfer for every connection, which showed up as the time after
+# the dial of 50 parallel connects (the fake's cost, not the shim's).
 
-def _pump(src, dst):
-    """Copy src -> dst until EOF/error; splice(2) through a pipe when possible."""
-    try:
-        r, w = os.pipe()
-    except OSError:
-        r = w = None
-    try:
-        if r is not None:
+PIPE_SIZE = 1 << 20  # F_SETPIPE_SZ: one splice moves up to this many bytes
+PIPE_POOL_MAX = 64   # empty pipes kept for the next connections (2 per relay)
+_SPLICE = os.SPLICE_F_NONBLOCK | os.SPLICE_F_MOVE
+
+
+class _PipePool:
+    """Empty pipes (r, w, capacity) for splice, reused across connections:
+    a relay takes two and gives back the ones it drained."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.free = []
+
+    def get(self):
+        with self.lock:
+            if self.free:
+                return self.free.pop()
+        r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        try:
+            cap = fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        except OSError:
+            cap = 65536  # the default size (pipe-max-size below 1 MiB)
+        return r, w, cap
+
+    def put(self, pipe, empty):
+        if empty:
+            with self.lock:
+                if len(self.free) < PIPE_POOL_MAX:
+                    self.free.append(pipe)
+                    return
+        os.close(pipe[0])
+        os.close(pipe[1])
+
+
+_pipes = _PipePool()
+
+
+class _Way:
+    """One direction src -> dst of a relay: a pipe (or, without one, a
+    buffer) holding what was read from src and not yet written to dst."""
+
+    def __init__(self, src, dst):
+        self.src, self.dst = src, dst
+        self.sfd, self.dfd = src.fileno(), dst.fileno()
+        self.pending = 0  # bytes read from src, not yet written to dst
+        self.eof = False  # src ended; done once pending is written
+        self.full = False  # the pipe took no more (its slots hold partial pages)
+        try:
+            self.pipe = _pipes.get()
+            self.cap = self.pipe[2]
+        except OSError:
+            self.pipe = None
+            self.cap = 1 << 18
+            self.buf = bytearray(self.cap)
+            self.off = 0
+
+    def want_read(self):
+        # The buffer is refilled only once empty (it does not wrap).
+        if self.pipe is None:
+            return not self.eof and not self.pending
+        return not self.eof and not self.full and self.pending < self.cap
+
+    def read(self):
+        """Moves what src has into the pipe; sets eof at EOF. Raises OSError."""
+        try:
+            if self.pipe is not None:
+                n = os.splice(self.sfd, self.pipe[1], self.cap - self.pending, flags=_SPLICE)
+            else:
+                self.off = 0
+                n = self.src.recv_into(self.buf)
+        except BlockingIOError:
+            self.full = self.pending > 0  # readable, but no room: wait for a write
+            return
+        if n == 0:
+            self.eof = True
+        self.pending += n
+
+    def write(self):
+        """Moves pending bytes to dst until it would block. Raises OSError."""
+        while self.pending:
             try:
-                import fcntl
-                fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
-            except (OSError, AttributeError):
-                pass
-            while True:
-                n = os.splice(src.fileno(), w, 1 << 20)
-                if n == 0:
-                    return
-                while n > 0:
-                    n -= os.splice(r, dst.fileno(), n)
-        else:
-            buf = bytearray(1 << 18)
-            while True:
-                n = src.recv_into(buf)
-                if n == 0:
-                    return
-                dst.sendall(memoryview(buf)[:n])
-    except OSError:
-        return
-    finally:
-        if r is not None:
-            os.close(r)
-            os.close(w)
+                if self.pipe is not None:
+                    n = os.splice(self.pipe[0], self.dfd, self.pending, flags=_SPLICE)
+                else:
+                    n = self.dst.send(memoryview(self.buf)[self.off:self.off + self.pending])
+                    self.off += n
+            except BlockingIOError:
+                return
+            self.pending -= n
+            self.full = False
+
+    def done(self):
+        return self.eof and not self.pending
+
+    def release(self):
+        if self.pipe is not None:
+            _pipes.put(self.pipe, self.pending == 0)
+            self.pipe = None
 
 
 def relay(a, b):
-    """Both directions; the FIRST to finish tears down both (no half-close).
-    b -> a runs in this thread, a -> b in one more: one thread per
-    connection fewer than a thread per direction (50 concurrent connects
-    start 50 fewer threads: the fake's own cost, not the shim's)."""
-    def teardown():
+    """Both directions in this thread until the FIRST of them finishes (EOF
+    read and everything before it written, or an error); then both sockets
+    are shut down and closed (no half-close)."""
+    ways = []
+    try:
+        a.setblocking(False)
+        b.setblocking(False)
+        ways = [_Way(a, b), _Way(b, a)]
+        p = select.poll()
+        while not any(w.done() for w in ways):
+            masks = {}
+            for w in ways:
+                if w.want_read():
+                    masks[w.sfd] = masks.get(w.sfd, 0) | select.POLLIN
+                if w.pending:
+                    masks[w.dfd] = masks.get(w.dfd, 0) | select.POLLOUT
+            for fd in (a.fileno(), b.fileno()):
+                if fd in masks:
+                    p.register(fd, masks[fd])
+                else:
+                    try:
+                        p.unregister(fd)
+                    except KeyError:
+                        pass
+            ready = dict(p.poll())
+            for w in ways:
+                # POLLIN, or POLLHUP/POLLERR: the read reports EOF or the error.
+                if ready.get(w.sfd, 0) & ~select.POLLOUT and w.want_read():
+                    w.read()
+                w.write()  # what was just read goes out at once, mostly
+    except OSError:
+        pass
+    finally:
         for s in (a, b):
             try:
                 s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-
-    def run():
-        _pump(a, b)
-        teardown()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    _pump(b, a)
-    teardown()
-    t.join(2)
-    a.close()
-    b.close()
+        for w in ways:
+            w.release()
+        a.close()
+        b.close()
 
 
 def recv_exact(s, n):
