@@ -229,7 +229,8 @@ static int find_peer(const char *json, const char *end, const char **vs, const c
 static bool node_key(const char *k, size_t len)
 {
     for (size_t i = 0; i < sizeof node_keys / sizeof *node_keys; i++)
-        if (strncmp(node_keys[i], k, len) == 0 && node_keys[i][len] == '\0')
+        if (len && node_keys[i][0] == k[0] && strnlen(node_keys[i], len + 1) == len &&
+            memcmp(node_keys[i], k, len) == 0)
             return true;
     return false;
 }
