@@ -435,10 +435,10 @@ EOF
     assert_contains "$(api 'http://local-tailscaled.sock/localapi/v0/status?peers=false')" '"Peer": null'
 }
 
-# A big tailnet's peer texts from the fake's cache (FAKE_TS_CACHE_DIR) are
-# the bytes it encodes without one: the status and the netmap, on a miss (the
-# texts are written) and on a hit, and a changed fixture is not served from
-# the old texts.
+# A big tailnet's peer texts and decoded fixture from the fake's cache
+# (FAKE_TS_CACHE_DIR) give the bytes it serves without one: the status and
+# the netmap, on a miss (the cache is written) and on a hit, and a changed
+# fixture is not served from the old texts.
 _has_line() { [[ $(wc -l <"$1") -ge 1 ]]; }
 big_status() { # big_status NAME FIXTURE [VAR=VALUE...]: status, then the first netmap line
     local bus=$BED_DIR/$1.bus watcher
@@ -471,6 +471,7 @@ EOF
     got=$(big_status miss "$fx" FAKE_TS_CACHE_DIR="$cache")
     assert_eq "$want" "$got" "cache miss"
     assert_eq 2 "$(find "$cache" -name '*.json' | wc -l)" "two texts written"
+    assert_eq 1 "$(find "$cache" -name '*.fixture' | wc -l)" "the decoded fixture written"
     got=$(big_status hit "$fx" FAKE_TS_CACHE_DIR="$cache")
     assert_eq "$want" "$got" "cache hit"
     sed -i 's/"b-1199"/"b-renamed"/' "$fx"
@@ -478,6 +479,7 @@ EOF
     assert_contains "$got" '"HostName": "b-renamed"'
     assert_not_contains "$got" '"b-1199'
     assert_eq 4 "$(find "$cache" -name '*.json' | wc -l)" "new texts for the new fixture"
+    assert_eq 2 "$(find "$cache" -name '*.fixture' | wc -l)" "the new fixture decoded"
 }
 
 test_localapi_host_referer_origin_403() {
