@@ -1110,7 +1110,6 @@ def main(argv):
         fatal("SOCKS5 listener: %s" % e if socks_l is None else "HTTP proxy listener: %s" % e)
     api = listen_unix(args["socket"])
     api.backend = backend
-    backend.prepare()
 
     # Dial from the peer netns: setns on the main thread before any thread
     # exists, so every thread started later inherits it.
@@ -1150,6 +1149,9 @@ def main(argv):
     if http_l is not None:
         log("HTTP proxy listening on %s" % fmt_addr(http_l.getsockname()))
     log("state: %s" % backend.state)
+    # After the "listening" lines a launcher waits for: the encoding (or
+    # the cache's reading) then overlaps its next steps, not its wait.
+    backend.prepare()
 
     death_fd = os.environ.get("TS_PARENT_DEATH_FD")
     watch = [wake_r] + ([int(death_fd)] if death_fd else [])
