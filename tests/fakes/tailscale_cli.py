@@ -85,9 +85,12 @@ class Reply:
             if not piece:
                 line, self.buf = self.buf, b""
                 return line
-            self.buf += piece
+            self.buf = self.buf + piece if self.buf else piece  # (no copy of a 7 MB line)
         i = self.buf.index(b"\n") + 1
-        line, self.buf = self.buf[:i], self.buf[i:]
+        if i == len(self.buf):
+            line, self.buf = self.buf, b""
+        else:
+            line, self.buf = self.buf[:i], self.buf[i:]
         return line
 
     def close(self):
