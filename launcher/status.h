@@ -44,13 +44,15 @@ void status_free(struct tsr_status *st);
 
 /* The same, fed as the text arrives, without ever holding the whole text
  * or a tree for all of it: peers are decoded one at a time and their text
- * dropped (status.c says how). feed() keeps going after a failure (it
- * drains and ignores the rest) and returns 0, so it can sit in a transfer
- * callback. finish() fills st as status_parse() would, or returns -ENOMEM,
- * -EINVAL (no BackendState; err says so), or -EAGAIN: the text is
- * malformed or unusual (a duplicate or escaped top-level key, a peer that
- * is not an object) -- parse the whole text with status_parse() for the
- * exact result or error. finish() once; then free(). */
+ * dropped (status.c says how); of a peer, only the members status_node
+ * holds are decoded, the others are bracket-matched, not validated.
+ * feed() keeps going after a failure (it drains and ignores the rest) and
+ * returns 0, so it can sit in a transfer callback. finish() fills st as
+ * status_parse() would, or returns -ENOMEM, -EINVAL (no BackendState; err
+ * says so), or -EAGAIN: the text is malformed or unusual (a duplicate or
+ * escaped top-level key, a peer that is not an object) -- parse the whole
+ * text with status_parse() for the exact result or error. finish() once;
+ * then free(). */
 struct status_reader;
 struct status_reader *status_reader_new(void);
 int status_reader_feed(struct status_reader *r, const char *data, size_t n);

@@ -500,6 +500,53 @@ EOF
     assert_contains "$(api 'http://local-tailscaled.sock/localapi/v0/status?peers=false')" '"Peer": null'
 }
 
+# A big tailnet's peer texts and decoded fixture from the fake's cache
+# (FAKE_TS_CACHE_DIR) give the bytes it serves without one: the status and
+# the netmap, on a miss (the cache is written) and on a hit, and a changed
+# fixture is not served from the old texts.
+_has_line() { [[ $(wc -l <"$1") -ge 1 ]]; }
+big_status() { # big_status NAME FIXTURE [VAR=VALUE...]: status, then the first netmap line
+    local bus=$BED_DIR/$1.bus watcher
+    start_ts "$1" FAKE_TS_FIXTURE="$2" "${@:3}" -- --state="$(logged_in_state "$1")"
+    ts_api http://local-tailscaled.sock/localapi/v0/status
+    ts_api -N 'http://local-tailscaled.sock/localapi/v0/watch-ipn-bus?mask=8' >"$bus" &
+    watcher=$!
+    _e2e_poll 10 _has_line "$bus" || _e2e_fail "no netmap from $1"
+    kill "$TS_PID" # ends the watch too
+    wait "$TS_PID" "$watcher" || true
+    head -n1 "$bus"
+}
+
+test_localapi_big_tailnet_cache_same_bytes() {
+    local fx=$BED_DIR/big.json cache=$BED_DIR/fake-cache want got
+    python3 - "$FAKE_TS_FIXTURE" "$fx" <<'EOF'
+import json, sys
+fx = json.load(open(sys.argv[1]))
+base = dict(fx["Peers"][0], Online=True)
+base.pop("PrimaryRoutes", None)
+for i in range(1200):  # over tailnet.BIG_TAILNET: encoded ahead, compact
+    fx["Peers"].append(dict(base, ID="nB%d" % i, NodeID=9000 + i, HostName="b-%d" % i,
+                            PublicKey="nodekey:%064x" % (i + 1),
+                            TailscaleIPs=["100.100.%d.%d" % (i // 256, i % 256)]))
+json.dump(fx, open(sys.argv[2], "w"))
+EOF
+    want=$(big_status plain "$fx")
+    assert_contains "$want" '"HostName": "b-1199"'
+    assert_contains "$want" '"Name": "b-1199.tail1a2b3.ts.net."'
+    got=$(big_status miss "$fx" FAKE_TS_CACHE_DIR="$cache")
+    assert_eq "$want" "$got" "cache miss"
+    assert_eq 2 "$(find "$cache" -name '*.json' | wc -l)" "two texts written"
+    assert_eq 1 "$(find "$cache" -name '*.fixture' | wc -l)" "the decoded fixture written"
+    got=$(big_status hit "$fx" FAKE_TS_CACHE_DIR="$cache")
+    assert_eq "$want" "$got" "cache hit"
+    sed -i 's/"b-1199"/"b-renamed"/' "$fx"
+    got=$(big_status changed "$fx" FAKE_TS_CACHE_DIR="$cache")
+    assert_contains "$got" '"HostName": "b-renamed"'
+    assert_not_contains "$got" '"b-1199'
+    assert_eq 4 "$(find "$cache" -name '*.json' | wc -l)" "new texts for the new fixture"
+    assert_eq 2 "$(find "$cache" -name '*.fixture' | wc -l)" "the new fixture decoded"
+}
+
 test_localapi_host_referer_origin_403() {
     local code
     code=$(api -o /dev/null -w '%{http_code}' -H 'Host: evil.example' http://x/localapi/v0/status)

@@ -142,27 +142,6 @@ def fmt_addr(sockname):
 
 # ---------------------------------------------------------------- backend
 
-# Status replies for more peers than this are compact, not indented like
-# tailscaled's: Python's indenting encoder is pure Python (0.46 s for
-# 10,000 peers, the compact one 0.12 s).
-BIG_TAILNET = 1000
-
-
-def encode_piecewise(obj, indent=None, piece=200):
-    """json.dumps(obj, indent=indent), the same bytes; a compact dict or
-    list is encoded piece members at a time. One json.dumps() call holds the
-    GIL throughout (0.06 s for 10,000 peers), stalling every LocalAPI and
-    SOCKS5 thread; between pieces the other threads get their turn."""
-    if indent is not None or not obj:
-        return json.dumps(obj, indent=indent)
-    if isinstance(obj, dict):
-        items = list(obj.items())
-        parts = [json.dumps(dict(items[i:i + piece]))[1:-1] for i in range(0, len(items), piece)]
-        return "{%s}" % ", ".join(parts)
-    parts = [json.dumps(obj[i:i + piece])[1:-1] for i in range(0, len(obj), piece)]
-    return "[%s]" % ", ".join(parts)
-
-
 class PeerTexts:
     """The peers' JSON text (tailnet.SLOT), encoded once per tailnet change.
 
@@ -209,7 +188,7 @@ class Backend:
     def __init__(self, fixture_path, state_path):
         self.lock = threading.RLock()
         self.fixture_path = fixture_path
-        self.fx = tailnet.load(fixture_path)
+        self.fx, self.fx_digest = tailnet.load_digest(fixture_path)
         self.state_path = state_path  # None for mem:
         self.watchers = []
         self.peer_texts = PeerTexts()
@@ -262,11 +241,8 @@ class Backend:
         change replaces self.fx), so the one taken under the lock stays
         whole while it is encoded outside the lock."""
         with self.lock:
-            fx, gen = self.fx, self.peer_texts.gen
-        if key[0] == "status":
-            return self.peer_texts.get(gen, key, lambda: encode_piecewise(
-                tailnet.status_peers(fx, key[1]), key[2]))
-        return self.peer_texts.get(gen, key, lambda: encode_piecewise(tailnet.netmap_peers(fx)))
+            fx, digest, gen = self.fx, self.fx_digest, self.peer_texts.gen
+        return self.peer_texts.get(gen, key, lambda: tailnet.cached_peer_text(fx, digest, key))
 
     def _fixture_changed(self):
         """After self.fx was replaced (under self.lock)."""
@@ -279,7 +255,7 @@ class Backend:
         10,000 peers the encoding then overlaps the client's own start-up.
         Small fixtures skip this."""
         with self.lock:
-            if len(self.fx.get("Peers") or []) <= BIG_TAILNET:
+            if len(self.fx.get("Peers") or []) <= tailnet.BIG_TAILNET:
                 return
             exit_id = tailnet.status_exit_id(self.fx, "Running", self.prefs)
         def run():
@@ -347,7 +323,7 @@ class Backend:
             st["TUN"] = TUN_MODE
             if st["Peer"] is None:
                 return json.dumps(st, indent=2)
-            indent = None if len(self.fx["Peers"]) > BIG_TAILNET else 2
+            indent = tailnet.status_indent(self.fx)
             key = ("status", tailnet.status_exit_id(self.fx, self.state, self.prefs), indent)
         return tailnet.dumps_spliced(st, self._peer_text(key), indent)
 
@@ -409,6 +385,7 @@ class Backend:
         with self.lock:
             self.fx = dict(self.fx, Peers=[dict(p, Online=online) if p.get("HostName") == host else p
                                            for p in self.fx.get("Peers") or []])
+            self.fx_digest = None  # no longer the fixture file's bytes
             self._fixture_changed()
             self.notify({"PeersChanged": [{"HostName": host, "Online": online}]})
 
@@ -432,7 +409,7 @@ class Backend:
     def reload(self):
         with self.lock:
             try:
-                self.fx = tailnet.load(self.fixture_path)
+                self.fx, self.fx_digest = tailnet.load_digest(self.fixture_path)
             except (OSError, ValueError) as e:
                 log("SIGHUP: fixture reload failed: %s" % e)
                 return
@@ -1122,8 +1099,12 @@ class LocalAPI(BaseHTTPRequestHandler):
                     if r and not self.connection.recv(1, socket.MSG_PEEK):
                         return
                     continue
-                data = (msg if isinstance(msg, bytes) else json.dumps(msg).encode()) + b"\n"
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                data = msg if isinstance(msg, bytes) else json.dumps(msg).encode()
+                # One chunk per line, its pieces written as they are: a
+                # 10,000-peer netmap is 7 MB, not worth two more copies.
+                self.wfile.write(b"%x\r\n" % (len(data) + 1))
+                self.wfile.write(data)
+                self.wfile.write(b"\n\r\n")
                 self.wfile.flush()
         except OSError:
             return
@@ -1226,7 +1207,6 @@ def main(argv):
         fatal("SOCKS5 listener: %s" % e if socks_l is None else "HTTP proxy listener: %s" % e)
     api = listen_unix(args["socket"])
     api.backend = backend
-    backend.prepare()
 
     # Dial from the peer netns: setns on the main thread before any thread
     # exists, so every thread started later inherits it.
@@ -1266,6 +1246,9 @@ def main(argv):
     if http_l is not None:
         log("HTTP proxy listening on %s" % fmt_addr(http_l.getsockname()))
     log("state: %s" % backend.state)
+    # After the "listening" lines a launcher waits for: the encoding (or
+    # the cache's reading) then overlaps its next steps, not its wait.
+    backend.prepare()
 
     death_fd = os.environ.get("TS_PARENT_DEATH_FD")
     watch = [wake_r] + ([int(death_fd)] if death_fd else [])

@@ -354,7 +354,7 @@ Test(status, reader_leaves_the_unusual_to_the_whole_parse)
         "{\"BackendState\":\"Running\",\"Peer\":{\"a\":1}}",
         /* malformed or cut short */
         "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{}}",
-        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":tru}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"DNSName\":tru}}}",
         "{\"BackendState\":\"Running\"} x",
         "[1]",
         "",
@@ -371,6 +371,68 @@ Test(status, reader_leaves_the_unusual_to_the_whole_parse)
                      odd[i]);
         cr_assert_eq(st.npeers, whole_peers[i], "%s", odd[i]);
         status_free(&st);
+    }
+}
+
+/* A peer as tailscaled writes it, with members tsrun does not read around
+ * the ones it does: only those reach jansson, yet the result is the tree's. */
+static const char tricky_peer[] =
+    "{\"BackendState\":\"Running\",\"Peer\":{\"nodekey:1\": {"
+    "\"ID\": \"n}{\\\"x\", \"NodeID\": -12.5e3, \"Extra\": {\"DNSName\": \"evil.x.\", "
+    "\"HostName\": [\"}\", {\"OS\": \"no\"}]},"
+    " \"DNSName\" : \"first.x.\", \"HostName\": \"plain\", \"AllowedIPs\": [[], {}, null],"
+    " \"OS\": \"linux\", \"DNSName\": \"Second.X.\", \"Host\\u004eame\": \"escaped\","
+    " \"Online\": true, \"Active\": false, \"TailscaleIPs\": [\"100.64.0.7\"],"
+    " \"PrimaryRoutes\": [\"10.1.0.0/16\"], \"ExitNode\": true, \"LastSeen\": null }}}";
+
+Test(status, reader_picks_only_the_members_it_reads)
+{
+    size_t len = strlen(tricky_peer);
+    for (size_t chunk = 1; chunk <= len; chunk = chunk * 2 + 1) {
+        struct tsr_status st;
+        char err[256] = "";
+        cr_assert_eq(read_chunked(tricky_peer, len, chunk, &st, err, sizeof err), 0,
+                     "chunk %zu: %s", chunk, err);
+        cr_assert_eq(st.npeers, 1);
+        const struct status_node *n = &st.peers[0];
+        cr_assert_str_eq(n->dns_name, "second.x", "the last DNSName, not a nested one");
+        cr_assert_str_eq(n->host_name, "escaped", "an escaped key decodes as jansson's");
+        cr_assert_str_eq(n->os, "linux");
+        cr_assert(n->online);
+        cr_assert(st.exit_node_in_use);
+        cr_assert_eq(n->nips, 1);
+        cr_assert_str_eq(n->ips[0], "100.64.0.7");
+        cr_assert_str_eq(n->routes, "10.1.0.0/16");
+        status_free(&st);
+    }
+}
+
+Test(status, reader_does_not_validate_members_it_does_not_read)
+{
+    /* Bracket-matched and dropped: tsrun never looks at "x". A member it
+     * reads is decoded by jansson (broken_peer_map_is_bad_json). */
+    static const char doc[] = "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":tru,"
+                              "\"DNSName\":\"a.x\"}}}";
+    struct tsr_status st;
+    char err[256] = "";
+    cr_assert_eq(read_chunked(doc, strlen(doc), 3, &st, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(st.npeers, 1);
+    cr_assert_str_eq(st.peers[0].dns_name, "a.x");
+    status_free(&st);
+    /* The shape of a peer object still is checked. */
+    static const char *const bad[] = {
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":1,}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\" 1}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":1 \"y\":2}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{\"x\":}}}",
+        "{\"BackendState\":\"Running\",\"Peer\":{\"a\":{1:2}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_eq(read_chunked(bad[i], strlen(bad[i]), 4, &st, err, sizeof err), -EAGAIN, "%s",
+                     bad[i]);
+        cr_assert_eq(status_parse(bad[i], strlen(bad[i]), &st, err, sizeof err), -EINVAL, "%s",
+                     bad[i]);
+        cr_assert(strstr(err, "bad JSON"), "%s: %s", bad[i], err);
     }
 }
 
