@@ -572,6 +572,36 @@ test_localapi_keepalive_and_whois() {
     assert_eq 400 "$(api -o /dev/null -w '%{http_code}' 'http://local-tailscaled.sock/localapi/v0/whois')"
 }
 
+# The fake's own HTTP/1.1 handling (tailscaled.py HTTPHandler, in place of
+# http.server): 100-continue, HTTP/1.0 closes, a bad request line is a 400.
+test_localapi_http_edges() {
+    local out
+    out=$(api -H 'Expect: 100-continue' -X PATCH -d '{}' -w ' %{http_code}' \
+        http://local-tailscaled.sock/localapi/v0/prefs)
+    assert_contains "$out" '"WantRunning"'
+    assert_contains "$out" " 200"
+    out=$(python3 - "$BED_TS_SOCKET" <<'PY'
+import socket, sys
+def ask(req):
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(sys.argv[1])
+    s.sendall(req)
+    got = b""
+    while True:  # the server must close: HTTP/1.0, or an error
+        b = s.recv(65536)
+        if not b:
+            return got.split(b"\r\n", 1)[0].decode()
+        got += b
+print(ask(b"GET / HTTP/1.0\r\n\r\n"))
+print(ask(b"GARBAGE\r\n\r\n"))
+print(ask(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n"))
+print(ask(b"BREW / HTTP/1.1\r\n\r\n"))
+PY
+)
+    assert_eq $'HTTP/1.1 200 OK\nHTTP/1.1 400 Bad Request\nHTTP/1.1 400 Bad Request\nHTTP/1.1 501 Not Implemented' "$out"
+}
+
 test_watch_ipn_bus_first_message() {
     local f=$BED_DIR/bus.first
     api -N 'http://local-tailscaled.sock/localapi/v0/watch-ipn-bus?mask=2' >"$f" &
