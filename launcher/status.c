@@ -139,11 +139,16 @@ static const char *skip_ws(const char *p, const char *end)
  * string held a backslash. */
 static const char *skip_string(const char *p, const char *end, bool *esc)
 {
-    /* memchr, not a loop over every byte: most of 9 MB is in strings. */
+    /* memchr, not a loop over every byte: most of 9 MB is in strings. The
+     * next quote is searched for again only once an escape has passed it,
+     * so a string full of escapes (Go writes \u003c) is still one pass. */
+    const char *q = NULL;
     for (p++; p < end;) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q)
-            return NULL;
+        if (!q || q < p) {
+            q = memchr(p, '"', (size_t)(end - p));
+            if (!q)
+                return NULL;
+        }
         const char *bs = memchr(p, '\\', (size_t)(q - p));
         if (!bs)
             return q + 1;

@@ -407,6 +407,33 @@ Test(status, reader_picks_only_the_members_it_reads)
     }
 }
 
+/* Strings dense with escapes (Go writes <, > and & as \u003c...), an
+ * escaped backslash right before the closing quote, and an escaped quote:
+ * every chunking reads what the whole parse reads. */
+Test(status, reader_strings_full_of_escapes)
+{
+    enum { N = 3000 };
+    size_t cap = N * 6 + 512, len = 0;
+    char *doc = malloc(cap);
+    cr_assert(doc);
+    len += (size_t)snprintf(doc, cap, "{\"BackendState\":\"Running\",\"Peer\":{\"k\":{\"Tags\":\"");
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(doc + len, cap - len, "\\u003c");
+    len += (size_t)snprintf(doc + len, cap - len,
+                            "\\\\\",\"HostName\":\"a\\\"b\\\\\",\"DNSName\":\"e.x.\"}}}");
+    for (size_t chunk = 1; chunk <= len; chunk = chunk * 3 + 1) {
+        struct tsr_status st;
+        char err[256] = "";
+        cr_assert_eq(read_chunked(doc, len, chunk, &st, err, sizeof err), 0, "chunk %zu: %s", chunk,
+                     err);
+        cr_assert_eq(st.npeers, 1);
+        cr_assert_str_eq(st.peers[0].host_name, "a\"b\\");
+        cr_assert_str_eq(st.peers[0].dns_name, "e.x");
+        status_free(&st);
+    }
+    free(doc);
+}
+
 Test(status, reader_does_not_validate_members_it_does_not_read)
 {
     /* Bracket-matched and dropped: tsrun never looks at "x". A member it
