@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -553,7 +554,15 @@ static int doorbell_start(void)
         /* Keep nothing of tsrun's open but the doorbell's end. */
         if (dup2(rfd, 3) == 3) {
             rfd = 3;
-            syscall(SYS_close_range, 4, ~0U, 0);
+            /* Without close_range (Linux < 5.9, a seccomp profile), one
+             * by one: the workers' pidfd_getfd copies of the program's
+             * sockets must not live on here. */
+            if (syscall(SYS_close_range, 4, ~0U, 0) < 0) {
+                struct rlimit rl;
+                rlim_t top = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+                for (rlim_t fd = 4; fd < top && fd < (1u << 20); fd++)
+                    close((int)fd);
+            }
         }
         doorbell_main(rfd);
     }
@@ -593,7 +602,13 @@ static void on_doorbell(int st)
     if (rc < 0) {
         tsr_error("ptrace: cannot restart the doorbell (%s): killing the command", strerror(-rc));
         kill(g_child, SIGKILL);
+        return;
     }
+    /* The new doorbell may have read a byte and raised its signal before
+     * it was seized (ignored then, not a stop): a result posted before the
+     * seize is answered here, every later one rings the traced doorbell. */
+    while (read(g_results[0], &r, sizeof r) == (ssize_t)sizeof r)
+        on_result(&r);
 }
 
 static int wake_setup(void)
@@ -634,7 +649,11 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
         if (t < 0) {
             if (errno == EINTR)
                 continue; /* a forwarded signal */
-            break;        /* ECHILD: cannot happen while the doorbell lives */
+            /* ECHILD cannot happen while the doorbell lives: never report
+             * a success we did not see. */
+            tsr_error("ptrace: waitpid: %s", strerror(errno));
+            status = W_EXITCODE(1, 0);
+            break;
         }
         if (t == g_doorbell) {
             on_doorbell(st);
