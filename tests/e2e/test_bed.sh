@@ -587,19 +587,22 @@ def ask(req):
     s.settimeout(5)
     s.connect(sys.argv[1])
     s.sendall(req)
+    s.shutdown(socket.SHUT_WR)
     got = b""
     while True:  # the server must close: HTTP/1.0, or an error
         b = s.recv(65536)
         if not b:
-            return got.split(b"\r\n", 1)[0].decode()
+            return got.split(b"\r\n", 1)[0].decode() or "(none)"
         got += b
 print(ask(b"GET / HTTP/1.0\r\n\r\n"))
 print(ask(b"GARBAGE\r\n\r\n"))
 print(ask(b"GET / HTTP/1.1\r\nno colon here\r\n\r\n"))
 print(ask(b"BREW / HTTP/1.1\r\n\r\n"))
+print(ask(b"POST /localapi/v0/prefs HTTP/1.1\r\nContent-Length: -1\r\n\r\n"))
+print(ask(b"GET / HTTP/1.1\r\nHost: local-tailscaled.sock\r\n"))  # then EOF: no answer
 PY
 )
-    assert_eq $'HTTP/1.1 200 OK\nHTTP/1.1 400 Bad Request\nHTTP/1.1 400 Bad Request\nHTTP/1.1 501 Not Implemented' "$out"
+    assert_eq $'HTTP/1.0 200 OK\nHTTP/1.1 400 Bad Request\nHTTP/1.1 400 Bad Request\nHTTP/1.1 501 Not Implemented\nHTTP/1.1 400 Bad Request\n(none)' "$out"
 }
 
 test_watch_ipn_bus_first_message() {

@@ -974,6 +974,7 @@ class HTTPHandler(StreamRequestHandler):
     start of the fake ~45 ms, a sixth of a cold `tsrun true` on a big
     tailnet in the bed (bench/bigtail); the real tailscaled is a Go binary."""
     MAX_LINE = 65536
+    MAX_HEADERS = 100
 
     def handle(self):
         self.close_connection = False
@@ -994,14 +995,20 @@ class HTTPHandler(StreamRequestHandler):
         headers = _Headers()
         while True:
             h = self.rfile.readline(self.MAX_LINE + 1)
-            if h in (b"\r\n", b"\n", b""):
+            if not h:
+                return False  # the client went away mid-request
+            if h in (b"\r\n", b"\n"):
                 break
             k, sep, v = h.decode("latin-1").partition(":")
-            if not sep:
+            if not sep or len(h) > self.MAX_LINE or len(headers) >= self.MAX_HEADERS:
                 self.send_plain_error(400, "Bad Request")
                 return False
             headers[k.strip().lower()] = v.strip()
         self.headers = headers
+        n = headers.get("Content-Length", "0")
+        if not n.isdigit():
+            self.send_plain_error(400, "Bad Request: bad Content-Length")
+            return False
         conn = headers.get("Connection", "").lower()
         self.close_connection = conn == "close" or (
             self.request_version == "HTTP/1.0" and conn != "keep-alive")
@@ -1031,7 +1038,9 @@ class HTTPHandler(StreamRequestHandler):
     def send_response(self, code, message=None):
         # Go's net/http sends no Server header.
         self.log_message('"%s %s %s" %d', self.command, self.path, self.request_version, code)
-        self._out = ["HTTP/1.1 %d %s\r\n" % (code, message or _REASONS.get(code, "")),
+        # Go's net/http answers an HTTP/1.0 request in HTTP/1.0.
+        proto = "HTTP/1.0" if self.request_version == "HTTP/1.0" else "HTTP/1.1"
+        self._out = ["%s %d %s\r\n" % (proto, code, message or _REASONS.get(code, "")),
                      "Date: %s\r\n" % time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())]
 
     def send_header(self, name, value):
