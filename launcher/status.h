@@ -36,7 +36,8 @@ struct tsr_status {
 
 /* Pure. Tolerates null/missing Peer, Self, CurrentTailnet, Health and
  * TailscaleIPs; rejects text that is not a JSON object or lacks
- * BackendState. On error fills err (one line) and returns -EINVAL; st is
+ * BackendState. Like the reader below (which it uses), it does not
+ * validate the peer members it does not read: those are bracket-matched. On error fills err (one line) and returns -EINVAL; st is
  * then empty and safe to status_free(). */
 int status_parse(const char *json, size_t len, struct tsr_status *st, char *err, size_t errlen);
 
