@@ -93,6 +93,9 @@ static ssize_t read_full(int fd, void *buf, size_t n)
     return r;
 }
 
+static int wake_setup(void);
+static void doorbell_stop(void);
+
 /* exec: false -> probe only (the child exits instead of exec'ing). */
 static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child *out)
 {
@@ -136,10 +139,15 @@ static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child
         rc = check_getfd(pid, h.fd);
     if (rc == 0 && ptrace(PTRACE_SEIZE, pid, 0, (void *)(uintptr_t)PT_OPTIONS) < 0)
         rc = -errno;
+    /* The doorbell (below) before the command runs: without it no result
+     * could wake the tracer, and a failure here leaves nothing to kill. */
+    if (rc == 0 && exec)
+        rc = wake_setup();
     if (rc == 0 && exec && write(sv[0], "g", 1) != 1)
         rc = -EPIPE;
     close(sv[0]); /* without "g" the child exits at once */
     if (rc < 0 || !exec) {
+        doorbell_stop();
         while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
             ;
         pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -611,19 +619,24 @@ static void on_doorbell(int st)
         on_result(&r);
 }
 
+/* The result and doorbell pipes and the doorbell itself, from spawn()
+ * before the command is let go. 0 or -errno. */
 static int wake_setup(void)
 {
     if (pipe2(g_bell, O_CLOEXEC) < 0 || fcntl(g_bell[1], F_SETFL, O_NONBLOCK) < 0 ||
         pipe2(g_results, O_CLOEXEC) < 0 || fcntl(g_results[0], F_SETFL, O_NONBLOCK) < 0)
         return -errno;
-    /* No SIGCHLD handler: a tracee's stop must cost this thread no signal.
-     * At SIG_DFL (and unblocked) the kernel drops SIGCHLD when it is sent. */
-    signal(SIGCHLD, SIG_DFL);
-    sigset_t chld;
-    sigemptyset(&chld);
-    sigaddset(&chld, SIGCHLD);
-    pthread_sigmask(SIG_UNBLOCK, &chld, NULL); /* blocked since the fork */
     return doorbell_start();
+}
+
+static void doorbell_stop(void)
+{
+    if (g_doorbell > 0) {
+        kill(g_doorbell, SIGKILL);
+        while (waitpid(g_doorbell, NULL, __WALL) < 0 && errno == EINTR)
+            ;
+        g_doorbell = -1;
+    }
 }
 
 int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
@@ -632,15 +645,14 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
     g_child = child;
     trap_init(cfg, "ptrace");
     unotify_forward_signals(child);
-    int status = 0, rc = wake_setup();
-    if (rc < 0) {
-        /* Nothing can be answered: the command must not run unsupervised. */
-        tsr_error("ptrace: cannot supervise: %s", strerror(-rc));
-        kill(child, SIGKILL);
-        while (waitpid(child, &status, __WALL) < 0 && errno == EINTR)
-            ;
-        return status;
-    }
+    /* No SIGCHLD handler: a tracee's stop must cost this thread no signal.
+     * At SIG_DFL (and unblocked) the kernel drops SIGCHLD when it is sent. */
+    signal(SIGCHLD, SIG_DFL);
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    pthread_sigmask(SIG_UNBLOCK, &chld, NULL); /* blocked since the fork */
+    int status = 0;
     struct ptwait pw;
     ptwait_init(&pw);
     for (;;) {
@@ -665,10 +677,6 @@ int ptracer_supervise(pid_t child, const struct unotify_cfg *cfg)
         }
         on_wait(t, st);
     }
-    if (g_doorbell > 0) {
-        kill(g_doorbell, SIGKILL);
-        while (waitpid(g_doorbell, NULL, __WALL) < 0 && errno == EINTR)
-            ;
-    }
+    doorbell_stop();
     return status;
 }

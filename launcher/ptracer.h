@@ -27,9 +27,12 @@ struct ptracer_child {
  * execvpe()s argv with env (exit 127/126 with one line when that fails).
  * SIGCHLD is blocked in the calling thread from here on, until
  * ptracer_supervise unblocks it; the command gets the old mask.
+ * Before the child may exec, tsrun starts and seizes its "doorbell" child
+ * (see ptracer_supervise), so that failing leaves no command running.
  * 0 with *out filled, or -errno when the tree cannot be traced (nothing
  * ran): EPERM/EACCES ptrace refused (Yama, a seccomp profile), ENOSYS or
- * EPERM pidfd_getfd missing, or the filter's own error. */
+ * EPERM pidfd_getfd missing, the filter's own error, or the doorbell's
+ * (pipe2, fork: EAGAIN/ENOMEM). */
 int ptracer_spawn(char *const argv[], char **env, struct ptracer_child *out);
 
 /* Does this process permit the ptrace intercept? Forks a probe child that
