@@ -13,6 +13,9 @@
  * the next event comes within PTWAIT_MAX_NS and shrinks to nothing when it
  * does not, so a program that traps rarely gets no spin (and no CPU spent on
  * it). With one CPU allowed there is no spin (the tracee would wait for it).
+ * Only the affinity mask is read: in a container limited by a CPU quota
+ * (cgroup cpu.max) that still shows several CPUs, the spin's CPU time is
+ * charged to the same quota as the command's.
  */
 #ifndef TSRUN_PTWAIT_H
 #define TSRUN_PTWAIT_H
