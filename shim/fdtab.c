@@ -1,4 +1,5 @@
 #include "fdtab.h"
+#include "tsan_sync.h"
 
 #include <netinet/in.h>
 #include <stdatomic.h>
@@ -45,6 +46,18 @@ static uint64_t socket_ino(int fd)
     return (uint64_t)st.st_ino;
 }
 
+/* Is the fd number another thread recorded no longer that socket? fstat
+ * on a number that may have been closed and reused is the point: the inode
+ * decides. IMPORTANT: TSan would report the probe as a race with whichever
+ * thread created the number's current file; it is not one. */
+static bool recorded_fd_gone(int fd, uint64_t ino)
+{
+    tsan_ignore_begin();
+    bool gone = socket_ino(fd) != ino;
+    tsan_ignore_end();
+    return gone;
+}
+
 static unsigned home(uint64_t ino)
 {
     return (unsigned)((ino * 0x9E3779B97F4A7C15ull) >> 52) % FDTAB_SLOTS;
@@ -69,7 +82,7 @@ static struct slot *pick(uint64_t ino)
         }
         if (dead == NULL && empty == NULL &&
             atomic_load_explicit(&s->pid, memory_order_relaxed) == pid &&
-            socket_ino(atomic_load_explicit(&s->fd, memory_order_relaxed)) != sino)
+            recorded_fd_gone(atomic_load_explicit(&s->fd, memory_order_relaxed), sino))
             dead = s;
         uint64_t st = atomic_load_explicit(&s->stamp, memory_order_relaxed);
         if (st < oldest_stamp) {
@@ -89,10 +102,8 @@ void fdtab_remember(int fd, const struct sockaddr *dest, socklen_t len)
 
     struct slot *s = pick(ino);
     uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
-    if ((seq & 1) != 0 ||
-        !atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
-                                                 memory_order_acquire,
-                                                 memory_order_relaxed))
+    if ((seq & 1) != 0 || !atomic_compare_exchange_strong_explicit(
+                              &s->seq, &seq, seq + 1, memory_order_acquire, memory_order_relaxed))
         return;
     atomic_store_explicit(&s->ino, ino, memory_order_relaxed);
     atomic_store_explicit(&s->stamp, atomic_fetch_add(&clock_, 1) + 1, memory_order_relaxed);
@@ -131,8 +142,8 @@ bool fdtab_lookup(int fd, struct sockaddr_storage *dest, socklen_t *len)
             continue;
         memset(dest, 0, sizeof *dest);
         memcpy(dest, words, sizeof words);
-        *len = dest->ss_family == AF_INET ? sizeof(struct sockaddr_in)
-                                          : sizeof(struct sockaddr_in6);
+        *len =
+            dest->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
         return true;
     }
     return false;

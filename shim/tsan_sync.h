@@ -25,11 +25,23 @@
 /* compiler-rt's annotation interface (sanitizer/tsan_interface.h). */
 void __tsan_acquire(void *addr);
 void __tsan_release(void *addr);
+/* The dynamic annotations an instrumented executable exports (its
+ * libclang_rt.tsan .syms list has Annotate* and __tsan_acquire/release, not
+ * __tsan_ignore_thread_*). In TSan both stop recording this thread's
+ * accesses (ThreadIgnoreBegin). */
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
 #define tsan_acquire(addr) __tsan_acquire((void *)(addr))
 #define tsan_release(addr) __tsan_release((void *)(addr))
+/* Between the two, this thread's reads are not recorded (an fd number
+ * probed on purpose, see fdtab.c). */
+#define tsan_ignore_begin() AnnotateIgnoreReadsBegin(__FILE__, __LINE__)
+#define tsan_ignore_end() AnnotateIgnoreReadsEnd(__FILE__, __LINE__)
 #else
 #define tsan_acquire(addr) ((void)(addr))
 #define tsan_release(addr) ((void)(addr))
+#define tsan_ignore_begin() ((void)0)
+#define tsan_ignore_end() ((void)0)
 #endif
 
 #endif

@@ -22,8 +22,10 @@ stress_run() {
 # timeout: 240
 test_stress_threads_names_rewrite_fork() {
     local out
-    out=$(TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} stress_run -t 8 -n 25 2>&1)
-    echo "$out"
+    local rc=0
+    out=$(TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} stress_run -t 8 -n 25 2>&1) || rc=$?
+    echo "$out" # a sanitizer's report, when it stops the program
+    assert_eq 0 "$rc" "stress exit status"
     assert_contains "$out" "0 failures (fork child ok)"
     assert_not_contains "$out" "WARNING: ThreadSanitizer"
     assert_not_contains "$out" "ERROR: AddressSanitizer"
