@@ -103,7 +103,7 @@ musl: $(MUSL_BIN)
 
 $(B)/tsbench: $(BENCH_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $^ $(LAUNCHER_LIBS) -lpthread -lm
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LAUNCHER_LIBS) -lpthread -lm
 
 deps:
 	@tests/deps
