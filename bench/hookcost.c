@@ -13,6 +13,7 @@
  * that run is the control, and its ratio is the method's own error.
  * Both sets are called through pointers, as a PLT call is an indirect jump. */
 #include "hookcost.h"
+#include "tcp_pair.h"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -63,24 +64,6 @@ static double now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* A connected loopback TCP pair: never tunnelled. */
-static void tcp_pair(int fds[2])
-{
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t sl = sizeof sa;
-    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) || listen(lfd, 1) ||
-        getsockname(lfd, (struct sockaddr *)&sa, &sl))
-        fail("listener");
-    fds[0] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fds[0] < 0 || connect(fds[0], (struct sockaddr *)&sa, sizeof sa))
-        fail("connect");
-    fds[1] = accept(lfd, NULL, NULL);
-    if (fds[1] < 0)
-        fail("accept");
-    close(lfd);
 }
 
 /* One chunk of the rw loop (tsbench worker rw's round trip: write/read one

@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "hookcost.h"
+#include "tcp_pair.h"
 
 extern char **environ;
 
@@ -182,9 +183,7 @@ static int worker_connect_refused(int n)
     return 0;
 }
 
-/* A connected loopback TCP pair (no shim business: 127.0.0.1 is never
- * tunnelled). */
-static void tcp_pair(int fds[2])
+void tcp_pair(int fds[2])
 {
     int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
