@@ -1,10 +1,15 @@
 /* See dnssock.h. */
 #include "dnssock.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "route.h"
 
@@ -12,24 +17,54 @@ struct dnssock {
     ino_t ino;
     socklen_t nslen;
     struct sockaddr_storage ns;
+    /* dnssock_keep's copy: own, installed over fd in thread tid. */
+    bool kept;
+    int own, fd;
+    pid_t tid;
+    unsigned long kept_seq; /* the oldest copy goes first */
 };
 
 static struct dnssock socks[DNSSOCK_MAX];
 static size_t nsocks, sock_next;
+static unsigned long kept_seq;
 static atomic_bool any;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Under lock. */
+static struct dnssock *find(ino_t ino)
+{
+    for (size_t i = 0; i < nsocks; i++)
+        if (socks[i].ino == ino)
+            return &socks[i];
+    return NULL;
+}
+
+/* Under lock: closes e's copy, if it has one. */
+static void drop_copy(struct dnssock *e)
+{
+    if (e->kept)
+        close(e->own);
+    e->kept = false;
+}
+
+/* Does fd in thread tid still name e's socket? */
+static bool still_installed(const struct dnssock *e)
+{
+    char path[64];
+    struct stat sb;
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)e->tid, e->fd);
+    return stat(path, &sb) == 0 && sb.st_ino == e->ino && S_ISSOCK(sb.st_mode);
+}
 
 void dnssock_remember(ino_t ino, const void *ns, socklen_t nslen)
 {
     if (nslen > sizeof socks[0].ns)
         nslen = sizeof socks[0].ns;
     pthread_mutex_lock(&lock);
-    struct dnssock *s = NULL;
-    for (size_t i = 0; i < nsocks && !s; i++)
-        if (socks[i].ino == ino)
-            s = &socks[i];
+    struct dnssock *s = find(ino);
     if (!s) {
         s = &socks[sock_next];
+        drop_copy(s); /* the oldest entry is forgotten */
         sock_next = (sock_next + 1) % DNSSOCK_MAX;
         if (nsocks < DNSSOCK_MAX)
             nsocks++;
@@ -44,16 +79,57 @@ void dnssock_remember(ino_t ino, const void *ns, socklen_t nslen)
 
 bool dnssock_lookup(ino_t ino, struct sockaddr_storage *ns, socklen_t *nslen)
 {
-    bool found = false;
     pthread_mutex_lock(&lock);
-    for (size_t i = 0; i < nsocks && !found; i++)
-        if (socks[i].ino == ino) {
-            *ns = socks[i].ns;
-            *nslen = socks[i].nslen;
-            found = true;
-        }
+    const struct dnssock *e = find(ino);
+    if (e) {
+        *ns = e->ns;
+        *nslen = e->nslen;
+    }
     pthread_mutex_unlock(&lock);
-    return found;
+    return e != NULL;
+}
+
+void dnssock_keep(ino_t ino, int s, pid_t tid, int fd)
+{
+    pthread_mutex_lock(&lock);
+    struct dnssock *e = find(ino), *oldest = NULL;
+    if (!e) {
+        pthread_mutex_unlock(&lock);
+        close(s);
+        return;
+    }
+    drop_copy(e); /* a second copy of the same socket replaces the first */
+    size_t nkept = 0;
+    for (size_t i = 0; i < nsocks; i++) {
+        struct dnssock *o = &socks[i];
+        if (!o->kept)
+            continue;
+        if (!still_installed(o)) {
+            drop_copy(o);
+            continue;
+        }
+        nkept++;
+        if (!oldest || o->kept_seq < oldest->kept_seq)
+            oldest = o;
+    }
+    if (nkept >= DNSSOCK_KEEP_MAX)
+        drop_copy(oldest);
+    e->kept = true;
+    e->own = s;
+    e->fd = fd;
+    e->tid = tid;
+    e->kept_seq = ++kept_seq;
+    pthread_mutex_unlock(&lock);
+}
+
+int dnssock_dup_kept(ino_t ino)
+{
+    pthread_mutex_lock(&lock);
+    const struct dnssock *e = find(ino);
+    int d = e && e->kept ? fcntl(e->own, F_DUPFD_CLOEXEC, 0) : -1;
+    int err = e && e->kept ? errno : ENOENT;
+    pthread_mutex_unlock(&lock);
+    return d >= 0 ? d : -err;
 }
 
 bool dnssock_empty(void)

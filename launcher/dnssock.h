@@ -9,6 +9,10 @@
  * The table is keyed by the socket's inode (any dup of the socket, in any
  * process of the tree), holds the nameserver exactly as the program passed
  * it to sendto, and forgets the oldest entry first (DNSSOCK_MAX).
+ * Where tsrun cannot duplicate the program's socket (pidfd_getfd refused:
+ * Docker's default seccomp profile) it installs a UDP socket of its own
+ * over the program's fd instead, and an entry also keeps tsrun's copy of
+ * that socket, to send and receive on it later (dnssock_keep).
  * Thread-safe; dnssock_empty() is a lock-free read for the fast path. */
 #ifndef TSRUN_DNSSOCK_H
 #define TSRUN_DNSSOCK_H
@@ -18,12 +22,26 @@
 #include <sys/types.h>
 
 #define DNSSOCK_MAX 256
+#define DNSSOCK_KEEP_MAX 32 /* copies kept at once (dnssock_keep) */
 
 /* Remembers (or updates) ino -> ns (the nslen bytes the program passed). */
 void dnssock_remember(ino_t ino, const void *ns, socklen_t nslen);
 
 /* The nameserver remembered for ino: true and *ns, *nslen filled. */
 bool dnssock_lookup(ino_t ino, struct sockaddr_storage *ns, socklen_t *nslen);
+
+/* Keeps s, tsrun's copy of a socket it installed over fd in thread tid
+ * (SECCOMP_IOCTL_NOTIF_ADDFD), with the entry of ino (s's inode, which
+ * dnssock_remember must have recorded: otherwise s is closed at once).
+ * Takes s: it is closed when the entry is forgotten. First every kept copy
+ * whose fd in its thread no longer names it (the program closed it, or the
+ * thread is gone: /proc/TID/fd/FD) is closed; beyond DNSSOCK_KEEP_MAX the
+ * oldest copy is. */
+void dnssock_keep(ino_t ino, int s, pid_t tid, int fd);
+
+/* A duplicate of the copy kept for ino (the caller closes it), or -errno
+ * (-ENOENT: none kept). */
+int dnssock_dup_kept(ino_t ino);
 
 /* No socket remembered yet (recvfrom then continues at once). */
 bool dnssock_empty(void);

@@ -7,21 +7,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dnssock.h"
 #include "dnsstub.h"
 #include "trapdns.h"
 #include "tsrun.h"
 
-/* A duplicate of the app's socket, or -errno (-EPERM: tsrun keeps off
- * pidfd_getfd). */
+/* A duplicate of the app's socket: by pidfd_getfd, or, where that is not
+ * permitted, tsrun's copy of a socket it installed there itself
+ * (sendto_addfd). -errno (-EPERM/-ENOENT: neither) when there is none. */
 static int app_fd(const struct trap_job *j)
 {
-    return unotify_use_addfd() ? -EPERM : trap_app_fd(j->tid, j->fd);
+    if (!unotify_use_addfd()) {
+        int d = trap_app_fd(j->tid, j->fd);
+        if (d >= 0 || !trap_getfd_refused(d))
+            return d;
+    }
+    char path[64];
+    struct stat sb;
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)j->tid, j->fd);
+    return stat(path, &sb) < 0 ? -errno : dnssock_dup_kept(sb.st_ino);
 }
 
 /* 0 or a byte count answered as a value, -errno as an error. */
@@ -88,13 +99,41 @@ static void on_connect(const struct trap_job *j)
     unotify_respond(j->id, rc);
 }
 
+/* Where pidfd_getfd is refused: a UDP socket of tsrun's (the app's family
+ * and O_NONBLOCK; options it set are not carried over, and musl sets only
+ * IPV6_V6ONLY off, as here) installed over the app's fd, the query sent on
+ * it, and tsrun's copy kept (dnssock_keep) so that the app's later sendto
+ * and recvfrom on that fd are served on it. Replies still due to the app's
+ * old socket are lost with it: the resolver asks again (musl retries).
+ * The byte count, or -ENETUNREACH (the query never reaches ns). */
+static int64_t sendto_addfd(const struct trap_job *j)
+{
+    int flags = trap_fd_flags(j->tid, j->fd), off = 0;
+    int s = flags < 0 ? -1 : socket(j->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0 ||
+        (j->family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) ||
+        ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0) ||
+        unotify_addfd(j->id, s, j->fd, flags) < 0) {
+        tsr_debug("seccomp: tid %d fd %d: tailnet DNS query refused (no pidfd_getfd, no ADDFD)",
+                  (int)j->tid, j->fd);
+        if (s >= 0)
+            close(s);
+        return -ENETUNREACH;
+    }
+    int64_t r = trapdns_sendto(j, s); /* remembers the socket (dnssock) */
+    struct stat sb;
+    if (fstat(s, &sb) == 0)
+        dnssock_keep(sb.st_ino, s, j->tid, j->fd);
+    else
+        close(s);
+    return r;
+}
+
 static void on_sendto(const struct trap_job *j)
 {
     int d = app_fd(j);
     if (d < 0) {
-        tsr_debug("seccomp: tid %d fd %d: tailnet DNS query refused (no pidfd_getfd: %s)",
-                  (int)j->tid, j->fd, strerror(-d));
-        unotify_respond(j->id, -ENETUNREACH); /* a tailnet name never reaches ns */
+        answer(j->id, sendto_addfd(j));
         return;
     }
     answer(j->id, trapdns_sendto(j, d));

@@ -16,9 +16,10 @@
  * case), a DNS connect (UDP or TCP) is answered by installing a new socket
  * connected to the stub over the app's fd (SECCOMP_IOCTL_NOTIF_ADDFD, its
  * O_NONBLOCK and O_CLOEXEC kept; options the app set before connect are
- * not, and Go sets none on its DNS sockets), a tailnet query by sendto
- * fails with ENETUNREACH (it never reaches the nameserver) and a recvfrom
- * continues in the kernel. */
+ * not, and Go sets none on its DNS sockets); a tailnet query by sendto
+ * (musl's static resolver) is sent on a new UDP socket installed the same
+ * way, which tsrun keeps a copy of (dnssock_keep) to serve that fd's later
+ * sendto and recvfrom; with no copy a recvfrom continues in the kernel. */
 void unotify_dns(struct trap_job *j);
 
 /* --- unotify.c's, for unotify_dns.c --- */

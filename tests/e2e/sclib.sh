@@ -28,7 +28,7 @@ sc_build() {
         fi
     done
     local prog
-    for prog in faultprobe namedial addrlen; do
+    for prog in faultprobe namedial addrlen resolve; do
         out=$SC_DIR/$prog-static
         if [[ ! -x $out || $REPO/tests/progs/$prog.c -nt $out ]]; then
             musl-gcc -static -std=c11 -O2 -D_GNU_SOURCE -o "$out.$BASHPID" \
@@ -73,16 +73,17 @@ sc_assert_no_tailnet_queries() {
     assert_eq "" "$leaked" "DNS queries for tailnet names"
 }
 
-# sc_check_musl_resolver MODE: musl's static resolver sends each query with
-# sendto() on an unconnected UDP socket and keeps a reply only when
+# sc_check_musl_resolver MODE [TAG]: musl's static resolver sends each query
+# with sendto() on an unconnected UDP socket and keeps a reply only when
 # recvfrom() reports a nameserver it asked as the source (musl
 # src/network/res_msend.c). Under --intercept=MODE a tailnet query goes to
 # tsrun's stub instead and recvfrom reports the nameserver; other names go
 # to the nameserver unchanged. The logging server must see the other name
-# and no tailnet name.
+# and no tailnet name. 80 lookups from two threads of one process (a new
+# socket each) must all get the same answer. TAG names the bed's directory.
 sc_check_musl_resolver() {
     sc_build
-    local mode=$1 d=$BED_DIR/scdns-musl-$1 out
+    local mode=$1 d=$BED_DIR/scdns-musl-${2:-$1} out
     sc_dns_server "$d"
     printf 'nameserver 127.0.0.1\noptions timeout:2 attempts:1\n' >"$d/resolv.conf"
     # shellcheck disable=SC2016 # expanded by the inner bash
@@ -92,10 +93,15 @@ sc_check_musl_resolver() {
         sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" "$BED_PEER_FQDN" "$BED_ECHO_PORT"
         sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" "nope.$BED_SUFFIX" "$BED_ECHO_PORT"
         sc_tsrun --intercept="$2" "$SC_DIR/namedial-static" example.internal 1
+        sc_tsrun --intercept="$2" "$SC_DIR/resolve-static" -4 --repeat 40 --threads 2 \
+            "$BED_PEER_SHORT" 1 | tr "\n" " "
         true' _ "$d" "$mode")
     echo "$out"
     local -a l
     mapfile -t l <<<"$out"
+    local one="$BED_PEER_V4 1 canon=$BED_PEER_SHORT"
+    assert_eq "inet stream 6 $one inet dgram 17 $one status 0 " "${l[7]}" \
+        "80 lookups in one process, every answer the same"
     local i
     for i in 0 2; do
         assert_contains "${l[i]}" "addrs=" "name resolved (line $i)"

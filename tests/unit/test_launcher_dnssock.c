@@ -1,8 +1,12 @@
 /* The sockets whose tailnet DNS queries went to the stub (launcher/dnssock.c). */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "dnssock.h"
 
@@ -71,4 +75,78 @@ Test(dnssock, from_stub_compares_address_and_port_across_families)
     cr_assert_not(dnssock_from_stub((struct sockaddr *)&d, sizeof(struct sockaddr_in), &stub));
     cr_assert_not(dnssock_from_stub((struct sockaddr *)&e, sizeof(struct sockaddr_in6), &stub));
     cr_assert_not(dnssock_from_stub((struct sockaddr *)&a, 4, &stub), "a short length");
+}
+
+static ino_t ino_of(int fd)
+{
+    struct stat sb;
+    cr_assert_eq(fstat(fd, &sb), 0);
+    return sb.st_ino;
+}
+
+static bool is_open(int fd)
+{
+    return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* A socket tsrun installed over the program's fd (no pidfd_getfd): its copy
+ * is served while that fd still names the socket, and closed once the
+ * program has closed it (found when the next copy is kept). */
+Test(dnssock, kept_copy_lives_as_long_as_the_program_fd)
+{
+    struct sockaddr_storage ns = v4("127.0.0.11", 53);
+    int app = socket(AF_INET, SOCK_DGRAM, 0), app2 = socket(AF_INET, SOCK_DGRAM, 0);
+    int mine = dup(app), mine2 = dup(app2);
+    ino_t ino = ino_of(app), ino2 = ino_of(app2);
+    cr_assert_eq(dnssock_dup_kept(ino), -ENOENT, "nothing kept yet");
+    dnssock_remember(ino, &ns, sizeof(struct sockaddr_in));
+    dnssock_keep(ino, mine, gettid(), app);
+    int d = dnssock_dup_kept(ino);
+    cr_assert_geq(d, 0);
+    cr_assert_eq(ino_of(d), ino, "a duplicate of the same socket");
+    cr_assert_neq(fcntl(d, F_GETFD) & FD_CLOEXEC, 0, "close-on-exec");
+    close(d);
+    close(app); /* the program is done with it */
+    dnssock_remember(ino2, &ns, sizeof(struct sockaddr_in));
+    dnssock_keep(ino2, mine2, gettid(), app2);
+    cr_assert_eq(dnssock_dup_kept(ino), -ENOENT, "the first copy was dropped");
+    cr_assert_not(is_open(mine), "and closed");
+    cr_assert(is_open(mine2));
+    struct sockaddr_storage got;
+    socklen_t len;
+    cr_assert(dnssock_lookup(ino, &got, &len), "its nameserver is still known");
+}
+
+Test(dnssock, a_copy_of_an_unknown_socket_is_closed_at_once)
+{
+    int app = socket(AF_INET, SOCK_DGRAM, 0), mine = dup(app);
+    dnssock_keep(ino_of(app), mine, gettid(), app);
+    cr_assert_not(is_open(mine));
+    cr_assert_eq(dnssock_dup_kept(ino_of(app)), -ENOENT);
+}
+
+Test(dnssock, at_most_keep_max_copies_the_oldest_goes)
+{
+    struct sockaddr_storage ns = v4("127.0.0.11", 53);
+    int app[DNSSOCK_KEEP_MAX + 1], mine[DNSSOCK_KEEP_MAX + 1];
+    for (int i = 0; i <= DNSSOCK_KEEP_MAX; i++) {
+        app[i] = socket(AF_INET, SOCK_DGRAM, 0);
+        mine[i] = dup(app[i]);
+        dnssock_remember(ino_of(app[i]), &ns, sizeof(struct sockaddr_in));
+        dnssock_keep(ino_of(app[i]), mine[i], gettid(), app[i]);
+    }
+    cr_assert_not(is_open(mine[0]), "the oldest copy, though still installed");
+    for (int i = 1; i <= DNSSOCK_KEEP_MAX; i++)
+        cr_assert(is_open(mine[i]), "copy %d", i);
+}
+
+Test(dnssock, forgetting_an_entry_closes_its_copy)
+{
+    struct sockaddr_storage ns = v4("127.0.0.11", 53);
+    int app = socket(AF_INET, SOCK_DGRAM, 0), mine = dup(app);
+    dnssock_remember(ino_of(app), &ns, sizeof(struct sockaddr_in));
+    dnssock_keep(ino_of(app), mine, gettid(), app);
+    for (ino_t i = 1; i <= DNSSOCK_MAX; i++)
+        dnssock_remember(1000000000 + i, &ns, sizeof(struct sockaddr_in));
+    cr_assert_not(is_open(mine));
 }
