@@ -340,3 +340,18 @@ test_seccomp_names_on_the_addfd_path() {
 test_seccomp_blocking_recvfrom_for_stub_answers() {
     sc_check_blocking_recvfrom seccomp
 }
+
+# DNS queries sent with sendmsg/sendmmsg: tailnet names to the stub, none
+# leaked (sclib.sh). Where pidfd_getfd is refused (TSRUN_SECCOMP_ADDFD=1),
+# a tailnet query fails instead (ENETUNREACH), as one sent with sendto.
+test_seccomp_dns_sendmsg_sendmmsg_without_leak() {
+    sc_check_dns_sendmsg seccomp
+    local out
+    out=$(TSRUN_SECCOMP_ADDFD=1 sc_tsrun --intercept=seccomp "$SC_DIR/dnsmsg-static" sendmsg \
+        127.0.0.1 "$BED_PEER_FQDN")
+    assert_eq "errno=ENETUNREACH" "$out" "sendmsg without pidfd_getfd"
+    out=$(TSRUN_SECCOMP_ADDFD=1 sc_tsrun --intercept=seccomp "$SC_DIR/dnsmsg-static" sendmmsg \
+        127.0.0.1 "$BED_PEER_FQDN")
+    assert_eq "errno=ENETUNREACH" "$out" "sendmmsg without pidfd_getfd"
+    sc_assert_no_tailnet_queries "$BED_DIR/scdns-msg-seccomp"
+}
