@@ -177,8 +177,9 @@ except OSError as e:
 # nameserver. sendmmsg sends a leading tailnet entry alone (the caller sends
 # the rest in its next call) and fails a call whose tailnet entry comes after
 # another (ENETUNREACH, nothing sent). Bad pointers get EFAULT, as from the
-# kernel. The logging server must see exactly the other names asked and no
-# tailnet name.
+# kernel. An answer read with recvmsg (not trapped) shows the stub's address.
+# The logging server must see exactly the other names asked and no tailnet
+# name.
 sc_check_dns_sendmsg() {
     sc_build
     local mode=$1 d=$BED_DIR/scdns-msg-$1 out peer other=example.internal
@@ -201,6 +202,11 @@ reply id=1 $ns6 $peer" "$out" "sendmsg, IPv6 socket"
     out=$(_dnsmsg cmsg 127.0.0.1 "$BED_PEER_FQDN")
     assert_eq "sent=all
 reply id=1 $ns4 $peer" "$out" "sendmsg with a control message"
+    # recvmsg is not trapped: its msg_name is the stub's address (a limit).
+    out=$(_dnsmsg recvmsg 127.0.0.1 "$BED_PEER_FQDN")
+    assert_contains "$out" "reply id=1 src=127.0.0.1:" "recvmsg: the stub's address"
+    assert_not_contains "$out" "$ns4" "recvmsg: not the nameserver"
+    assert_contains "$out" " $peer" "recvmsg: the answer itself"
     out=$(_dnsmsg sendmsg 127.0.0.1 $other)
     assert_eq "sent=all
 reply id=1 $ns4 rcode=0 a=10.9.8.7" "$out" "sendmsg, the other name"

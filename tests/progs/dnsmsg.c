@@ -5,6 +5,7 @@
  *
  *   dnsmsg sendmsg NS NAME       one query, its bytes gathered from two iovecs
  *   dnsmsg cmsg NS NAME          the same with an IP_TTL/IPV6_HOPLIMIT control message
+ *   dnsmsg recvmsg NS NAME       sendmsg, the reply read with recvmsg (not recvfrom)
  *   dnsmsg sendmmsg NS NAME...   one entry per NAME (up to 8), sent the way
  *                                a caller must: again from the first unsent
  *                                entry until all are sent
@@ -18,7 +19,8 @@
  * "sent=N" entries, then "len=L" per entry, msg_len or "all"; "errno=NAME" on
  * failure), then one line per reply, in id order:
  * "reply id=I src=ADDR:PORT rcode=R a=A.B.C.D|-". Replies are read with
- * recvfrom (source wanted) until every query sent has one or 2 s pass. A
+ * recvfrom (source wanted; recvmsg in mode recvmsg) until every query sent
+ * has one or 2 s pass. A
  * SIGALRM after 5 s ends a hang. Both calls are made as system calls, not
  * through libc (whose wrappers may loop or copy on 64-bit musl). Built static with musl-gcc
  * (tests/e2e/sclib.sh) and with the project's compiler (the Makefile). */
@@ -153,7 +155,7 @@ static void on_alarm(int sig)
 }
 
 /* Reads up to `want` replies (2 s without one ends it); prints them in id order. */
-static void read_replies(int fd, int want)
+static void read_replies(int fd, int want, int use_recvmsg)
 {
     char lines[MAXQ][160];
     int have[MAXQ] = {0};
@@ -162,7 +164,14 @@ static void read_replies(int fd, int want)
         struct sockaddr_storage src;
         socklen_t sl = sizeof src;
         memset(&src, 0, sizeof src);
-        ssize_t n = recvfrom(fd, r, sizeof r, 0, (struct sockaddr *)&src, &sl);
+        ssize_t n;
+        if (use_recvmsg) {
+            struct iovec v = {r, sizeof r};
+            struct msghdr m = {.msg_name = &src, .msg_namelen = sl, .msg_iov = &v, .msg_iovlen = 1};
+            n = recvmsg(fd, &m, 0);
+        } else {
+            n = recvfrom(fd, r, sizeof r, 0, (struct sockaddr *)&src, &sl);
+        }
         if (n < 0) {
             printf("recv errno=%s\n", errname(errno));
             break;
@@ -185,7 +194,8 @@ static void read_replies(int fd, int want)
 int main(int argc, char **argv)
 {
     if (argc < 4 || argc - 3 > MAXQ) {
-        fprintf(stderr, "usage: dnsmsg sendmsg|cmsg|sendmmsg|badiov|badbase|badctl NS NAME...\n");
+        fprintf(stderr,
+                "usage: dnsmsg sendmsg|cmsg|recvmsg|sendmmsg|badiov|badbase|badctl NS NAME...\n");
         return 2;
     }
     const char *mode = argv[1];
@@ -282,7 +292,7 @@ int main(int argc, char **argv)
         } else if (strcmp(mode, "badctl") == 0) {
             m->msg_control = hole;
             m->msg_controllen = CMSG_SPACE(sizeof(int));
-        } else if (strcmp(mode, "sendmsg") != 0) {
+        } else if (strcmp(mode, "sendmsg") != 0 && strcmp(mode, "recvmsg") != 0) {
             fprintf(stderr, "dnsmsg: bad mode %s\n", mode);
             return 2;
         }
@@ -299,6 +309,6 @@ int main(int argc, char **argv)
             sent = 1;
         }
     }
-    read_replies(fd, sent);
+    read_replies(fd, sent, strcmp(mode, "recvmsg") == 0);
     return 0;
 }
