@@ -82,10 +82,10 @@ void trap_init(const struct unotify_cfg *cfg, const char *who);
  * has already written the tailnet peer into the tracee's memory when it
  * returns 0), TRAP_TUNNEL with *job (connect to a tunnelled range on a TCP
  * socket), TRAP_DNS with *job (with cfg->dns: a connect to port 53 on a UDP
- * socket, or on a TCP one with cfg->dns_tcp; a sendto, sendmsg, or
- * sendmmsg whose entry 0 is one, to port 53 of a tailnet query on a UDP
- * socket; a recvfrom with a source address on a socket such a query went
- * out on), or TRAP_GONE. Fails closed: a destination (or a DNS query) that
+ * socket, or on a TCP one with cfg->dns_tcp; a tailnet query to port 53
+ * on a UDP socket, sent with sendto or sendmsg or as sendmmsg's entry 0; a
+ * recvfrom with a source address on a socket such a query went out on), or
+ * TRAP_GONE. Fails closed: a destination (or a DNS query) that
  * cannot be read for another reason than a bad pointer is answered
  * -ENETUNREACH; UDP/raw to a tunnelled range by connect, sendto, sendmsg or
  * sendmmsg -ENETUNREACH, TCP fast open there -EOPNOTSUPP; one tunnelled
