@@ -11,9 +11,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,45 +395,60 @@ static int on_getpeername(const struct trap_call *n)
     return 0;
 }
 
-/* What an addressed send to a tunnelled destination gets: TCP ignores the
- * address unless MSG_FASTOPEN would open a connection past the tunnel;
- * anything else never leaves through the kernel's routes. */
-static int tunnelled_send_verdict(pid_t tid, int fd, uint64_t flags)
+/* What an addressed send to a tunnelled destination gets from a socket of
+ * kind k: TCP ignores the address unless MSG_FASTOPEN would open a
+ * connection past the tunnel; anything else never leaves through the
+ * kernel's routes. */
+static int tunnelled_send_verdict(enum sock_kind k, uint64_t flags)
 {
-    int family;
-    enum sock_kind k = sock_kind(tid, fd, &family);
     if (k == SOCK_KIND_TCP)
         return (flags & MSG_FASTOPEN) ? -EOPNOTSUPP : TRAP_CONTINUE;
     return k == SOCK_KIND_NONE ? -ENOTSOCK : -ENETUNREACH;
 }
 
+/* A DNS job for the query q (qlen bytes, of which the first
+ * TRAP_DNS_QUERY_MAX were read) when it asks about a tailnet name: TRAP_DNS
+ * (the job answers qlen once sent), TRAP_CONTINUE (another name: to the
+ * nameserver), -EMSGSIZE (a tailnet question in a datagram too large to
+ * redirect: it never reaches the nameserver either; the question, at most
+ * 272 bytes, is in what was read) or -ENOBUFS. */
+static int dns_query_job(const struct trap_call *n, int family, const struct sockaddr_storage *ns,
+                         socklen_t nslen, const uint8_t *q, size_t qlen, struct trap_job **out)
+{
+    if (!dnsstub_is_tailnet(q, qlen < TRAP_DNS_QUERY_MAX ? qlen : TRAP_DNS_QUERY_MAX))
+        return TRAP_CONTINUE;
+    if (qlen > TRAP_DNS_QUERY_MAX)
+        return -EMSGSIZE;
+    int rc = dns_job(n, TRAP_JOB_DNS_SENDTO, (int)n->args[0], family, ns, nslen, out);
+    if (rc == TRAP_DNS) {
+        memcpy((*out)->q, q, qlen);
+        (*out)->qlen = qlen;
+        (*out)->sent = (int64_t)qlen;
+    }
+    return rc;
+}
+
 /* sendto(fd, q, qlen, flags, ns, nslen) to port 53: a tailnet query on a
  * UDP socket is a DNS job (musl's static resolver asks this way); any other
  * datagram continues. The query is read here: unreadable for another reason
- * than a bad pointer, it might be a tailnet name and fails (-ENETUNREACH). */
+ * than a bad pointer, it might be a tailnet name and fails (-ENETUNREACH).
+ * Only its first TRAP_DNS_QUERY_MAX bytes are read (see dns_query_job). */
 static int dns_sendto(const struct trap_call *n, const struct sockaddr_storage *ns, socklen_t nslen,
                       struct trap_job **out)
 {
     uint8_t q[TRAP_DNS_QUERY_MAX];
     int fd = (int)n->args[0], family = AF_INET;
     uint64_t qlen = n->args[2];
-    if (qlen < 12 || qlen > sizeof q || sock_kind(n->tid, fd, &family) != SOCK_KIND_UDP)
+    if (qlen < 12 || sock_kind(n->tid, fd, &family) != SOCK_KIND_UDP)
         return TRAP_CONTINUE;
-    int rc = trap_mem_read(n->tid, n->args[1], q, (size_t)qlen);
+    int rc = trap_mem_read(n->tid, n->args[1], q, qlen < sizeof q ? (size_t)qlen : sizeof q);
     if (rc == -EFAULT)
         return TRAP_CONTINUE; /* the kernel refuses it too */
     if (!still_valid(n))
         return TRAP_GONE;
     if (rc < 0)
         return -ENETUNREACH;
-    if (!dnsstub_is_tailnet(q, (size_t)qlen))
-        return TRAP_CONTINUE;
-    rc = dns_job(n, TRAP_JOB_DNS_SENDTO, fd, family, ns, nslen, out);
-    if (rc == TRAP_DNS) {
-        memcpy((*out)->q, q, (size_t)qlen);
-        (*out)->qlen = (size_t)qlen;
-    }
-    return rc;
+    return dns_query_job(n, family, ns, nslen, q, (size_t)qlen, out);
 }
 
 static int on_sendto(const struct trap_call *n, struct trap_job **out)
@@ -445,65 +462,196 @@ static int on_sendto(const struct trap_call *n, struct trap_job **out)
         return dns_port(&ss, len) ? dns_sendto(n, &ss, len, out) : TRAP_CONTINUE;
     if (rc != 0)
         return rc;
-    return tunnelled_send_verdict(n->tid, (int)n->args[0], n->args[3]);
+    int family;
+    return tunnelled_send_verdict(sock_kind(n->tid, (int)n->args[0], &family), n->args[3]);
 }
 
-/* --- sendmsg and sendmmsg: the address inside struct msghdr --- */
+/* --- sendmsg and sendmmsg: the address and the datagram inside struct msghdr --- */
 
-/* 1 when mh names a tunnelled destination, 0 when not (no address, or one
- * the kernel refuses itself), -errno when its address cannot be read (the
- * caller fails closed). */
-static int msghdr_tunnelled(const struct trap_call *n, const struct msghdr *mh)
+/* msg_decide's "the kernel fails this message itself before sending it"
+ * (sendmsg continues; sendmmsg stops looking there, as the kernel stops
+ * sending there). Internal, never returned by trap_decide. */
+#define MSG_KERNEL_REFUSES 100
+
+#define MSG_MAXIOV 1024  /* UIO_MAXIOV (linux/uio.h): the kernel's cap on iovecs and vlen */
+#define MSG_IOV_CHUNK 64 /* iovecs read from the tracee at a time */
+#define MSG_CONTROL_MAX (64 << 10) /* control bytes read to check them (see msg_control_ok) */
+
+/* The socket of a sendmsg/sendmmsg (n->args[0]), looked up once per call. */
+struct msg_sock {
+    bool known;
+    enum sock_kind kind;
+    int family;
+};
+
+static enum sock_kind msg_sock_kind(const struct trap_call *n, struct msg_sock *s)
+{
+    if (!s->known) {
+        s->family = AF_INET;
+        s->kind = sock_kind(n->tid, (int)n->args[0], &s->family);
+        s->known = true;
+    }
+    return s->kind;
+}
+
+/* The datagram mh's iovecs gather, its first TRAP_DNS_QUERY_MAX bytes into
+ * q: 0 and *qlen (its whole length, 12 or more), TRAP_CONTINUE (shorter:
+ * not a query), MSG_KERNEL_REFUSES (more than MSG_MAXIOV iovecs: EMSGSIZE;
+ * a length beyond SSIZE_MAX: EINVAL; an iovec array or a byte read that the
+ * kernel cannot read: EFAULT) or -ENETUNREACH (unreadable for another
+ * reason). */
+static int msg_gather(const struct trap_call *n, const struct msghdr *mh, uint8_t *q, size_t *qlen)
+{
+    struct iovec v[MSG_IOV_CHUNK];
+    size_t total = 0, iovlen = mh->msg_iovlen;
+    bool fault = false;
+    if (iovlen > MSG_MAXIOV)
+        return MSG_KERNEL_REFUSES;
+    for (size_t i = 0; i < iovlen; i += MSG_IOV_CHUNK) {
+        size_t k = iovlen - i < MSG_IOV_CHUNK ? iovlen - i : MSG_IOV_CHUNK;
+        int rc = trap_mem_read(n->tid, (uint64_t)(uintptr_t)(mh->msg_iov + i), v, k * sizeof *v);
+        if (rc < 0)
+            return rc == -EFAULT ? MSG_KERNEL_REFUSES : -ENETUNREACH;
+        for (size_t j = 0; j < k; j++) {
+            if (v[j].iov_len > (size_t)SSIZE_MAX - total)
+                return MSG_KERNEL_REFUSES;
+            size_t room = total < TRAP_DNS_QUERY_MAX ? TRAP_DNS_QUERY_MAX - total : 0;
+            size_t take = v[j].iov_len < room ? v[j].iov_len : room;
+            if (take && !fault) {
+                rc = trap_mem_read(n->tid, (uint64_t)(uintptr_t)v[j].iov_base, q + total, take);
+                if (rc < 0 && rc != -EFAULT)
+                    return -ENETUNREACH;
+                fault = rc == -EFAULT;
+            }
+            total += v[j].iov_len;
+        }
+    }
+    if (total < 12)
+        return TRAP_CONTINUE;
+    if (fault)
+        return MSG_KERNEL_REFUSES;
+    *qlen = total;
+    return 0;
+}
+
+/* IMPORTANT: the control messages of a redirected query are dropped: they
+ * steer how a datagram leaves this host (source address and interface,
+ * TTL/hop limit, TOS, GSO segment size, mark, transmit time) and this one
+ * does not leave it (the stub on loopback answers). What is kept from the
+ * kernel is its refusal before sending: a control buffer it cannot read
+ * (EFAULT) leaves the call to it. Their content is not checked (a malformed
+ * message the kernel would refuse with EINVAL is dropped like the rest),
+ * and more than MSG_CONTROL_MAX bytes fail closed. 0, MSG_KERNEL_REFUSES or
+ * -ENETUNREACH. */
+static int msg_control_ok(const struct trap_call *n, const struct msghdr *mh)
+{
+    uint8_t buf[1024];
+    size_t len = mh->msg_controllen;
+    if (len > MSG_CONTROL_MAX)
+        return -ENETUNREACH;
+    for (size_t off = 0; off < len; off += sizeof buf) {
+        size_t k = len - off < sizeof buf ? len - off : sizeof buf;
+        int rc = trap_mem_read(n->tid, (uint64_t)(uintptr_t)mh->msg_control + off, buf, k);
+        if (rc < 0)
+            return rc == -EFAULT ? MSG_KERNEL_REFUSES : -ENETUNREACH;
+    }
+    return 0;
+}
+
+/* One message of a sendmsg or sendmmsg (socket n->args[0], send flags):
+ * TRAP_CONTINUE (no address, or one tsrun lets through), MSG_KERNEL_REFUSES,
+ * TRAP_DNS with *out (a tailnet query to a nameserver's port 53 on a UDP
+ * socket: a TRAP_JOB_DNS_SENDTO job), or -errno to answer (a tunnelled
+ * destination: as sendto; an address or a query that cannot be read for
+ * another reason than a bad pointer: -ENETUNREACH). What was read from the
+ * tracee is trusted only after the caller's still_valid. */
+static int msg_decide(const struct trap_call *n, const struct msghdr *mh, uint64_t flags,
+                      struct msg_sock *s, struct trap_job **out)
 {
     struct sockaddr_storage ss;
+    /* The kernel takes msg_namelen as an int and clamps a length beyond a
+     * sockaddr_storage to it (net/socket.c __copy_msghdr), where sendto
+     * refuses one (EINVAL). */
     if (!mh->msg_name || !mh->msg_namelen)
-        return 0;
-    int rc = read_dest(n, (uint64_t)(uintptr_t)mh->msg_name, mh->msg_namelen, &ss);
+        return TRAP_CONTINUE;
+    if (mh->msg_namelen > INT32_MAX)
+        return MSG_KERNEL_REFUSES;
+    socklen_t len = mh->msg_namelen > sizeof ss ? (socklen_t)sizeof ss : mh->msg_namelen;
+    int rc = read_dest(n, (uint64_t)(uintptr_t)mh->msg_name, len, &ss);
     if (rc == TRAP_CONTINUE)
-        return 0;
+        return MSG_KERNEL_REFUSES; /* a bad pointer (EFAULT), or a length too short for
+                                    * any family (EINVAL; TCP ignores it, but only a fast
+                                    * open reads it, and refuses it) */
     if (rc < 0)
+        return -ENETUNREACH;
+    if (route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes))
+        return tunnelled_send_verdict(msg_sock_kind(n, s), flags);
+    if (!dns_port(&ss, len) || msg_sock_kind(n, s) != SOCK_KIND_UDP)
+        return TRAP_CONTINUE;
+    uint8_t q[TRAP_DNS_QUERY_MAX];
+    size_t qlen = 0;
+    rc = msg_gather(n, mh, q, &qlen);
+    if (rc == 0 && mh->msg_controllen)
+        rc = msg_control_ok(n, mh);
+    if (rc != 0)
         return rc;
-    return route_is_tunnelled((struct sockaddr *)&ss, mh->msg_namelen, &g_cfg->routes) ? 1 : 0;
+    return dns_query_job(n, s->family, &ss, len, q, qlen, out);
 }
 
-/* sendmsg(fd, msg, flags). */
-static int on_sendmsg(const struct trap_call *n)
+/* sendmsg(fd, msg, flags): a tailnet query is sent to the stub and
+ * answered with its byte count. */
+static int on_sendmsg(const struct trap_call *n, struct trap_job **out)
 {
     struct msghdr mh;
+    struct msg_sock s = {0};
     int rc = trap_mem_read(n->tid, n->args[1], &mh, sizeof mh);
     if (rc == -EFAULT)
         return TRAP_CONTINUE; /* the kernel refuses it too */
-    if (rc == 0)
-        rc = msghdr_tunnelled(n, &mh);
-    if (!still_valid(n))
+    rc = rc < 0 ? -ENETUNREACH : msg_decide(n, &mh, n->args[2], &s, out);
+    if (!still_valid(n)) {
+        free(*out);
+        *out = NULL;
         return TRAP_GONE;
-    if (rc < 0)
-        return -ENETUNREACH;
-    return rc == 0 ? TRAP_CONTINUE : tunnelled_send_verdict(n->tid, (int)n->args[0], n->args[2]);
+    }
+    return rc == MSG_KERNEL_REFUSES ? TRAP_CONTINUE : rc;
 }
 
-/* sendmmsg(fd, msgvec, vlen, flags): one tunnelled entry fails the whole
- * call (the kernel would send the entries before it first). */
-static int on_sendmmsg(const struct trap_call *n)
+/* sendmmsg(fd, msgvec, vlen, flags) returns how many entries it sent, and
+ * callers send the rest again. IMPORTANT: an entry is either sent by the
+ * kernel or answered by tsrun, never both, and tsrun cannot send entries
+ * for the kernel: so a tailnet query in entry 0 is sent to the stub alone
+ * (the call answers 1, msg_len written as the kernel would), a tailnet
+ * query in a later entry fails the whole call (-ENETUNREACH: nothing is
+ * sent, the caller cannot be told "the first k went"), and so does one
+ * entry to a tunnelled destination (as sendto). Entries after one the
+ * kernel refuses itself are not looked at: it stops there. */
+static int on_sendmmsg(const struct trap_call *n, struct trap_job **out)
 {
-    enum { MMSG_MAX = 1024 }; /* UIO_MAXIOV: the kernel's cap on vlen */
-    unsigned vlen = n->args[2] > MMSG_MAX ? MMSG_MAX : (unsigned)n->args[2];
-    int rc = 0;
-    for (unsigned i = 0; i < vlen && rc == 0; i++) {
+    unsigned vlen = n->args[2] > MSG_MAXIOV ? MSG_MAXIOV : (unsigned)n->args[2];
+    struct msg_sock s = {0};
+    int rc = TRAP_CONTINUE;
+    for (unsigned i = 0; i < vlen && rc == TRAP_CONTINUE; i++) {
         struct mmsghdr m;
-        rc = trap_mem_read(n->tid, n->args[1] + (uint64_t)i * sizeof m, &m, sizeof m);
-        if (rc == -EFAULT) {
-            rc = 0; /* the kernel stops (or fails) here itself */
-            break;
+        uint64_t at = n->args[1] + (uint64_t)i * sizeof m;
+        rc = trap_mem_read(n->tid, at, &m, sizeof m);
+        if (rc == -EFAULT)
+            break; /* the kernel stops (or fails) here itself */
+        rc = rc < 0 ? -ENETUNREACH : msg_decide(n, &m.msg_hdr, n->args[3], &s, out);
+        if (rc == TRAP_DNS && i > 0) {
+            free(*out);
+            *out = NULL;
+            rc = -ENETUNREACH;
+        } else if (rc == TRAP_DNS) {
+            (*out)->sent = 1;
+            (*out)->msglen_at = at + offsetof(struct mmsghdr, msg_len);
         }
-        if (rc == 0)
-            rc = msghdr_tunnelled(n, &m.msg_hdr);
     }
-    if (!still_valid(n))
+    if (!still_valid(n)) {
+        free(*out);
+        *out = NULL;
         return TRAP_GONE;
-    if (rc < 0)
-        return -ENETUNREACH;
-    return rc == 0 ? TRAP_CONTINUE : tunnelled_send_verdict(n->tid, (int)n->args[0], n->args[3]);
+    }
+    return rc == MSG_KERNEL_REFUSES || rc == -EFAULT ? TRAP_CONTINUE : rc;
 }
 
 /* recvfrom(fd, buf, len, flags, src_addr != NULL, addrlen): a DNS job only
@@ -548,9 +696,9 @@ int trap_decide(const struct trap_call *c, struct trap_job **job)
     case __NR_sendto:
         return on_sendto(c, job);
     case __NR_sendmsg:
-        return on_sendmsg(c);
+        return on_sendmsg(c, job);
     case __NR_sendmmsg:
-        return on_sendmmsg(c);
+        return on_sendmmsg(c, job);
     case __NR_recvfrom:
         return on_recvfrom(c, job);
     default:

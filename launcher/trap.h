@@ -39,7 +39,7 @@ enum trap_job_kind {
     TRAP_JOB_TUNNEL,       /* connect to a tunnelled range on a TCP socket (TRAP_TUNNEL) */
     TRAP_JOB_DNS_UDP,      /* connect(fd, ns:53) on a UDP socket (Go's resolver) */
     TRAP_JOB_DNS_TCP,      /* connect(fd, ns:53) on a TCP socket (DNS over TCP) */
-    TRAP_JOB_DNS_SENDTO,   /* sendto(fd, q, ns:53) of a tailnet name, UDP (musl's resolver) */
+    TRAP_JOB_DNS_SENDTO,   /* sendto/sendmsg/sendmmsg(fd, q, ns:53) of a tailnet name, UDP */
     TRAP_JOB_DNS_RECVFROM, /* recvfrom(fd, .., src) on a socket a tailnet query went out on */
 };
 
@@ -58,9 +58,14 @@ struct trap_job {
     /* As the app gave it: getpeername's answer (TUNNEL), the nameserver it
      * addressed (DNS_*; RECVFROM: the one its query was addressed to). */
     struct sockaddr_storage dest;
-    /* DNS_SENDTO: the query (qlen bytes, 12..TRAP_DNS_QUERY_MAX). */
+    /* DNS_SENDTO: the query (qlen bytes, 12..TRAP_DNS_QUERY_MAX); what
+     * the call answers once it is sent (sendto, sendmsg: qlen; sendmmsg: 1,
+     * one entry); msglen_at: where sendmmsg's entry 0 gets its msg_len
+     * (tracee address; 0: sendto, sendmsg). */
     size_t qlen;
     uint8_t q[TRAP_DNS_QUERY_MAX];
+    int64_t sent;
+    uint64_t msglen_at;
     /* DNS_RECVFROM: recvfrom's arguments (tracee addresses) and *addrlen. */
     uint64_t buf, buflen, addr, lenp;
     int flags;
@@ -77,13 +82,24 @@ void trap_init(const struct unotify_cfg *cfg, const char *who);
  * has already written the tailnet peer into the tracee's memory when it
  * returns 0), TRAP_TUNNEL with *job (connect to a tunnelled range on a TCP
  * socket), TRAP_DNS with *job (with cfg->dns: a connect to port 53 on a UDP
- * socket, or on a TCP one with cfg->dns_tcp; a sendto to port 53 of a
- * tailnet query on a UDP socket; a recvfrom with a source address on a
- * socket such a query went out on), or TRAP_GONE. Fails closed: a
- * destination (or a DNS query) that cannot be read for another reason than
- * a bad pointer is answered -ENETUNREACH; UDP/raw to a tunnelled range by
- * connect, sendto, sendmsg or sendmmsg -ENETUNREACH, TCP fast open there
- * -EOPNOTSUPP; one tunnelled entry fails a whole sendmmsg. */
+ * socket, or on a TCP one with cfg->dns_tcp; a tailnet query to port 53
+ * on a UDP socket, sent with sendto or sendmsg or as sendmmsg's entry 0; a
+ * recvfrom with a source address on a socket such a query went out on), or
+ * TRAP_GONE. Fails closed: a destination (or a DNS query) that
+ * cannot be read for another reason than a bad pointer is answered
+ * -ENETUNREACH; a tailnet query over TRAP_DNS_QUERY_MAX bytes -EMSGSIZE; UDP/raw to a tunnelled range by connect, sendto, sendmsg or
+ * sendmmsg -ENETUNREACH, TCP fast open there -EOPNOTSUPP; one tunnelled
+ * entry, or a tailnet query in an entry after the first, fails a whole
+ * sendmmsg (-ENETUNREACH, nothing sent).
+ *
+ * IMPORTANT: recvmsg and recvmmsg are not trapped (every UDP receive of a
+ * seccomp-mode program would cost a notification). The stub's answer to a
+ * tailnet query is read by them as the kernel delivers it: msg_name is the
+ * stub's address (127.0.0.1:PORT, or ::ffff:127.0.0.1:PORT on an IPv6
+ * socket), not the nameserver's. A resolver that reads its answer with
+ * recvmsg and keeps only an answer from the address it asked drops it;
+ * recvfrom (musl) and read/recv on a connected socket (Go, glibc) see the
+ * nameserver, or need no address. */
 int trap_decide(const struct trap_call *c, struct trap_job **job);
 
 /* The SOCKS5 handshake on the app's own socket (pidfd_getfd): every option

@@ -106,9 +106,12 @@ int64_t trapdns_sendto(const struct trap_job *j, int d)
                  ? -ENETUNREACH
                  : 0;
     }
-    tsr_debug("%s: tid %d fd %d: tailnet DNS query (sendto) -> the stub: %s", trap_who(),
-              (int)j->tid, j->fd, rc == 0 ? "ok" : strerror(-rc));
-    return rc < 0 ? rc : (int64_t)j->qlen;
+    unsigned msglen = (unsigned)j->qlen;
+    if (rc == 0 && j->msglen_at && trap_mem_write(j->tid, j->msglen_at, &msglen, sizeof msglen) < 0)
+        rc = -EFAULT;
+    tsr_debug("%s: tid %d fd %d: tailnet DNS query (%s) -> the stub: %s", trap_who(), (int)j->tid,
+              j->fd, j->msglen_at ? "sendmmsg" : "sendto/sendmsg", rc == 0 ? "ok" : strerror(-rc));
+    return rc < 0 ? rc : j->sent;
 }
 
 int64_t trapdns_recv_try(const struct trap_job *j, int d)

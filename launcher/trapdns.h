@@ -38,8 +38,10 @@ void trapdns_v4_form(struct sockaddr_storage *from);
 int trapdns_connect(const struct trap_job *j, int d);
 
 /* TRAP_JOB_DNS_SENDTO: the query goes to the stub on d and the socket is
- * remembered with its nameserver (dnssock.h). j->qlen (answer the sendto
- * with it) or -ENETUNREACH. */
+ * remembered with its nameserver (dnssock.h); for sendmmsg, entry 0's
+ * msg_len is written (j->msglen_at). j->sent (answer the call with it),
+ * -ENETUNREACH (not sent), or -EFAULT (sent, but msg_len could not be
+ * written: the kernel answers that too). */
 int64_t trapdns_sendto(const struct trap_job *j, int d);
 
 /* TRAP_JOB_DNS_RECVFROM, without waiting: one datagram off d; it and its

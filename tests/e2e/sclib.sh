@@ -4,7 +4,7 @@
 # the checks both intercepts must pass, each taking the intercept's name.
 # Clients are built here from Debian's golang-go (tests/progs/gdial.go,
 # CGO_ENABLED=0 and =1) and musl-tools (tests/progs/faultprobe.c, namedial.c,
-# addrlen.c, -static), once per build dir ($B/seccomp/, Go cache in
+# addrlen.c, dnsmsg.c, -static), once per build dir ($B/seccomp/, Go cache in
 # $B/gocache; no network). tsrun uses the bed's fake tailscaled
 # (--socket/--socks5: external mode).
 
@@ -28,7 +28,7 @@ sc_build() {
         fi
     done
     local prog
-    for prog in faultprobe namedial addrlen resolve; do
+    for prog in faultprobe namedial addrlen resolve dnsmsg; do
         out=$SC_DIR/$prog-static
         if [[ ! -x $out || $REPO/tests/progs/$prog.c -nt $out ]]; then
             musl-gcc -static -std=c11 -O2 -D_GNU_SOURCE -o "$out.$BASHPID" \
@@ -137,7 +137,8 @@ sc_check_musl_resolver() {
 # sc_check_sendmsg_fails_closed MODE: sendmsg/sendmmsg carry their address
 # inside struct msghdr, which the filter cannot read: tsrun reads it. UDP to
 # the tailnet is ENETUNREACH and TCP fast open EOPNOTSUPP, as with sendto;
-# nothing leaves through the (leak net's) default route. Static musl and
+# nothing leaves through the (leak net's) default route. Static musl (whose
+# sendmmsg() is a loop of sendmsg(): rawmmsg makes the system call) and
 # Python without the shim.
 sc_check_sendmsg_fails_closed() {
     sc_build
@@ -146,7 +147,7 @@ sc_check_sendmsg_fails_closed() {
     for host in "$BED_PEER_V4" "$BED_PEER_V6" "::ffff:$BED_PEER_V4"; do
         len=16
         [[ $host == *:* ]] && len=28
-        for mode in sendmsg sendmmsg; do
+        for mode in sendmsg sendmmsg rawmmsg; do
             out=$(sc_tsrun --intercept="$1" "$SC_DIR/addrlen-static" $mode udp "$host" 7 $len)
             assert_eq "errno=ENETUNREACH" "$out" "$mode udp $host"
         done
@@ -161,12 +162,88 @@ try:
 except OSError as e:
     print("errno=%d" % e.errno)' "$BED_PEER_V4")
     assert_eq "errno=95" "$out" "sendmsg MSG_FASTOPEN to the tailnet: EOPNOTSUPP"
+    # A msg_namelen beyond a sockaddr_storage: the kernel clamps it to one
+    # and sends (sendto would refuse it).
+    for mode in sendmsg sendmmsg rawmmsg; do
+        out=$(sc_tsrun --intercept="$1" "$SC_DIR/addrlen-static" $mode udp "$BED_PEER_V4" 7 200)
+        assert_eq "errno=ENETUNREACH" "$out" "$mode udp, msg_namelen 200"
+    done
     assert_no_leak "($1)"
     # Elsewhere sendmsg/sendmmsg go on in the kernel.
-    for mode in sendmsg sendmmsg; do
+    for mode in sendmsg sendmmsg rawmmsg; do
         out=$(sc_tsrun --intercept="$1" "$SC_DIR/addrlen-static" $mode udp 127.0.0.1 9 16)
         assert_eq "result=ok" "$out" "$mode udp to loopback"
     done
+}
+
+# sc_check_dns_sendmsg MODE: DNS queries sent with sendmsg()/sendmmsg() to
+# a nameserver's port 53 on an unconnected UDP socket (tests/progs/dnsmsg.c):
+# under --intercept=MODE a tailnet query goes to tsrun's stub and recvfrom
+# reports the nameserver as the answer's source; other names reach the
+# nameserver. sendmmsg sends a leading tailnet entry alone (the caller sends
+# the rest in its next call) and fails a call whose tailnet entry comes after
+# another (ENETUNREACH, nothing sent). Bad pointers get EFAULT, as from the
+# kernel. An answer read with recvmsg (not trapped) shows the stub's address.
+# The logging server must see exactly the other names asked and no tailnet
+# name. TAG (second argument) names the bed's directory.
+sc_check_dns_sendmsg() {
+    sc_build
+    local mode=$1 d=$BED_DIR/scdns-msg-${2:-$1} out peer other=example.internal
+    sc_dns_server "$d"
+    local ns4="src=127.0.0.1:53" ns6="src=[::ffff:127.0.0.1]:53"
+    peer="rcode=0 a=$BED_PEER_V4"
+    _dnsmsg() { sc_tsrun --intercept="$mode" "$SC_DIR/dnsmsg-static" "$@"; }
+    out=$(_dnsmsg sendmsg 127.0.0.1 "$BED_PEER_FQDN")
+    assert_eq "sent=all
+reply id=1 $ns4 $peer" "$out" "sendmsg, FQDN"
+    out=$(_dnsmsg sendmsg 127.0.0.1 "$BED_PEER_SHORT")
+    assert_eq "sent=all
+reply id=1 $ns4 $peer" "$out" "sendmsg, short name"
+    out=$(_dnsmsg sendmsg 127.0.0.1 "nope.$BED_SUFFIX")
+    assert_eq "sent=all
+reply id=1 $ns4 rcode=3 a=-" "$out" "sendmsg, a missing tailnet name"
+    out=$(_dnsmsg sendmsg ::ffff:127.0.0.1 "$BED_PEER_FQDN")
+    assert_eq "sent=all
+reply id=1 $ns6 $peer" "$out" "sendmsg, IPv6 socket"
+    out=$(_dnsmsg cmsg 127.0.0.1 "$BED_PEER_FQDN")
+    assert_eq "sent=all
+reply id=1 $ns4 $peer" "$out" "sendmsg with a control message"
+    # recvmsg is not trapped: its msg_name is the stub's address (a limit).
+    out=$(_dnsmsg recvmsg 127.0.0.1 "$BED_PEER_FQDN")
+    assert_contains "$out" "reply id=1 src=127.0.0.1:" "recvmsg: the stub's address"
+    assert_not_contains "$out" "$ns4" "recvmsg: not the nameserver"
+    assert_contains "$out" " $peer" "recvmsg: the answer itself"
+    out=$(_dnsmsg sendmsg 127.0.0.1 $other)
+    assert_eq "sent=all
+reply id=1 $ns4 rcode=0 a=10.9.8.7" "$out" "sendmsg, the other name"
+    out=$(_dnsmsg sendmmsg 127.0.0.1 "$BED_PEER_FQDN" "$BED_PEER_SHORT")
+    assert_eq "sent=1 len=all
+sent=1 len=all
+reply id=1 $ns4 $peer
+reply id=2 $ns4 $peer" "$out" "sendmmsg [tailnet, tailnet]"
+    out=$(_dnsmsg sendmmsg 127.0.0.1 "$BED_PEER_FQDN" $other)
+    assert_eq "sent=1 len=all
+sent=1 len=all
+reply id=1 $ns4 $peer
+reply id=2 $ns4 rcode=0 a=10.9.8.7" "$out" "sendmmsg [tailnet, other]"
+    out=$(_dnsmsg sendmmsg 127.0.0.1 $other "$BED_PEER_FQDN")
+    assert_eq "errno=ENETUNREACH" "$out" "sendmmsg [other, tailnet]"
+    out=$(_dnsmsg sendmmsg 127.0.0.1 $other $other)
+    assert_eq "sent=2 len=all len=all
+reply id=1 $ns4 rcode=0 a=10.9.8.7
+reply id=2 $ns4 rcode=0 a=10.9.8.7" "$out" "sendmmsg [other, other]"
+    local bad
+    for bad in badiov badbase badctl; do
+        out=$(_dnsmsg $bad 127.0.0.1 "$BED_PEER_FQDN")
+        assert_eq "errno=EFAULT" "$out" "sendmsg $bad"
+    done
+    local seen
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    # sendmsg 1, sendmmsg [tailnet, other] 1, [other, other] 2; the failed
+    # [other, tailnet] none.
+    assert_eq 4 "$(grep -c "^udp A $other\$" <<<"$seen")" "the other name's queries"
+    sc_assert_no_tailnet_queries "$d"
 }
 
 # sc_check_go_resolver_over_tcp [TSRUN_ARGS...]: DNS over TCP (Go falls

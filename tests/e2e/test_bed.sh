@@ -51,6 +51,10 @@ start_ts() {
 
 ts_api() { curl -sS --unix-socket "$TS_SOCK" "$@"; }
 
+# py_socks ARGS... <<'PY': a Python script (stdin) that may import
+# tests/fakes/socks_echo.py (one SOCKS5 CONNECT to the echo peer).
+py_socks() { PYTHONPATH="$REPO/tests/fakes" python3 - "$@"; }
+
 # ---------------------------------------------------------------- topology
 
 test_client_ns_has_only_lo() {
@@ -359,22 +363,16 @@ test_socks_dial_delays_overlap() {
     # parallel (thread per client, backlog 1024). One after another would take
     # 120 s; the bound below is 8 times the delay, not a performance figure.
     start_ts many FAKE_TS_DIAL_DELAY_MS=1000 -- --state="$(logged_in_state many)"
-    python3 - "$TS_SOCKS" "$BED_PEER_V4" "$BED_ECHO_PORT" <<'PY'
-import socket, sys, threading, time
-host, port = sys.argv[1].rsplit(":", 1)
-req = bytes([5, 1, 0, 5, 1, 0, 1]) + socket.inet_aton(sys.argv[2]) + int(sys.argv[3]).to_bytes(2, "big")
+    py_socks "$TS_SOCKS" "$BED_PEER_V4" "$BED_ECHO_PORT" <<'PY'
+import sys, threading, time
+from socks_echo import dial
 ok = []
 def one():
-    s = socket.create_connection((host, int(port)), timeout=20)
-    s.sendall(req + b"x")
-    got = b""
-    while len(got) < 13:
-        d = s.recv(64)
-        if not d:
-            break
-        got += d
-    ok.append(got[:4] == bytes([5, 0, 5, 0]) and got.endswith(b"x"))
-    s.close()
+    try:
+        dial(*sys.argv[1:4], first=b"x").close()
+        ok.append(True)
+    except (OSError, AssertionError):
+        ok.append(False)
 t0 = time.monotonic()
 ts = [threading.Thread(target=one) for _ in range(120)]
 for t in ts: t.start()
@@ -391,25 +389,13 @@ test_socks_relay_one_thread_per_connection() {
     # they add 30 threads, not 60 (thread starts are the fake's cost in the
     # parallel bench rows, not the shim's).
     start_ts relay1 -- --state="$(logged_in_state relay1)"
-    python3 - "$TS_SOCKS" "$BED_PEER_V4" "$BED_ECHO_PORT" "$TS_PID" <<'PY'
-import os, socket, sys
-host, port = sys.argv[1].rsplit(":", 1)
-req = bytes([5, 1, 0, 5, 1, 0, 1]) + socket.inet_aton(sys.argv[2]) + int(sys.argv[3]).to_bytes(2, "big")
+    py_socks "$TS_SOCKS" "$BED_PEER_V4" "$BED_ECHO_PORT" "$TS_PID" <<'PY'
+import os, sys
+from socks_echo import dial
 def threads():
     return len(os.listdir("/proc/%s/task" % sys.argv[4]))
 base = threads()
-conns = []
-for _ in range(30):
-    s = socket.create_connection((host, int(port)), timeout=10)
-    s.sendall(req + b"x")
-    got = b""
-    while len(got) < 13:
-        d = s.recv(64)
-        if not d:
-            break
-        got += d
-    assert got[:4] == bytes([5, 0, 5, 0]) and got.endswith(b"x"), got
-    conns.append(s)
+conns = [dial(*sys.argv[1:4], first=b"x", timeout=10) for _ in range(30)]
 added = threads() - base
 print("threads added by 30 relayed connections: %d" % added)
 sys.exit(0 if added <= 30 else 1)
@@ -420,16 +406,10 @@ test_socks_relay_both_ways_at_once() {
     # 16 MiB each way at the same time through one relayed connection (the
     # echo peer sends back while the client is still sending): neither
     # direction waits for the other, every byte arrives once, in order.
-    python3 - "$BED_SOCKS5" "$BED_PEER_V4" "$BED_ECHO_PORT" <<'PY'
-import hashlib, socket, sys, threading
-host, port = sys.argv[1].rsplit(":", 1)
-req = bytes([5, 1, 0, 5, 1, 0, 1]) + socket.inet_aton(sys.argv[2]) + int(sys.argv[3]).to_bytes(2, "big")
-s = socket.create_connection((host, int(port)), timeout=20)
-s.sendall(req)
-hdr = b""
-while len(hdr) < 12:
-    hdr += s.recv(12 - len(hdr))
-assert hdr[:4] == bytes([5, 0, 5, 0]), hdr
+    py_socks "$BED_SOCKS5" "$BED_PEER_V4" "$BED_ECHO_PORT" <<'PY'
+import hashlib, sys, threading
+from socks_echo import dial
+s = dial(*sys.argv[1:4])
 total = 16 << 20
 data = bytes((i * 7 + i // 4096) % 251 for i in range(1 << 20)) * 16
 def send():

@@ -376,3 +376,9 @@ test_ptrace_blocking_recvfrom_for_stub_answers() {
 test_ptrace_sendmsg_to_tailnet_fails_closed() {
     sc_check_sendmsg_fails_closed ptrace
 }
+
+# DNS queries sent with sendmsg/sendmmsg: tailnet names to the stub, none
+# leaked (sclib.sh).
+test_ptrace_dns_sendmsg_sendmmsg_without_leak() {
+    sc_check_dns_sendmsg ptrace
+}

@@ -3,7 +3,9 @@
  *
  *   addrlen MODE PROTO HOST PORT LEN [FAMILY]
  *
- * MODE connect|sendto|sendmsg|sendmmsg|fastopen (sendto with MSG_FASTOPEN),
+ * MODE connect|sendto|sendmsg|sendmmsg|rawmmsg|fastopen (sendto with
+ * MSG_FASTOPEN; rawmmsg: the sendmmsg system call itself, which musl's
+ * sendmmsg() on 64-bit machines is not: it loops over sendmsg()),
  * PROTO tcp|udp, HOST numeric (its family fills the sockaddr), LEN the
  * length passed, FAMILY 4|6 the socket's family (default: the address's).
  * Prints "result=ok" (TCP: after one byte echoed, "recv=x") or
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static const char *errname(int e)
@@ -110,6 +113,9 @@ int main(int argc, char **argv)
         sent = true;
     } else if (strcmp(mode, "sendmmsg") == 0) {
         rc = sendmmsg(fd, &mm, 1, 0);
+        sent = true;
+    } else if (strcmp(mode, "rawmmsg") == 0) {
+        rc = syscall(SYS_sendmmsg, fd, &mm, 1, 0);
         sent = true;
     } else {
         fprintf(stderr, "addrlen: bad mode %s\n", mode);

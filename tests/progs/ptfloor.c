@@ -43,12 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+#include "probeutil.h"
 
 struct pstat {
     double ticks; /* utime + stime */
@@ -100,12 +95,9 @@ static int place(const char *how)
 
 static int loop(int n)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    int l = socket(AF_INET, SOCK_STREAM, 0), c = socket(AF_INET, SOCK_STREAM, 0);
-    if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &al) < 0 ||
-        connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
+    struct sockaddr_in a;
+    int c;
+    if (loopback_pair(4, &a, &c) < 0) {
         perror("ptfloor: loopback socket");
         return 2;
     }

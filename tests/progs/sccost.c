@@ -22,27 +22,15 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
+#include "probeutil.h"
 
 int main(int argc, char **argv)
 {
     int n = argc > 1 ? atoi(argv[1]) : 2000;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t al = sizeof a;
-    int l = socket(AF_INET, SOCK_STREAM, 0);
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) < 0 || listen(l, 4096) < 0 ||
-        getsockname(l, (struct sockaddr *)&a, &al) < 0) {
-        perror("listener");
-        return 2;
-    }
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(c, (struct sockaddr *)&a, sizeof a) < 0) {
-        perror("connect");
+    struct sockaddr_in a;
+    int c, l = loopback_pair(4096, &a, &c);
+    if (l < 0) {
+        perror("loopback pair");
         return 2;
     }
     struct sockaddr_in p;

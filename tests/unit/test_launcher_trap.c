@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "dnssock.h"
+#include "dnsstub.h"
 #include "mapview.h"
 #include "namemap.h"
 #include "seccomp.h"
@@ -235,6 +236,140 @@ Test(trap, dns_decisions, .init = setup, .fini = teardown)
     r.args[3] = 0;
     r.args[5] = 0; /* recv(): no source asked */
     cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
+    close(tcp);
+    close(udp);
+}
+
+/* A query for NAME, type A, class IN, into q: its length. */
+static size_t query_a(uint8_t *q, const char *name)
+{
+    size_t n = 12;
+    memset(q, 0, 12);
+    q[1] = 7; /* id */
+    q[2] = 1; /* RD */
+    q[5] = 1; /* one question */
+    for (const char *p = name; *p;) {
+        size_t l = strcspn(p, ".");
+        q[n++] = (uint8_t)l;
+        memcpy(q + n, p, l);
+        n += l;
+        p += l + (p[l] == '.');
+    }
+    const uint8_t tail[5] = {0, 0, 1, 0, 1};
+    memcpy(q + n, tail, sizeof tail);
+    return n + sizeof tail;
+}
+
+/* sendmsg/sendmmsg of a DNS query to port 53 (the stub running): a tailnet
+ * query on a UDP socket is a DNS_SENDTO job, its bytes gathered from the
+ * iovecs; anything else continues. sendmmsg redirects a tailnet entry 0
+ * alone (answer 1, msg_len written) and fails a tailnet entry after it. A
+ * pointer the kernel cannot read leaves the call to it (EFAULT). */
+Test(trap, dns_sendmsg_decisions, .init = setup, .fini = teardown)
+{
+    struct sockaddr_storage st;
+    socklen_t stl;
+    cr_assert_eq(dnsstub_start(&st, &stl), 0);
+    cfg.dns = true;
+    int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
+    struct trap_job *j = NULL;
+    uint8_t tq[64], oq[64];
+    size_t tl = query_a(tq, "db.t.ts.net"), ol = query_a(oq, "example.org");
+    struct sockaddr_storage ns = {0};
+    struct sockaddr_in ns4 = v4("127.0.0.53", 53);
+    memcpy(&ns, &ns4, sizeof ns4);
+    struct iovec tv[2] = {{tq, 12}, {tq + 12, tl - 12}}, ov = {oq, ol};
+    struct mmsghdr m[2] = {
+        {.msg_hdr = {.msg_name = &ns, .msg_namelen = sizeof ns4, .msg_iov = tv, .msg_iovlen = 2}},
+        {.msg_hdr = {.msg_name = &ns, .msg_namelen = sizeof ns4, .msg_iov = &ov, .msg_iovlen = 1}},
+    };
+    struct trap_call c = {.tid = getpid(), .nr = __NR_sendmsg};
+    c.args[0] = (uint64_t)udp;
+    c.args[1] = (uint64_t)(uintptr_t)&m[0].msg_hdr;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_DNS);
+    cr_assert_eq(j->kind, TRAP_JOB_DNS_SENDTO);
+    cr_assert_eq(j->qlen, tl);
+    cr_assert_eq(memcmp(j->q, tq, tl), 0);
+    cr_assert_eq(j->sent, (int64_t)tl);
+    cr_assert_eq(j->msglen_at, 0);
+    cr_assert_eq(j->len, sizeof ns4);
+    cr_assert_eq(memcmp(&j->dest, &ns4, sizeof ns4), 0);
+    free(j);
+    /* Another name, or a TCP socket: the kernel's. */
+    c.args[1] = (uint64_t)(uintptr_t)&m[1].msg_hdr;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    c.args[0] = (uint64_t)tcp;
+    c.args[1] = (uint64_t)(uintptr_t)&m[0].msg_hdr;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    c.args[0] = (uint64_t)udp;
+    /* A msg_namelen over 128: the kernel truncates it (and sends). */
+    m[0].msg_hdr.msg_namelen = 200;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_DNS);
+    cr_assert_eq(j->len, sizeof ns);
+    free(j);
+    m[0].msg_hdr.msg_namelen = sizeof ns4;
+    /* A readable control message is dropped; unreadable, the kernel says EFAULT. */
+    uint8_t ctl[32] = {0};
+    m[0].msg_hdr.msg_control = ctl;
+    m[0].msg_hdr.msg_controllen = sizeof ctl;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_DNS);
+    free(j);
+    m[0].msg_hdr.msg_control = (void *)8;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    m[0].msg_hdr.msg_control = NULL;
+    m[0].msg_hdr.msg_controllen = 0;
+    /* Bad iovec pointers, and more iovecs than the kernel takes. */
+    m[0].msg_hdr.msg_iov = (void *)8;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    m[0].msg_hdr.msg_iov = tv;
+    tv[1].iov_base = (void *)8;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    tv[1].iov_base = tq + 12;
+    m[0].msg_hdr.msg_iovlen = 1025;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    m[0].msg_hdr.msg_iovlen = 2;
+    /* sendmmsg [tailnet, other]: entry 0 alone. */
+    struct trap_call mm = {.tid = getpid(), .nr = __NR_sendmmsg};
+    mm.args[0] = (uint64_t)udp;
+    mm.args[1] = (uint64_t)(uintptr_t)m;
+    mm.args[2] = 2;
+    cr_assert_eq(trap_decide(&mm, &j), TRAP_DNS);
+    cr_assert_eq(j->sent, 1);
+    cr_assert_eq(j->msglen_at, (uint64_t)(uintptr_t)&m[0].msg_len);
+    cr_assert_eq(j->qlen, tl);
+    free(j);
+    /* [other, tailnet]: nothing can be sent; [other]: the kernel's. */
+    mm.args[1] = (uint64_t)(uintptr_t)&m[1];
+    mm.args[2] = 1;
+    cr_assert_eq(trap_decide(&mm, &j), TRAP_CONTINUE);
+    struct mmsghdr r[2] = {m[1], m[0]};
+    mm.args[1] = (uint64_t)(uintptr_t)r;
+    mm.args[2] = 2;
+    cr_assert_eq(trap_decide(&mm, &j), -ENETUNREACH);
+    cr_assert_null(j);
+    /* Too large to redirect (a tailnet question, then padding): it fails
+     * (EMSGSIZE), by sendmsg and by sendto, rather than reach the
+     * nameserver; another name that large continues. */
+    static uint8_t big[TRAP_DNS_QUERY_MAX + 300], obig[TRAP_DNS_QUERY_MAX + 300];
+    memcpy(big, tq, tl);
+    memcpy(obig, oq, ol);
+    struct iovec bv[2] = {{big, 100}, {big + 100, sizeof big - 100}};
+    struct msghdr bm = {.msg_name = &ns, .msg_namelen = sizeof ns4, .msg_iov = bv, .msg_iovlen = 2};
+    c.args[1] = (uint64_t)(uintptr_t)&bm;
+    cr_assert_eq(trap_decide(&c, &j), -EMSGSIZE);
+    cr_assert_null(j);
+    bv[0].iov_base = obig;
+    bv[1].iov_base = obig + 100;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    struct trap_call s = {.tid = getpid(), .nr = __NR_sendto};
+    s.args[0] = (uint64_t)udp;
+    s.args[1] = (uint64_t)(uintptr_t)big;
+    s.args[2] = sizeof big;
+    s.args[4] = (uint64_t)(uintptr_t)&ns4;
+    s.args[5] = sizeof ns4;
+    cr_assert_eq(trap_decide(&s, &j), -EMSGSIZE);
+    s.args[1] = (uint64_t)(uintptr_t)obig;
+    cr_assert_eq(trap_decide(&s, &j), TRAP_CONTINUE);
     close(tcp);
     close(udp);
 }
