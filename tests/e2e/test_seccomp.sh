@@ -354,9 +354,13 @@ test_seccomp_blocking_recvfrom_on_the_addfd_path() {
 }
 
 # DNS queries sent with sendmsg/sendmmsg: tailnet names to the stub, none
-# leaked (sclib.sh); also where pidfd_getfd is refused (TSRUN_SECCOMP_ADDFD=1),
-# on the socket tsrun installs (as for sendto).
+# leaked (sclib.sh).
 test_seccomp_dns_sendmsg_sendmmsg_without_leak() {
     sc_check_dns_sendmsg seccomp
+}
+
+# The same where pidfd_getfd is refused (TSRUN_SECCOMP_ADDFD=1), on the
+# socket tsrun installs over the app's fd, as for sendto.
+test_seccomp_dns_sendmsg_on_the_addfd_path() {
     TSRUN_SECCOMP_ADDFD=1 sc_check_dns_sendmsg seccomp addfd
 }
