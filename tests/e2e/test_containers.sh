@@ -1,0 +1,138 @@
+# shellcheck shell=bash
+# bed: --no-daemon
+# Static and Go programs (issue 14) under REAL container runtimes, each with
+# its own default seccomp profile: Docker (Debian's docker.io: dockerd,
+# containerd, runc and moby's profile), Podman (runc and containers-common's
+# /usr/share/containers/seccomp.json) and gVisor (Debian's runsc, `runsc do`).
+# Each test starts its runtime for itself (dockerd's files under $BED_DIR,
+# stopped at the end), runs tests/e2e/ctrworld.sh in one container with only
+# a loopback network (Docker/Podman `--network none`, `runsc --network=none`):
+# fake tailscaled, echo and DNS servers, tsrun and the clients all inside,
+# the host's /usr and the repository bind-mounted read-only. A runtime that
+# is not installed or cannot start here skips its test with one line saying
+# why. The clients are sclib.sh's (sc_build).
+#
+# The fake tailscaled is not the bed's: inside the container the tailnet
+# peer is the node itself (sandbox-1, 100.101.7.42), whose dials reach
+# 127.0.0.1:PORT in the container (tests/fakes/README.md).
+
+# shellcheck source=tests/e2e/sclib.sh
+source "$REPO/tests/e2e/sclib.sh"
+
+CTR_SELF_V4=100.101.7.42
+CTR_SELF_V6=fd7a:115c:a1e0::6f01:72a
+
+# ctr_prepare: the clients (built on the host), the probe, a minimal root
+# file system whose /usr the container gets from the host, the scratch dir.
+ctr_prepare() {
+    sc_build
+    [[ -x $PROGS/ctrprobe && -x $PROGS/faultprobe ]] ||
+        _e2e_fail "build/tests/progs/{ctrprobe,faultprobe} missing: make all-tests"
+    CTR_DIR=$BED_DIR/ctr
+    local r=$CTR_DIR/rootfs
+    [[ -d $r ]] && return 0
+    mkdir -p "$r"/{usr,etc,tmp,proc,dev,sys,root,run}
+    ln -s usr/bin "$r/bin"
+    ln -s usr/lib "$r/lib"
+    ln -s usr/lib64 "$r/lib64"
+    ln -s usr/sbin "$r/sbin"
+    chmod 1777 "$r/tmp"
+    echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
+    echo 'root:x:0:' >"$r/etc/group"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$CTR_DIR/resolv.conf"
+}
+
+# ctr_case OUT NAME: the lines of case NAME in ctrworld.sh's output OUT,
+# the first being its exit status ("rc=N").
+ctr_case() {
+    awk -v n="$2" '$1 == "==" { on = ($2 == n); if (on) print $3; next } on' <<<"$1"
+}
+
+# ctr_assert_probe OUT FACT=VALUE...: ctrprobe's lines inside the container.
+ctr_assert_probe() {
+    local probe fact
+    probe=$(ctr_case "$1" probe)
+    shift
+    for fact in "$@"; do
+        assert_contains "$probe" "$fact" "the runtime's seccomp profile: $fact"
+    done
+}
+
+# ctr_assert_tunnels OUT: tsrun --intercept=auto picks seccomp for the
+# static and Go clients (one line says so) and they reach the peer by IP and
+# by name; a refused port is "connection refused"; a non-tailnet connect
+# and a non-tailnet name go on untouched; a dynamic C program gets the shim;
+# the logging DNS server saw the other name and no tailnet name.
+ctr_assert_tunnels() {
+    local out=$1 c bin
+    for bin in go-static-ip go-cgo-ip; do
+        c=$(ctr_case "$out" $bin)
+        assert_eq "rc=0
+ok remote=$CTR_SELF_V4:7007
+err: tsrun: warning: $REPO/$B/seccomp/gdial-${bin:3:-3} is a Go program (its connects are raw syscalls): tunnelling its connects with seccomp user notifications" \
+            "$c" "$bin"
+    done
+    for c in go-static-name go-static-fqdn; do
+        c=$(ctr_case "$out" $c)
+        assert_contains "$c" "rc=0"
+        assert_contains "ok remote=$CTR_SELF_V4:7007|ok remote=[$CTR_SELF_V6]:7007" \
+            "$(grep '^ok remote=' <<<"$c")" "by name"
+    done
+    assert_contains "$(ctr_case "$out" go-static-refused)" "connect: connection refused"
+    assert_contains "$(ctr_case "$out" go-other-name)" "addrs=10.9.8.7" "another name, forwarded"
+    for c in musl-ip musl-local shim-ip; do
+        c=$(ctr_case "$out" $c)
+        assert_contains "$c" "connect=OK "
+        assert_contains "$c" "io=echo"
+    done
+    assert_contains "$(ctr_case "$out" musl-ip)" "is statically linked: tunnelling its connects with seccomp"
+    local q
+    q=$(ctr_case "$out" queries)
+    assert_contains "$q" "udp A example.internal" "the DNS server saw the other name"
+    assert_eq "" "$(grep -Ei "ts\.net|[ .](sandbox-1|db)(\.|$)" <<<"$q" || true)" \
+        "DNS queries for tailnet names"
+}
+
+# --------------------------------------------------------------- Podman
+
+# Podman 4.3 with runc, vfs storage under $BED_DIR, no default ulimits
+# (raising RLIMIT_NPROC/NOFILE needs CAP_SYS_RESOURCE, which this VM's root
+# lacks), the containers-common profile: pidfd_getfd, process_vm_readv and
+# ptrace allowed.
+# timeout: 90
+test_containers_podman_default_profile() {
+    ctr_prepare
+    ((EUID == 0)) || e2e_skip "podman: rootless podman needs subuids; run as root"
+    command -v podman >/dev/null || e2e_skip "podman: not installed (tests/packages.txt)"
+    [[ -f /usr/share/containers/seccomp.json ]] ||
+        e2e_skip "podman: no /usr/share/containers/seccomp.json (containers-common)"
+    local d=$CTR_DIR/podman out
+    mkdir -p "$d"
+    printf '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n' \
+        >"$d/containers.conf"
+    local -a podman=(env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/root"
+        --runroot "$d/run" --storage-driver vfs)
+    if ! "${podman[@]}" run --rm --network none -v /usr:/usr:ro --rootfs "$CTR_DIR/rootfs" \
+        /usr/bin/true >"$d/try.log" 2>&1; then
+        e2e_skip "podman: cannot run a container here ($(tail -n 1 "$d/try.log"))"
+    fi
+    out=$("${podman[@]}" run --rm --network none -v "$CTR_DIR/resolv.conf:/etc/resolv.conf:ro" \
+        -v /usr:/usr:ro -v "$REPO:$REPO:ro" -e REPO="$REPO" -e B="$B" -e W=/tmp/w \
+        --rootfs "$CTR_DIR/rootfs" bash "$REPO/tests/e2e/ctrworld.sh")
+    echo "$out"
+    ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=OK process_vm_readv=OK proc_mem=OK \
+        ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM
+    ctr_assert_tunnels "$out"
+    # With pidfd_getfd the stub answers musl's resolver too.
+    local c
+    c=$(ctr_case "$out" musl-name)
+    assert_contains "$c" "rc=0"
+    assert_contains "$c" "addrs=$CTR_SELF_V4 $CTR_SELF_V6"
+    assert_contains "ok remote=$CTR_SELF_V4|ok remote=$CTR_SELF_V6" \
+        "$(grep '^ok remote=' <<<"$c")" "musl: connected by name"
+    c=$(ctr_case "$out" ptrace-ip)
+    assert_eq "rc=0
+ok remote=$CTR_SELF_V4:7007" "$c" "--intercept=ptrace"
+    # Nothing mounted under our directory afterwards.
+    assert_eq "" "$(grep " $CTR_DIR" /proc/mounts || true)" "podman left mounts"
+}
