@@ -93,6 +93,89 @@ err: tsrun: warning: $REPO/$B/seccomp/gdial-${bin:3:-3} is a Go program (its con
         "DNS queries for tailnet names"
 }
 
+# --------------------------------------------------------------- Docker
+
+# ctr_docker_down: stops dockerd (which stops its containerd) within 15 s,
+# else kills both; CTR_LEFT names what was still running.
+ctr_docker_down() {
+    [[ -n ${CTR_DOCKERD:-} ]] || return 0
+    local i pids=("$CTR_DOCKERD") c
+    c=$(cat "$CTR_DIR/docker/exec/containerd/containerd.pid" 2>/dev/null || true)
+    [[ $c =~ ^[0-9]+$ ]] && pids+=("$c")
+    kill -TERM "$CTR_DOCKERD" 2>/dev/null || true
+    for ((i = 0; i < 750; i++)); do
+        kill -0 "${pids[@]}" 2>/dev/null || break
+        _e2e_tick
+    done
+    CTR_LEFT=
+    for c in "${pids[@]}"; do
+        kill -0 "$c" 2>/dev/null && CTR_LEFT+=" $c($(cat "/proc/$c/comm" 2>/dev/null))"
+    done
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    wait "$CTR_DOCKERD" 2>/dev/null || true
+    # dockerd bind-mounts its data root over itself; gone unless it was killed.
+    if grep -q " $CTR_DIR/docker/root " /proc/mounts; then umount -l "$CTR_DIR/docker/root"; fi
+    CTR_DOCKERD=
+}
+
+# ctr_docker_up: dockerd (and the containerd it starts) in the bed's network
+# namespace, no bridge, no iptables, vfs storage; skips when it cannot run.
+ctr_docker_up() {
+    ((EUID == 0)) || e2e_skip "docker: dockerd needs root"
+    [[ -x /usr/sbin/dockerd && -x /usr/bin/docker ]] ||
+        e2e_skip "docker: docker.io is not installed (tests/packages.txt)"
+    local d=$CTR_DIR/docker i
+    mkdir -p "$d"
+    DOCKER=(/usr/bin/docker -H "unix://$d/sock")
+    /usr/sbin/dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" \
+        -H "unix://$d/sock" --storage-driver vfs --iptables=false --ip6tables=false \
+        --bridge=none --ip-forward=false --ip-masq=false --userland-proxy=false \
+        >"$d/log" 2>&1 &
+    CTR_DOCKERD=$!
+    trap ctr_docker_down EXIT
+    for ((i = 0; i < 1500; i++)); do
+        "${DOCKER[@]}" version >/dev/null 2>&1 && return 0
+        kill -0 "$CTR_DOCKERD" 2>/dev/null || break
+        _e2e_tick
+    done
+    local why
+    why=$(grep -E 'level=(fatal|error)|failed to start' "$d/log" | tail -n 1)
+    ctr_docker_down
+    e2e_skip "docker: dockerd did not start here (${why:-no API within 30 s})"
+}
+
+# Docker 20.10's default profile refuses pidfd_getfd and process_vm_readv
+# (both need CAP_SYS_PTRACE there) but allows ptrace, seccomp listeners and
+# ADDFD; unshare needs CAP_SYS_ADMIN.
+# timeout: 90
+test_containers_docker_default_profile() {
+    ctr_prepare
+    ctr_docker_up
+    tar -C "$CTR_DIR/rootfs" -c . | "${DOCKER[@]}" import - tsrun-ctr:1 >/dev/null
+    local out
+    out=$("${DOCKER[@]}" run --rm --network none --dns 127.0.0.1 --dns-option timeout:1 \
+        -v /usr:/usr:ro -v "$REPO:$REPO:ro" -e REPO="$REPO" -e B="$B" -e W=/tmp/w \
+        tsrun-ctr:1 bash "$REPO/tests/e2e/ctrworld.sh")
+    echo "$out"
+    ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=EPERM process_vm_readv=EPERM proc_mem=OK \
+        ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM
+    ctr_assert_tunnels "$out"
+    # musl's resolver on the ADDFD path: its tailnet name either resolves
+    # to the peer or fails closed, never leaks (checked above).
+    local c
+    c=$(ctr_case "$out" musl-name)
+    local first
+    first=$(grep -E '^(ok remote|status)=' <<<"$c" | head -n 1)
+    [[ $first =~ ^(ok\ remote=($CTR_SELF_V4|$CTR_SELF_V6)$|status=) ]] ||
+        _e2e_fail "musl name: the peer or no answer" "$c"
+    # ptrace mode needs pidfd_getfd: refused with exit status 2 and why.
+    c=$(ctr_case "$out" ptrace-ip)
+    assert_contains "$c" "rc=2"
+    assert_contains "$c" "pidfd_getfd"
+    ctr_docker_down
+    assert_eq "" "$CTR_LEFT" "dockerd and containerd stopped when asked"
+}
+
 # --------------------------------------------------------------- Podman
 
 # Podman 4.3 with runc, vfs storage under $BED_DIR, no default ulimits
@@ -135,4 +218,43 @@ test_containers_podman_default_profile() {
 ok remote=$CTR_SELF_V4:7007" "$c" "--intercept=ptrace"
     # Nothing mounted under our directory afterwards.
     assert_eq "" "$(grep " $CTR_DIR" /proc/mounts || true)" "podman left mounts"
+}
+
+# --------------------------------------------------------------- gVisor
+
+# gVisor (Debian 12's runsc, release 20221219) with `runsc do`: the host's
+# file system seen through the sandbox, its own network stack with only
+# loopback. It refuses the listener flag (EINVAL) and has neither pidfd_open
+# nor process_vm_readv (ENOSYS): tsrun --intercept=auto says so in one hint
+# and falls back to the shim and proxy variables; a dynamic C program keeps
+# the shim and reaches the peer.
+# timeout: 90
+test_containers_gvisor_falls_back() {
+    ctr_prepare
+    ((EUID == 0)) || e2e_skip "gvisor: runsc do needs root here"
+    command -v runsc >/dev/null || e2e_skip "gvisor: runsc is not installed (tests/packages.txt)"
+    local d=$CTR_DIR/runsc out
+    mkdir -p "$d"
+    local -a runsc=(runsc --root "$d/state" --network=none)
+    if ! timeout 60 "${runsc[@]}" "do" /bin/true >"$d/try.log" 2>&1; then
+        e2e_skip "gvisor: runsc do cannot start a sandbox here ($(tail -n 1 "$d/try.log"))"
+    fi
+    out=$(timeout 60 "${runsc[@]}" "do" env REPO="$REPO" B="$B" W="$d/w" \
+        bash "$REPO/tests/e2e/ctrworld.sh")
+    echo "$out"
+    ctr_assert_probe "$out" pidfd_open=ENOSYS process_vm_readv=ENOSYS proc_mem=OK ptrace=OK \
+        listener=EINVAL listener_killable=EINVAL
+    local c
+    c=$(ctr_case "$out" go-static-ip)
+    assert_ne "rc=125" "$(head -n 1 <<<"$c")" "auto falls back, not an internal error"
+    assert_eq 1 "$(grep -c '^err: tsrun' <<<"$c")" "one line from tsrun: $c"
+    assert_contains "$c" "hint: $REPO/$B/seccomp/gdial-static is a Go program"
+    assert_contains "$c" "EINVAL"
+    assert_contains "$c" "falling back to the shim"
+    c=$(ctr_case "$out" shim-ip)
+    assert_contains "$c" "connect=OK "
+    assert_contains "$c" "io=echo"
+    c=$(ctr_case "$out" ptrace-ip)
+    assert_contains "$c" "rc=2"
+    assert_contains "$c" "no pidfd_getfd here"
 }
