@@ -93,6 +93,76 @@ err: tsrun: warning: $REPO/$B/seccomp/gdial-${bin:3:-3} is a Go program (its con
         "DNS queries for tailnet names"
 }
 
+# ctr_assert_docker OUT: what Docker 20.10's default profile permits (the
+# listener, ADDFD, ptrace; not pidfd_getfd nor process_vm_readv) and that
+# tsrun --intercept=auto tunnels there (ADDFD path, memory read through
+# /proc/PID/mem). ptrace mode needs pidfd_getfd: refused, exit status 2.
+ctr_assert_docker() {
+    local out=$1 c first
+    ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=EPERM process_vm_readv=EPERM proc_mem=OK \
+        ptrace=OK listener=OK addfd=OK listener_killable=OK
+    ctr_assert_tunnels "$out"
+    # musl's resolver on the ADDFD path: its tailnet name either resolves
+    # to the peer or fails closed, never leaks (checked above).
+    c=$(ctr_case "$out" musl-name)
+    first=$(grep -E '^(ok remote|status)=' <<<"$c" | head -n 1)
+    [[ $first =~ ^(ok\ remote=($CTR_SELF_V4|$CTR_SELF_V6)$|status=) ]] ||
+        _e2e_fail "musl name: the peer or no answer" "$c"
+    c=$(ctr_case "$out" ptrace-ip)
+    assert_contains "$c" "rc=2"
+    assert_contains "$c" "pidfd_getfd"
+}
+
+# ctr_assert_gvisor OUT: where the listener flag is EINVAL and there is no
+# pidfd_open (gVisor 20221219), --intercept=auto says so in one hint and
+# falls back to the shim and proxy variables; a dynamic C program keeps the
+# shim and reaches the peer; --intercept=ptrace is refused (exit status 2).
+ctr_assert_gvisor() {
+    local out=$1 c
+    ctr_assert_probe "$out" pidfd_open=ENOSYS proc_mem=OK ptrace=OK listener=EINVAL \
+        listener_killable=EINVAL
+    c=$(ctr_case "$out" go-static-ip)
+    assert_ne "rc=125" "$(head -n 1 <<<"$c")" "auto falls back, not an internal error"
+    assert_eq 1 "$(grep -c '^err: tsrun' <<<"$c")" "one line from tsrun: $c"
+    assert_contains "$c" "hint: $REPO/$B/seccomp/gdial-static is a Go program"
+    assert_contains "$c" "EINVAL"
+    assert_contains "$c" "falling back to the shim"
+    c=$(ctr_case "$out" shim-ip)
+    assert_contains "$c" "connect=OK "
+    assert_contains "$c" "io=echo"
+    c=$(ctr_case "$out" ptrace-ip)
+    assert_contains "$c" "rc=2"
+    assert_contains "$c" "no pidfd_getfd here"
+}
+
+# ctr_simulated SCDENY_FLAGS...: ctrworld.sh in the bed (only lo), under
+# tests/progs/scdeny's refusals instead of a runtime's profile, with a
+# private /etc/resolv.conf naming its DNS server: the same facts on any
+# machine, no runtime needed.
+ctr_simulated() {
+    ctr_prepare
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    unshare -m -- bash -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' _ \
+        "$CTR_DIR/resolv.conf" "$PROGS/scdeny" "$@" -- \
+        env REPO="$REPO" B="$B" W="$CTR_DIR/sim" bash "$REPO/tests/e2e/ctrworld.sh"
+}
+
+# Docker's refusals simulated (scdeny --getfd --vm).
+test_containers_simulated_docker_profile() {
+    local out
+    out=$(ctr_simulated --getfd --vm)
+    echo "$out"
+    ctr_assert_docker "$out"
+}
+
+# gVisor's refusals simulated (scdeny --no-pidfd --listener-einval).
+test_containers_simulated_gvisor() {
+    local out
+    out=$(ctr_simulated --no-pidfd --listener-einval)
+    echo "$out"
+    ctr_assert_gvisor "$out"
+}
+
 # --------------------------------------------------------------- Docker
 
 # ctr_docker_down: stops dockerd (which stops its containerd) within 15 s,
@@ -157,21 +227,8 @@ test_containers_docker_default_profile() {
         -v /usr:/usr:ro -v "$REPO:$REPO:ro" -e REPO="$REPO" -e B="$B" -e W=/tmp/w \
         tsrun-ctr:1 bash "$REPO/tests/e2e/ctrworld.sh")
     echo "$out"
-    ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=EPERM process_vm_readv=EPERM proc_mem=OK \
-        ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM
-    ctr_assert_tunnels "$out"
-    # musl's resolver on the ADDFD path: its tailnet name either resolves
-    # to the peer or fails closed, never leaks (checked above).
-    local c
-    c=$(ctr_case "$out" musl-name)
-    local first
-    first=$(grep -E '^(ok remote|status)=' <<<"$c" | head -n 1)
-    [[ $first =~ ^(ok\ remote=($CTR_SELF_V4|$CTR_SELF_V6)$|status=) ]] ||
-        _e2e_fail "musl name: the peer or no answer" "$c"
-    # ptrace mode needs pidfd_getfd: refused with exit status 2 and why.
-    c=$(ctr_case "$out" ptrace-ip)
-    assert_contains "$c" "rc=2"
-    assert_contains "$c" "pidfd_getfd"
+    ctr_assert_probe "$out" unshare_net=EPERM
+    ctr_assert_docker "$out"
     ctr_docker_down
     assert_eq "" "$CTR_LEFT" "dockerd and containerd stopped when asked"
 }
@@ -225,9 +282,7 @@ ok remote=$CTR_SELF_V4:7007" "$c" "--intercept=ptrace"
 # gVisor (Debian 12's runsc, release 20221219) with `runsc do`: the host's
 # file system seen through the sandbox, its own network stack with only
 # loopback. It refuses the listener flag (EINVAL) and has neither pidfd_open
-# nor process_vm_readv (ENOSYS): tsrun --intercept=auto says so in one hint
-# and falls back to the shim and proxy variables; a dynamic C program keeps
-# the shim and reaches the peer.
+# nor process_vm_readv (ENOSYS): ctr_assert_gvisor.
 # timeout: 90
 test_containers_gvisor_falls_back() {
     ctr_prepare
@@ -242,19 +297,6 @@ test_containers_gvisor_falls_back() {
     out=$(timeout 60 "${runsc[@]}" "do" env REPO="$REPO" B="$B" W="$d/w" \
         bash "$REPO/tests/e2e/ctrworld.sh")
     echo "$out"
-    ctr_assert_probe "$out" pidfd_open=ENOSYS process_vm_readv=ENOSYS proc_mem=OK ptrace=OK \
-        listener=EINVAL listener_killable=EINVAL
-    local c
-    c=$(ctr_case "$out" go-static-ip)
-    assert_ne "rc=125" "$(head -n 1 <<<"$c")" "auto falls back, not an internal error"
-    assert_eq 1 "$(grep -c '^err: tsrun' <<<"$c")" "one line from tsrun: $c"
-    assert_contains "$c" "hint: $REPO/$B/seccomp/gdial-static is a Go program"
-    assert_contains "$c" "EINVAL"
-    assert_contains "$c" "falling back to the shim"
-    c=$(ctr_case "$out" shim-ip)
-    assert_contains "$c" "connect=OK "
-    assert_contains "$c" "io=echo"
-    c=$(ctr_case "$out" ptrace-ip)
-    assert_contains "$c" "rc=2"
-    assert_contains "$c" "no pidfd_getfd here"
+    ctr_assert_probe "$out" process_vm_readv=ENOSYS
+    ctr_assert_gvisor "$out"
 }
