@@ -100,7 +100,7 @@ err: tsrun: warning: $REPO/$B/seccomp/gdial-${bin:3:-3} is a Go program (its con
 ctr_assert_docker() {
     local out=$1 c first
     ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=EPERM process_vm_readv=EPERM proc_mem=OK \
-        ptrace=OK listener=OK addfd=OK listener_killable=OK
+        ptrace=OK listener=OK addfd=OK listener_killable=OK ret_trace=OK
     ctr_assert_tunnels "$out"
     # musl's resolver on the ADDFD path: its tailnet name either resolves
     # to the peer or fails closed, never leaks (checked above).
@@ -120,7 +120,7 @@ ctr_assert_docker() {
 ctr_assert_gvisor() {
     local out=$1 c
     ctr_assert_probe "$out" pidfd_open=ENOSYS proc_mem=OK ptrace=OK listener=EINVAL \
-        listener_killable=EINVAL
+        listener_killable=EINVAL ret_trace=OK
     c=$(ctr_case "$out" go-static-ip)
     assert_ne "rc=125" "$(head -n 1 <<<"$c")" "auto falls back, not an internal error"
     assert_eq 1 "$(grep -c '^err: tsrun' <<<"$c")" "one line from tsrun: $c"
@@ -261,7 +261,7 @@ test_containers_podman_default_profile() {
         --rootfs "$CTR_DIR/rootfs" bash "$REPO/tests/e2e/ctrworld.sh")
     echo "$out"
     ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=OK process_vm_readv=OK proc_mem=OK \
-        ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM
+        ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM ret_trace=OK
     ctr_assert_tunnels "$out"
     # With pidfd_getfd the stub answers musl's resolver too.
     local c

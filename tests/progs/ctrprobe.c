@@ -10,6 +10,9 @@
  *   listener_killable=OK|ERRNO the same with ..._WAIT_KILLABLE_RECV (Linux 5.19)
  *   addfd=OK|ERRNO             SECCOMP_IOCTL_NOTIF_ADDFD into a trapped child
  *   unshare_net=OK|ERRNO       unshare(CLONE_NEWNET) in a child
+ *   ret_trace=OK|ERRNO|NOSTOP  a traced child's SECCOMP_RET_TRACE filter
+ *                              stops it with PTRACE_EVENT_SECCOMP (what
+ *                              --intercept=ptrace needs besides pidfd_getfd)
  *
  * ERRNO is the name (EPERM, ENOSYS, ...). The seccomp facts are measured in
  * children (the filter stays with them). Exit 0 unless the probe itself
@@ -214,6 +217,57 @@ static int probe_listener(const char *name, unsigned long flags, int addfd)
     return 0;
 }
 
+/* In a traced child: a filter returning SECCOMP_RET_TRACE for getppid(),
+ * then a stop for the tracer, then the call. */
+static void traced_child(void)
+{
+    struct sock_filter f[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
+        _exit(100 + (errno & 0x7f) % 100);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+        _exit(3);
+    raise(SIGSTOP);
+    syscall(SYS_getppid);
+    _exit(0);
+}
+
+/* ret_trace: does the tracer see PTRACE_EVENT_SECCOMP? */
+static int probe_ret_trace(void)
+{
+    pid_t c = fork();
+    if (c < 0)
+        return -1;
+    if (c == 0)
+        traced_child();
+    int st = 0;
+    const char *res = "NOSTOP";
+    if (waitpid(c, &st, 0) == c && WIFSTOPPED(st) &&
+        ptrace(PTRACE_SETOPTIONS, c, 0, PTRACE_O_TRACESECCOMP | PTRACE_O_EXITKILL) == 0 &&
+        ptrace(PTRACE_CONT, c, 0, 0) == 0 && waitpid(c, &st, 0) == c && WIFSTOPPED(st)) {
+        if (st >> 8 == (SIGTRAP | (PTRACE_EVENT_SECCOMP << 8)))
+            res = "OK";
+        ptrace(PTRACE_CONT, c, 0, 0);
+    } else if (WIFEXITED(st) && WEXITSTATUS(st) >= 100) {
+        res = "EPERM"; /* PTRACE_TRACEME refused */
+    }
+    kill(c, SIGKILL);
+    while (waitpid(c, &st, 0) == c && !WIFEXITED(st) && !WIFSIGNALED(st))
+        ;
+    printf("ret_trace=%s\n", res);
+    fflush(stdout);
+    return 0;
+}
+
 static int probe_unshare(void)
 {
     pid_t c = fork();
@@ -232,7 +286,7 @@ int main(void)
 {
     if (probe_child() < 0 || probe_listener("listener", 0, 1) < 0 ||
         probe_listener("listener_killable", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, 0) < 0 ||
-        probe_unshare() < 0) {
+        probe_unshare() < 0 || probe_ret_trace() < 0) {
         perror("ctrprobe");
         return 1;
     }
