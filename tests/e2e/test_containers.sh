@@ -183,13 +183,19 @@ ctr_docker_down() {
     done
     kill -KILL "${pids[@]}" 2>/dev/null || true
     wait "$CTR_DOCKERD" 2>/dev/null || true
-    # dockerd bind-mounts its data root over itself; gone unless it was killed.
-    if grep -q " $CTR_DIR/docker/root " /proc/mounts; then umount -l "$CTR_DIR/docker/root"; fi
     CTR_DOCKERD=
 }
 
+# CTR_PRIVATE_RUN CMD...: CMD in a private mount namespace with a tmpfs on
+# /run, so the runtimes' fixed paths (/run/docker/plugins, containerd's shim
+# sockets in /run/containerd/s, runc's state in /run/runc) and their mounts
+# stay out of the host's.
+# shellcheck disable=SC2016 # expanded by sh
+CTR_PRIVATE_RUN=(unshare -m --propagation private -- sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' _)
+
 # ctr_docker_up: dockerd (and the containerd it starts) in the bed's network
-# namespace, no bridge, no iptables, vfs storage; skips when it cannot run.
+# namespace and CTR_PRIVATE_RUN, no bridge, no iptables, vfs storage, its
+# key in our directory (not /etc/docker/key.json); skips when it cannot run.
 ctr_docker_up() {
     ((EUID == 0)) || e2e_skip "docker: dockerd needs root"
     [[ -x /usr/sbin/dockerd && -x /usr/bin/docker ]] ||
@@ -197,10 +203,11 @@ ctr_docker_up() {
     local d=$CTR_DIR/docker i
     mkdir -p "$d"
     DOCKER=(/usr/bin/docker -H "unix://$d/sock")
-    /usr/sbin/dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" \
-        -H "unix://$d/sock" --storage-driver vfs --iptables=false --ip6tables=false \
-        --bridge=none --ip-forward=false --ip-masq=false --userland-proxy=false \
-        >"$d/log" 2>&1 &
+    printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" >"$d/daemon.json"
+    "${CTR_PRIVATE_RUN[@]}" /usr/sbin/dockerd --config-file "$d/daemon.json" --data-root "$d/root" \
+        --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/sock" --storage-driver vfs \
+        --iptables=false --ip6tables=false --bridge=none --ip-forward=false --ip-masq=false \
+        --userland-proxy=false >"$d/log" 2>&1 &
     CTR_DOCKERD=$!
     trap ctr_docker_down EXIT
     for ((i = 0; i < 1500; i++)); do
@@ -250,15 +257,17 @@ test_containers_podman_default_profile() {
     mkdir -p "$d"
     printf '[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n' \
         >"$d/containers.conf"
-    local -a podman=(env CONTAINERS_CONF="$d/containers.conf" podman --root "$d/root"
-        --runroot "$d/run" --storage-driver vfs)
-    if ! "${podman[@]}" run --rm --network none -v /usr:/usr:ro --rootfs "$CTR_DIR/rootfs" \
+    # --rootfs runs in the directory itself: a copy of our own.
+    cp -a "$CTR_DIR/rootfs" "$d/rootfs"
+    local -a podman=("${CTR_PRIVATE_RUN[@]}" env CONTAINERS_CONF="$d/containers.conf" podman
+        --root "$d/root" --runroot "$d/run" --storage-driver vfs)
+    if ! "${podman[@]}" run --rm --network none -v /usr:/usr:ro --rootfs "$d/rootfs" \
         /usr/bin/true >"$d/try.log" 2>&1; then
         e2e_skip "podman: cannot run a container here ($(tail -n 1 "$d/try.log"))"
     fi
     out=$("${podman[@]}" run --rm --network none -v "$CTR_DIR/resolv.conf:/etc/resolv.conf:ro" \
         -v /usr:/usr:ro -v "$REPO:$REPO:ro" -e REPO="$REPO" -e B="$B" -e W=/tmp/w \
-        --rootfs "$CTR_DIR/rootfs" bash "$REPO/tests/e2e/ctrworld.sh")
+        --rootfs "$d/rootfs" bash "$REPO/tests/e2e/ctrworld.sh")
     echo "$out"
     ctr_assert_probe "$out" pidfd_open=OK pidfd_getfd=OK process_vm_readv=OK proc_mem=OK \
         ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM ret_trace=OK
@@ -273,8 +282,8 @@ test_containers_podman_default_profile() {
     c=$(ctr_case "$out" ptrace-ip)
     assert_eq "rc=0
 ok remote=$CTR_SELF_V4:7007" "$c" "--intercept=ptrace"
-    # Nothing mounted under our directory afterwards.
-    assert_eq "" "$(grep " $CTR_DIR" /proc/mounts || true)" "podman left mounts"
+    # Nothing of podman's left running (conmon, runc, the container).
+    assert_eq "" "$(pgrep -f -- "--runroot $d/run" || true)" "podman processes left"
 }
 
 # --------------------------------------------------------------- gVisor
