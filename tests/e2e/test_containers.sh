@@ -10,7 +10,9 @@
 # fake tailscaled, echo and DNS servers, tsrun and the clients all inside,
 # the host's /usr and the repository bind-mounted read-only. A runtime that
 # is not installed or cannot start here skips its test with one line saying
-# why. The clients are sclib.sh's (sc_build).
+# why. The clients are sclib.sh's (sc_build). The test_containers_simulated_*
+# tests run the same world in the bed under tests/progs/scdeny's copies of
+# Docker's and gVisor's refusals, so those facts are checked on any machine.
 #
 # The fake tailscaled is not the bed's: inside the container the tailnet
 # peer is the node itself (sandbox-1, 100.101.7.42), whose dials reach
@@ -40,6 +42,16 @@ ctr_prepare() {
     echo 'root:x:0:0:root:/root:/bin/sh' >"$r/etc/passwd"
     echo 'root:x:0:' >"$r/etc/group"
     printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$CTR_DIR/resolv.conf"
+}
+
+# ctr_need_merged_usr WHAT: the containers get the host's /usr only, so
+# /lib, /lib64, /bin and /sbin must be links into it (merged /usr).
+ctr_need_merged_usr() {
+    local l
+    for l in bin lib lib64 sbin; do
+        [[ $(readlink "/$l") == "usr/$l" ]] ||
+            e2e_skip "$1: /$l is not a link to usr/$l (the containers get the host's /usr only)"
+    done
 }
 
 # ctr_case OUT NAME: the lines of case NAME in ctrworld.sh's output OUT,
@@ -198,6 +210,7 @@ CTR_PRIVATE_RUN=(unshare -m --propagation private -- sh -c 'mount -t tmpfs tmpfs
 # key in our directory (not /etc/docker/key.json); skips when it cannot run.
 ctr_docker_up() {
     ((EUID == 0)) || e2e_skip "docker: dockerd needs root"
+    ctr_need_merged_usr docker
     [[ -x /usr/sbin/dockerd && -x /usr/bin/docker ]] ||
         e2e_skip "docker: docker.io is not installed (tests/packages.txt)"
     local d=$CTR_DIR/docker i
@@ -250,6 +263,7 @@ test_containers_docker_default_profile() {
 test_containers_podman_default_profile() {
     ctr_prepare
     ((EUID == 0)) || e2e_skip "podman: rootless podman needs subuids; run as root"
+    ctr_need_merged_usr podman
     command -v podman >/dev/null || e2e_skip "podman: not installed (tests/packages.txt)"
     [[ -f /usr/share/containers/seccomp.json ]] ||
         e2e_skip "podman: no /usr/share/containers/seccomp.json (containers-common)"
