@@ -67,6 +67,7 @@ run go-static-ip ts "$SC/gdial-static" dial 100.101.7.42:7007
 run go-cgo-ip ts "$SC/gdial-cgo" dial 100.101.7.42:7007
 run go-static-name ts "$SC/gdial-static" dial sandbox-1:7007
 run go-static-fqdn ts "$SC/gdial-static" dial sandbox-1.tail1a2b3.ts.net:7007
+run go-many ts "$SC/gdial-static" many 20 100.101.7.42:7007
 run go-static-refused ts "$SC/gdial-static" dial 100.101.7.42:7008
 run go-other-name ts "$SC/gdial-static" lookup example.internal
 run musl-ip ts "$SC/faultprobe-static" -e 100.101.7.42 7007
@@ -74,6 +75,7 @@ run musl-local ts "$SC/faultprobe-static" -e 127.0.0.1 7007
 run musl-name ts --intercept=seccomp "$SC/namedial-static" sandbox-1 7007
 run shim-ip ts "$BD/tests/progs/faultprobe" -e 100.101.7.42 7007
 run ptrace-ip ts --intercept=ptrace "$SC/gdial-static" dial 100.101.7.42:7007
+run doctor ts doctor "$SC/gdial-static"
 echo "== queries"
 cat "$W/queries" 2>/dev/null
 echo "== tailscaled-log"

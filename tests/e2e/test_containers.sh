@@ -90,7 +90,9 @@ err: tsrun: warning: $REPO/$B/seccomp/gdial-${bin:3:-3} is a Go program (its con
         assert_contains "ok remote=$CTR_SELF_V4:7007|ok remote=[$CTR_SELF_V6]:7007" \
             "$(grep '^ok remote=' <<<"$c")" "by name"
     done
+    assert_contains "$(ctr_case "$out" go-many)" "ok=20/20" "20 concurrent dials"
     assert_contains "$(ctr_case "$out" go-static-refused)" "connect: connection refused"
+    assert_contains "$(ctr_case "$out" doctor)" "OK    seccomp: user-notify listeners work"
     assert_contains "$(ctr_case "$out" go-other-name)" "addrs=10.9.8.7" "another name, forwarded"
     for c in musl-ip musl-local shim-ip; do
         c=$(ctr_case "$out" $c)
@@ -145,6 +147,9 @@ ctr_assert_gvisor() {
     c=$(ctr_case "$out" ptrace-ip)
     assert_contains "$c" "rc=2"
     assert_contains "$c" "no pidfd_getfd here"
+    c=$(ctr_case "$out" doctor)
+    assert_contains "$c" "seccomp: no listener"
+    assert_contains "$c" "EINVAL"
 }
 
 # ctr_simulated SCDENY_FLAGS...: ctrworld.sh in the bed (only lo), under
