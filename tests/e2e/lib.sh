@@ -6,6 +6,7 @@
 #   assert_*            print expected vs actual and fail the current test
 #   bed_require_ns      refuse to run outside the bed's client namespace
 #   wait_for_port / wait_for_file / wait_for_line   bounded polling
+#   e2e_skip REASON     pass the current test as "# SKIP REASON"
 #
 # Env: E2E_FILTER=regex selects tests; E2E_TEST_TIMEOUT (default 60 s);
 # E2E_VERBOSE=1 prints passing tests' output too.
@@ -177,6 +178,13 @@ _e2e_tests() {
     shopt -u extdebug
 }
 
+# e2e_skip REASON: end the current test as passed, shown as
+# "ok - FILE: TEST # SKIP REASON" (for what this machine cannot run).
+e2e_skip() {
+    echo "SKIP: $*"
+    exit 0
+}
+
 # _e2e_timeout LINE: N from a "# timeout: N" line right above the test's
 # definition line, else E2E_TEST_TIMEOUT (default 60).
 _e2e_timeout() {
@@ -231,7 +239,9 @@ e2e_main() {
         kill -KILL -- "-$tp" 2>/dev/null # whatever the test left behind
         if ((rc == 0 && !timed_out)); then
             pass=$((pass + 1))
-            echo "ok - $file: $fn"
+            local skipped
+            skipped=$(sed -n 's/^SKIP: //p' "$out" | head -n 1)
+            echo "ok - $file: $fn${skipped:+ # SKIP $skipped}"
             [[ ${E2E_VERBOSE:-0} == 1 ]] && sed 's/^/    /' "$out"
         else
             fail=$((fail + 1))
