@@ -100,26 +100,6 @@ static bool peers_empty(void)
     return e;
 }
 
-int trap_mem_read(pid_t tid, uint64_t addr, void *buf, size_t len)
-{
-    struct iovec l = {.iov_base = buf, .iov_len = len};
-    struct iovec r = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-    ssize_t n = process_vm_readv(tid, &l, 1, &r, 1, 0);
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EFAULT;
-}
-
-int trap_mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len)
-{
-    struct iovec l = {.iov_base = (void *)buf, .iov_len = len};
-    struct iovec r = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
-    ssize_t n = process_vm_writev(tid, &l, 1, &r, 1, 0);
-    if (n < 0)
-        return -errno;
-    return (size_t)n == len ? 0 : -EFAULT;
-}
-
 static void fd_path(char *out, size_t n, pid_t tid, const char *what, int fd)
 {
     snprintf(out, n, "/proc/%d/%s/%d", (int)tid, what, fd);

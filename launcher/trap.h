@@ -87,10 +87,10 @@ void trap_init(const struct unotify_cfg *cfg, const char *who);
  * recvfrom with a source address on a socket such a query went out on), or
  * TRAP_GONE. Fails closed: a destination (or a DNS query) that
  * cannot be read for another reason than a bad pointer is answered
- * -ENETUNREACH; a tailnet query over TRAP_DNS_QUERY_MAX bytes -EMSGSIZE; UDP/raw to a tunnelled range by connect, sendto, sendmsg or
- * sendmmsg -ENETUNREACH, TCP fast open there -EOPNOTSUPP; one tunnelled
- * entry, or a tailnet query in an entry after the first, fails a whole
- * sendmmsg (-ENETUNREACH, nothing sent).
+ * -ENETUNREACH; a tailnet query over TRAP_DNS_QUERY_MAX bytes -EMSGSIZE; UDP/raw to a tunnelled
+ * range by connect, sendto, sendmsg or sendmmsg -ENETUNREACH, TCP fast open there -EOPNOTSUPP; one
+ * tunnelled entry, or a tailnet query in an entry after the first, fails a whole sendmmsg
+ * (-ENETUNREACH, nothing sent).
  *
  * IMPORTANT: recvmsg and recvmmsg are not trapped (every UDP receive of a
  * seccomp-mode program would cost a notification). The stub's answer to a
@@ -133,7 +133,11 @@ const char *trap_who(void);
 int trap_proxy_for(int family, int v6only, struct sockaddr_storage *out, socklen_t *len);
 int trap_fd_flags(pid_t tid, int fd); /* O_NONBLOCK/O_CLOEXEC of the app's fd, or -errno */
 void trap_peer_remember(ino_t ino, const struct sockaddr *sa, socklen_t len);
-int trap_mem_read(pid_t tid, uint64_t addr, void *buf, size_t len);        /* 0, -EFAULT, -errno */
-int trap_mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len); /* 0, -EFAULT, -errno */
+
+/* A trapped thread's memory (launcher/trapmem.c): all len bytes at addr, or
+ * none. 0, -EFAULT (not mapped so, as the kernel's own copy would say), or
+ * -errno (the supervisor may not read it). */
+int trap_mem_read(pid_t tid, uint64_t addr, void *buf, size_t len);
+int trap_mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len);
 
 #endif
