@@ -169,8 +169,8 @@ static int cmd_run(const struct cli *c)
                      c->argv[0], why);
         if (mode == RUNMODE_SECCOMP) {
             sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL);
-            if (sr == -EINVAL || c->intercept == CLI_INTERCEPT_SECCOMP) {
-                if (sr != -EINVAL)
+            if (sr == RUNMODE_BAD_CONFIG || c->intercept == CLI_INTERCEPT_SECCOMP) {
+                if (sr != RUNMODE_BAD_CONFIG)
                     tsr_error("--intercept=seccomp: no seccomp listener: %s; try "
                               "--intercept=ptrace or --intercept=env",
                               seccomp_strerror(sr));
@@ -183,12 +183,12 @@ static int cmd_run(const struct cli *c)
                      c->argv[0], why, seccomp_strerror(sr));
         }
         pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL);
-        if (pr == -EINVAL || c->intercept == CLI_INTERCEPT_PTRACE) {
-            if (pr != -EINVAL)
+        if (pr == RUNMODE_BAD_CONFIG || c->intercept == CLI_INTERCEPT_PTRACE) {
+            if (pr != RUNMODE_BAD_CONFIG)
                 tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "
                           "where seccomp listeners work, else --intercept=env",
                           c->argv[0], ptracer_strerror(pr));
-            rc = pr == -EINVAL ? TSR_EXIT_INTERNAL : TSR_EXIT_USAGE;
+            rc = pr == RUNMODE_BAD_CONFIG ? TSR_EXIT_INTERNAL : TSR_EXIT_USAGE;
             goto out;
         }
         o.proxy_env = !c->no_proxy_env;

@@ -45,25 +45,26 @@ int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmo
 }
 
 /* The supervisors' configuration, built once (auto may try seccomp and
- * then ptrace; the DNS stub starts once). 0 or -EINVAL after one line. */
+ * then ptrace; the DNS stub starts once). 0 or RUNMODE_BAD_CONFIG after one
+ * line. */
 static struct unotify_cfg cfg; /* lives as long as the supervisor */
 
 static int cfg_once(const char *socks5, const char *routes, const char *names,
                     const struct tsr_status *st)
 {
-    static int built; /* 0: not yet, 1: ok, -EINVAL */
+    static int built; /* 0: not yet, 1: ok, -1: bad */
     if (built)
-        return built < 0 ? built : 0;
-    built = -EINVAL;
+        return built < 0 ? RUNMODE_BAD_CONFIG : 0;
+    built = -1;
     memset(&cfg, 0, sizeof cfg);
     if (!socks5 || unotify_parse_proxy(socks5, &cfg) < 0) {
         tsr_error("seccomp intercept: SOCKS5 address %s is not IP:PORT",
                   socks5 ? socks5 : "(none)");
-        return -EINVAL;
+        return RUNMODE_BAD_CONFIG;
     }
     if (routes && *routes && route_parse_list(routes, &cfg.routes, NULL) < 0) {
         tsr_error("seccomp intercept: bad routes %s", routes);
-        return -EINVAL;
+        return RUNMODE_BAD_CONFIG;
     }
     cfg.timeout_ms = UNOTIFY_DEFAULT_TIMEOUT_MS;
     /* The shim's parser: main.c's check_settings() already refused a bad
@@ -95,7 +96,7 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
                     const char *names, const struct tsr_status *st, const char *say)
 {
     int rc = cfg_once(socks5, routes, names, st);
-    if (rc < 0)
+    if (rc != 0)
         return rc;
     struct seccomp_child ch;
     rc = seccomp_spawn(argv, env, &ch);
@@ -115,7 +116,7 @@ int runmode_ptrace(char *const argv[], char **env, const char *socks5, const cha
                    const char *names, const struct tsr_status *st, const char *say)
 {
     int rc = cfg_once(socks5, routes, names, st);
-    if (rc < 0)
+    if (rc != 0)
         return rc;
     struct ptracer_child ch;
     rc = ptracer_spawn(argv, env, &ch);

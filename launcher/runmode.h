@@ -21,9 +21,14 @@ enum runmode {
 int runmode_choose(enum cli_intercept req, const struct elf_info *ei, enum runmode *out,
                    const char **why);
 
+/* runmode_seccomp/runmode_ptrace: a bad socks5/routes, already reported in
+ * one line. Positive, so that no -errno of a refused listener or tracer
+ * (gVisor's listener gives -EINVAL) can be taken for it. */
+#define RUNMODE_BAD_CONFIG 1
+
 /* Runs argv under the seccomp supervisor. On success it does not return: tsrun
  * exits as the command did. Returns -errno when no listener could be had
- * (nothing ran; see seccomp_strerror) or -EINVAL for a bad socks5/routes.
+ * (nothing ran; see seccomp_strerror) or RUNMODE_BAD_CONFIG.
  * names (may be NULL): the name map file (session's s.names), read again
  * whenever it is replaced: peers offline there are refused with
  * EHOSTUNREACH, every tunnelled connect with ECONNREFUSED while it records
@@ -35,8 +40,8 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
                     const char *names, const struct tsr_status *st, const char *say);
 
 /* The same under the ptrace supervisor (ptracer.h). Returns -errno when
- * the tree cannot be traced (nothing ran; see ptracer_strerror) or -EINVAL
- * for a bad socks5/routes. names, st, say: as for runmode_seccomp. */
+ * the tree cannot be traced (nothing ran; see ptracer_strerror) or
+ * RUNMODE_BAD_CONFIG. names, st, say: as for runmode_seccomp. */
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
                    const char *names, const struct tsr_status *st, const char *say);
 
