@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,6 +83,32 @@ int doctor_parse_nonewprivs(const char *status_text)
     if (!v)
         return -EINVAL;
     return atoi(v);
+}
+
+/* What this process's own seccomp profile lets the supervisor do, asked of
+ * itself (the kernel always grants a process ptrace access to itself, so
+ * only a filter or a missing call refuses): 0 or -errno. Docker's default
+ * profile refuses both without CAP_SYS_PTRACE (EPERM); gVisor 20221219 has
+ * neither (ENOSYS). */
+static int probe_getfd(void)
+{
+    int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+    if (pfd < 0)
+        return -errno;
+    int d = (int)syscall(SYS_pidfd_getfd, pfd, 2, 0), e = errno;
+    close(pfd);
+    if (d < 0)
+        return -e;
+    close(d);
+    return 0;
+}
+
+static int probe_vm_readv(void)
+{
+    int x = 1, y = 0;
+    struct iovec l = {.iov_base = &y, .iov_len = sizeof y};
+    struct iovec r = {.iov_base = &x, .iov_len = sizeof x};
+    return process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0 ? -errno : 0;
 }
 
 /* First line of `bin version`, or "" . */
@@ -197,8 +225,11 @@ int doctor_run(struct daemon *d, int argc, char **argv)
         line(&dc, netadmin ? "OK" : "WARN", "CapEff: %016llx, CAP_NET_ADMIN %s",
              (unsigned long long)cap, netadmin ? "yes" : "no (no TUN mode: use tsrun)");
         int nnp = doctor_parse_nonewprivs(st);
-        line(&dc, nnp > 0 ? "WARN" : "OK", "NoNewPrivs: %d%s", nnp,
-             nnp > 0 ? " (setuid programs cannot gain privileges here)" : "");
+        if (nnp < 0)
+            line(&dc, "OK", "NoNewPrivs: not reported by this kernel (/proc/self/status)");
+        else
+            line(&dc, nnp > 0 ? "WARN" : "OK", "NoNewPrivs: %d%s", nnp,
+                 nnp > 0 ? " (setuid programs cannot gain privileges here)" : "");
     } else {
         line(&dc, "WARN", "CapEff: /proc/self/status unreadable");
     }
@@ -274,19 +305,35 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     free(s5);
 
     /* What static and Go programs get here (--intercept=auto). */
-    int sc = seccomp_probe();
-    if (sc == 0)
+    int sc = seccomp_probe(), gf = probe_getfd(), vm = probe_vm_readv();
+    if (sc == 0) {
         line(&dc, "OK",
              "seccomp: user-notify listeners work: static and Go programs are tunnelled "
              "with --intercept=seccomp");
-    else
+        if (gf < 0)
+            line(&dc, "OK",
+                 "seccomp: pidfd_getfd is not available here (%s): tunnels and DNS sockets are "
+                 "installed over the program's own (SECCOMP_IOCTL_NOTIF_ADDFD)",
+                 strerror(-gf));
+        if (vm < 0)
+            line(&dc, "OK",
+                 "seccomp: process_vm_readv is not available here (%s): programs' memory is read "
+                 "through /proc/PID/mem",
+                 strerror(-vm));
+    } else {
         line(&dc, "WARN", "seccomp: no listener (%s)", seccomp_strerror(sc));
+    }
     int pt = ptracer_probe();
     if (pt == 0)
         line(&dc, "OK", "ptrace: permitted: %s",
              sc == 0 ? "--intercept=ptrace works too"
                      : "static and Go programs are "
                        "tunnelled with ptrace instead");
+    else if (gf < 0)
+        line(&dc, sc == 0 ? "OK" : "WARN",
+             "ptrace: not usable: pidfd_getfd is not available here (%s), "
+             "and ptrace mode needs it%s",
+             strerror(-gf), sc == 0 ? "" : ": static and Go programs get proxy variables only");
     else
         line(&dc, sc == 0 ? "OK" : "WARN", "ptrace: not permitted (%s)%s", ptracer_strerror(pt),
              sc == 0 ? "" : ": static and Go programs get proxy variables only");
