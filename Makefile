@@ -56,7 +56,7 @@ MUSL_BIN  := $(B)/musl/libtsshim.so $(MUSL_PROGS:%=$(B)/musl/progs/%)
 MUSL_FLAGS = -std=c11 $(WARN) $(OPT) -g -D_GNU_SOURCE -DTSRUN_VERSION='"$(VERSION)"'
 BENCH_SRC := $(wildcard bench/*.c)
 
-.PHONY: all test unit e2e demo deps-demo bench install uninstall clean asan tsan test-tsan fuzz fuzz-bins musl lint dist deps format
+.PHONY: all test unit e2e containers deps-containers demo deps-demo bench install uninstall clean asan tsan test-tsan fuzz fuzz-bins musl lint dist deps format
 .DELETE_ON_ERROR:
 
 all: $(B)/libtsshim.so $(B)/tsrun
@@ -119,6 +119,15 @@ unit: all-tests
 
 e2e: all-tests
 	@B=$(B) tests/run e2e
+
+# tests/e2e/test_containers.sh with the real runtimes installed
+# (tests/packages-containers.txt: not part of `make test`, see there).
+containers: deps deps-containers
+	@$(MAKE) --no-print-directory all-tests
+	@B=$(B) tests/e2e/run $(B)/e2e-counts tests/e2e/test_containers.sh
+
+deps-containers:
+	@tests/deps tests/packages-containers.txt
 
 # Only what the demo runs (tests/packages-demo.txt), not the test toolchain.
 demo: deps-demo
