@@ -87,15 +87,18 @@ int doctor_parse_nonewprivs(const char *status_text)
 
 /* What this process's own seccomp profile lets the supervisor do, asked of
  * itself (the kernel always grants a process ptrace access to itself, so
- * only a filter or a missing call refuses): 0 or -errno. Docker's default
- * profile refuses both without CAP_SYS_PTRACE (EPERM); gVisor 20221219 has
- * neither (ENOSYS). */
-static int probe_getfd(void)
+ * only a filter or a missing call refuses): 0 or -errno, and in *which the
+ * call that failed. Docker's default profile refuses pidfd_getfd and
+ * process_vm_readv without CAP_SYS_PTRACE (EPERM); gVisor 20221219 has no
+ * pidfd_open (ENOSYS). */
+static int probe_getfd(const char **which)
 {
+    *which = "pidfd_open";
     int pfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
     if (pfd < 0)
         return -errno;
-    int d = (int)syscall(SYS_pidfd_getfd, pfd, 2, 0), e = errno;
+    *which = "pidfd_getfd";
+    int d = (int)syscall(SYS_pidfd_getfd, pfd, pfd, 0), e = errno;
     close(pfd);
     if (d < 0)
         return -e;
@@ -305,16 +308,20 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     free(s5);
 
     /* What static and Go programs get here (--intercept=auto). */
-    int sc = seccomp_probe(), gf = probe_getfd(), vm = probe_vm_readv();
+    const char *gf_call;
+    int sc = seccomp_probe(), gf = probe_getfd(&gf_call), vm = probe_vm_readv();
+    char gf_why[160] = "";
+    if (gf < 0)
+        snprintf(gf_why, sizeof gf_why, "%s is not available here (%s)", gf_call, strerror(-gf));
     if (sc == 0) {
         line(&dc, "OK",
              "seccomp: user-notify listeners work: static and Go programs are tunnelled "
              "with --intercept=seccomp");
         if (gf < 0)
             line(&dc, "OK",
-                 "seccomp: pidfd_getfd is not available here (%s): tunnels and DNS sockets are "
-                 "installed over the program's own (SECCOMP_IOCTL_NOTIF_ADDFD)",
-                 strerror(-gf));
+                 "seccomp: %s: tunnels and DNS sockets are installed over the program's own "
+                 "(SECCOMP_IOCTL_NOTIF_ADDFD)",
+                 gf_why);
         if (vm < 0)
             line(&dc, "OK",
                  "seccomp: process_vm_readv is not available here (%s): programs' memory is read "
@@ -329,13 +336,9 @@ int doctor_run(struct daemon *d, int argc, char **argv)
              sc == 0 ? "--intercept=ptrace works too"
                      : "static and Go programs are "
                        "tunnelled with ptrace instead");
-    else if (gf < 0)
-        line(&dc, sc == 0 ? "OK" : "WARN",
-             "ptrace: not usable: pidfd_getfd is not available here (%s), "
-             "and ptrace mode needs it%s",
-             strerror(-gf), sc == 0 ? "" : ": static and Go programs get proxy variables only");
     else
-        line(&dc, sc == 0 ? "OK" : "WARN", "ptrace: not permitted (%s)%s", ptracer_strerror(pt),
+        line(&dc, sc == 0 ? "OK" : "WARN", "ptrace: not usable (%s)%s%s%s", ptracer_strerror(pt),
+             gf < 0 ? "; " : "", gf < 0 ? gf_why : "",
              sc == 0 ? "" : ": static and Go programs get proxy variables only");
 
     bool cmd_static = false, cmd_priv = false;

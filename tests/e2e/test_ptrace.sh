@@ -297,7 +297,7 @@ test_ptrace_doctor_reports() {
     assert_contains "$out" "OK    ptrace: permitted"
     out=$(pt_denied --ptrace -- doctor) || true
     echo "$out"
-    assert_contains "$out" "ptrace: not permitted"
+    assert_contains "$out" "ptrace: not usable (ptrace or pidfd_getfd is not permitted here"
     assert_contains "$out" "EPERM"
     out=$(pt_denied --listener -- doctor "$SC_DIR/gdial-static") || true
     echo "$out"
