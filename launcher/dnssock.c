@@ -17,10 +17,10 @@ struct dnssock {
     ino_t ino;
     socklen_t nslen;
     struct sockaddr_storage ns;
-    /* dnssock_keep's copy: own, installed over fd in thread tid. */
+    /* dnssock_keep's copy: own, installed over fd in process pid. */
     bool kept;
     int own, fd;
-    pid_t tid;
+    pid_t pid;
     unsigned long kept_seq; /* the oldest copy goes first */
 };
 
@@ -47,12 +47,12 @@ static void drop_copy(struct dnssock *e)
     e->kept = false;
 }
 
-/* Does fd in thread tid still name e's socket? */
+/* Does fd in process pid still name e's socket? */
 static bool still_installed(const struct dnssock *e)
 {
     char path[64];
     struct stat sb;
-    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)e->tid, e->fd);
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)e->pid, e->fd);
     return stat(path, &sb) == 0 && sb.st_ino == e->ino && S_ISSOCK(sb.st_mode);
 }
 
@@ -89,7 +89,7 @@ bool dnssock_lookup(ino_t ino, struct sockaddr_storage *ns, socklen_t *nslen)
     return e != NULL;
 }
 
-void dnssock_keep(ino_t ino, int s, pid_t tid, int fd)
+void dnssock_keep(ino_t ino, int s, pid_t pid, int fd)
 {
     pthread_mutex_lock(&lock);
     struct dnssock *e = find(ino), *oldest = NULL;
@@ -117,7 +117,7 @@ void dnssock_keep(ino_t ino, int s, pid_t tid, int fd)
     e->kept = true;
     e->own = s;
     e->fd = fd;
-    e->tid = tid;
+    e->pid = pid;
     e->kept_seq = ++kept_seq;
     pthread_mutex_unlock(&lock);
 }

@@ -30,14 +30,14 @@ void dnssock_remember(ino_t ino, const void *ns, socklen_t nslen);
 /* The nameserver remembered for ino: true and *ns, *nslen filled. */
 bool dnssock_lookup(ino_t ino, struct sockaddr_storage *ns, socklen_t *nslen);
 
-/* Keeps s, tsrun's copy of a socket it installed over fd in thread tid
+/* Keeps s, tsrun's copy of a socket it installed over fd in process pid
  * (SECCOMP_IOCTL_NOTIF_ADDFD), with the entry of ino (s's inode, which
  * dnssock_remember must have recorded: otherwise s is closed at once).
  * Takes s: it is closed when the entry is forgotten. First every kept copy
- * whose fd in its thread no longer names it (the program closed it, or the
- * thread is gone: /proc/TID/fd/FD) is closed; beyond DNSSOCK_KEEP_MAX the
- * oldest copy is. */
-void dnssock_keep(ino_t ino, int s, pid_t tid, int fd);
+ * whose fd in its process no longer names it (the program closed it, or
+ * the process is gone: /proc/PID/fd/FD) is closed; beyond DNSSOCK_KEEP_MAX
+ * the oldest copy is. */
+void dnssock_keep(ino_t ino, int s, pid_t pid, int fd);
 
 /* A duplicate of the copy kept for ino (the caller closes it), or -errno
  * (-ENOENT: none kept). */

@@ -276,8 +276,20 @@ static void *serve(void *arg)
 
 bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen)
 {
-    uint8_t out[DNS_MSG_MAX];
-    return started && answer(q, qlen, out, sizeof out) > 0;
+    uint8_t out[DNS_MSG_MAX], one[DNS_MSG_MAX];
+    if (!started || qlen < DNS_HEADER)
+        return false;
+    /* Judged by its first question alone: a message with several (which
+     * no resolver sends, and the stub does not answer) whose first is about
+     * the tailnet goes to the stub too, never to the nameserver. */
+    if (qlen > sizeof one)
+        qlen = sizeof one;
+    memcpy(one, q, qlen);
+    if (one[4] || one[5] > 1) {
+        one[4] = 0;
+        one[5] = 1;
+    }
+    return answer(one, qlen, out, sizeof out) > 0;
 }
 
 /* A socket of `type` bound to 127.0.0.1 on a free port (listening, for

@@ -26,8 +26,9 @@ int dnsstub_answer(const struct nm_view *v, const uint8_t *q, size_t qlen, uint8
                    size_t outlen);
 
 /* Would the running stub answer this query itself (a tailnet name, or a
- * name under the tailnet's suffix)? False for other names, for malformed
- * messages and before dnsstub_start. */
+ * name under the tailnet's suffix)? Judged by the first question (a message
+ * with several is not answered, but must not reach a nameserver either).
+ * False for other names, for malformed messages and before dnsstub_start. */
 bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen);
 
 /* Starts the stub on 127.0.0.1:0 with a thread of its own; *addr is where

@@ -400,7 +400,6 @@ static void on_dns(pid_t tid, regs_t *r, struct trap_job *j)
     case TRAP_JOB_DNS_UDP:
     case TRAP_JOB_DNS_TCP:
         rc = trapdns_connect(j, d);
-        answer = rc != TRAP_CONTINUE;
         break;
     case TRAP_JOB_DNS_SENDTO:
         rc = trapdns_sendto(j, d);

@@ -38,6 +38,7 @@ void trap_init(const struct unotify_cfg *cfg, const char *who)
 {
     g_cfg = cfg;
     g_who = who;
+    trap_mem_init();
 }
 
 const struct unotify_cfg *trap_cfg(void)
@@ -127,7 +128,7 @@ static enum sock_kind sock_kind(pid_t tid, int fd, int *family)
     return SOCK_KIND_OTHER;
 }
 
-static pid_t tgid_of(pid_t tid)
+pid_t trap_tgid(pid_t tid)
 {
     char path[64], line[128];
     snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
@@ -192,7 +193,7 @@ int trap_proxy_for(int family, int v6only, struct sockaddr_storage *out, socklen
 
 int trap_app_fd(pid_t tid, int fd)
 {
-    pid_t tgid = tgid_of(tid);
+    pid_t tgid = trap_tgid(tid);
     if (tgid < 0)
         return -ESRCH;
     int pfd = (int)syscall(SYS_pidfd_open, tgid, 0);
@@ -305,10 +306,14 @@ static int on_connect(const struct trap_call *n, struct trap_job **out)
         int fam = AF_INET;
         enum sock_kind k =
             rc == 0 && dns_port(&ss, len) ? sock_kind(n->tid, fd, &fam) : SOCK_KIND_NONE;
-        /* Go's resolver on UDP, and DNS over TCP: to the stub instead. */
+        /* Go's resolver on UDP, and DNS over TCP: to the stub instead. A
+         * TCP one without the stub's TCP listener fails: connected to the
+         * nameserver itself, it would carry tailnet queries unseen. */
         if (k == SOCK_KIND_UDP || (k == SOCK_KIND_TCP && g_cfg->dns_tcp))
             return dns_job(n, k == SOCK_KIND_UDP ? TRAP_JOB_DNS_UDP : TRAP_JOB_DNS_TCP, fd, fam,
                            &ss, len, out);
+        if (k == SOCK_KIND_TCP)
+            return -ENETUNREACH;
         return rc ? rc : TRAP_CONTINUE;
     }
     int family = AF_INET;
@@ -489,7 +494,8 @@ static int msg_gather(const struct trap_call *n, const struct msghdr *mh, uint8_
         return MSG_KERNEL_REFUSES;
     for (size_t i = 0; i < iovlen; i += MSG_IOV_CHUNK) {
         size_t k = iovlen - i < MSG_IOV_CHUNK ? iovlen - i : MSG_IOV_CHUNK;
-        int rc = trap_mem_read(n->tid, (uint64_t)(uintptr_t)(mh->msg_iov + i), v, k * sizeof *v);
+        int rc = trap_mem_read(n->tid, (uint64_t)(uintptr_t)mh->msg_iov + (uint64_t)i * sizeof *v,
+                               v, k * sizeof *v);
         if (rc < 0)
             return rc == -EFAULT ? MSG_KERNEL_REFUSES : -ENETUNREACH;
         for (size_t j = 0; j < k; j++) {
@@ -571,11 +577,18 @@ static int msg_decide(const struct trap_call *n, const struct msghdr *mh, uint64
     uint8_t q[TRAP_DNS_QUERY_MAX];
     size_t qlen = 0;
     rc = msg_gather(n, mh, q, &qlen);
-    if (rc == 0 && mh->msg_controllen)
-        rc = msg_control_ok(n, mh);
     if (rc != 0)
         return rc;
-    return dns_query_job(n, s->family, &ss, len, q, qlen, out);
+    rc = dns_query_job(n, s->family, &ss, len, q, qlen, out);
+    /* Only a query about the tailnet has its control messages read: any
+     * other datagram is the kernel's, whatever they hold. */
+    int ctl = rc == TRAP_DNS && mh->msg_controllen ? msg_control_ok(n, mh) : 0;
+    if (ctl != 0) {
+        free(*out);
+        *out = NULL;
+        return ctl;
+    }
+    return rc;
 }
 
 /* sendmsg(fd, msg, flags): a tailnet query is sent to the stub and
@@ -644,7 +657,7 @@ static int on_recvfrom(const struct trap_call *n, struct trap_job **out)
     struct sockaddr_storage ns;
     socklen_t nslen, ulen;
     int fd = (int)n->args[0], flags = (int)n->args[3];
-    if (dnssock_empty() || !n->args[5] || (flags & (MSG_ERRQUEUE | MSG_OOB)))
+    if (dnssock_empty() || !n->args[4] || !n->args[5] || (flags & (MSG_ERRQUEUE | MSG_OOB)))
         return TRAP_CONTINUE;
     fd_path(path, sizeof path, n->tid, "fd", fd);
     if (stat(path, &sb) < 0 || !dnssock_lookup(sb.st_ino, &ns, &nslen) ||

@@ -123,6 +123,8 @@ void trap_report_exec(const char *file, const char *shown);
 /* A duplicate of the app's fd tid's fd in this process (pidfd_getfd), or
  * -errno (-EPERM, -EACCES or -ENOSYS: pidfd_getfd is not permitted). */
 int trap_app_fd(pid_t tid, int fd);
+/* The process (thread group) of thread tid, from /proc/TID/status, or -1. */
+pid_t trap_tgid(pid_t tid);
 bool trap_getfd_refused(int err); /* is trap_app_fd's -errno "not permitted"? */
 
 /* The configuration given to trap_init, and who is answering ("seccomp"). */
@@ -139,5 +141,8 @@ void trap_peer_remember(ino_t ino, const struct sockaddr *sa, socklen_t len);
  * -errno (the supervisor may not read it). */
 int trap_mem_read(pid_t tid, uint64_t addr, void *buf, size_t len);
 int trap_mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len);
+/* Once, before the first of those (trap_init calls it): process_vm_readv, or
+ * /proc/TID/mem where tsrun may not call it (Docker, gVisor). */
+void trap_mem_init(void);
 
 #endif

@@ -76,7 +76,7 @@ int trapdns_connect(const struct trap_job *j, int d)
     socklen_t sl, fl = sizeof from;
     trapdns_stub_for(j->family, tcp ? SOCK_STREAM : SOCK_DGRAM, &stub, &sl);
     if (connect_stub(d, &stub, sl) < 0 || getsockname(d, (struct sockaddr *)&from, &fl) < 0)
-        return TRAP_CONTINUE;
+        return -ENETUNREACH; /* connected to ns, its tailnet queries could not be seen */
     trapdns_v4_form(&from);
     if (tcp) {
         dnsstub_remember_tcp(&from, &j->dest, j->len);

@@ -33,8 +33,8 @@ void trapdns_v4_form(struct sockaddr_storage *from);
  * TRAPDNS_TCP_CONNECT_MS, whatever the app's O_NONBLOCK) and tells the stub
  * which nameserver the socket was meant for (forwards go there; a TCP
  * socket's getpeername reports it). 0 (answer the connect 0) or
- * TRAP_CONTINUE (not done, the socket unchanged: the query goes to the
- * nameserver). */
+ * -ENETUNREACH (not done: the connect fails, since a socket connected to the
+ * nameserver itself would send it tailnet queries tsrun never sees). */
 int trapdns_connect(const struct trap_job *j, int d);
 
 /* TRAP_JOB_DNS_SENDTO: the query goes to the stub on d and the socket is

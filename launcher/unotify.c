@@ -129,6 +129,13 @@ bool unotify_use_addfd(void)
     return atomic_load(&g_use_addfd);
 }
 
+void unotify_stop_getfd(void)
+{
+    if (!atomic_exchange(&g_use_addfd, 1))
+        tsr_debug("seccomp: pidfd_getfd is not permitted here; installing sockets with "
+                  "SECCOMP_IOCTL_NOTIF_ADDFD");
+}
+
 int unotify_addfd(uint64_t id, int s, int fd, int fd_flags)
 {
     struct seccomp_notif_addfd a = {
@@ -190,9 +197,7 @@ static void *tunnel_job(void *arg)
     if (!atomic_load(&g_use_addfd))
         rc = trap_tunnel_getfd(j);
     if (rc == TRAP_GETFD_REFUSED) {
-        if (!atomic_exchange(&g_use_addfd, 1))
-            tsr_debug("seccomp: pidfd_getfd is not permitted here; installing tunnelled sockets "
-                      "with SECCOMP_IOCTL_NOTIF_ADDFD");
+        unotify_stop_getfd();
         rc = via_addfd(j);
     }
     if (tsr_verbose) {

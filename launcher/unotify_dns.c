@@ -28,6 +28,7 @@ static int app_fd(const struct trap_job *j)
         int d = trap_app_fd(j->tid, j->fd);
         if (d >= 0 || !trap_getfd_refused(d))
             return d;
+        unotify_stop_getfd();
     }
     char path[64];
     struct stat sb;
@@ -48,18 +49,18 @@ static void answer(uint64_t id, int64_t r)
  * the app's family and type, connected to the stub (UDP or TCP), installed
  * over the app's fd. Go registers the fd with its poller only after connect
  * returns (see unotify.c's banner), so the swap is safe for it. 0, or
- * TRAP_CONTINUE when it cannot be done. */
+ * -ENETUNREACH when it cannot be done (as trapdns_connect). */
 static int connect_addfd(const struct trap_job *j)
 {
     int type = j->kind == TRAP_JOB_DNS_TCP ? SOCK_STREAM : SOCK_DGRAM;
     struct sockaddr_storage stub, from = {0};
     socklen_t sl, fl = sizeof from;
-    int flags = trap_fd_flags(j->tid, j->fd), rc = TRAP_CONTINUE;
+    int flags = trap_fd_flags(j->tid, j->fd), rc = -ENETUNREACH;
     if (flags < 0)
-        return TRAP_CONTINUE;
+        return -ENETUNREACH;
     int s = socket(j->family, type | SOCK_CLOEXEC, 0);
     if (s < 0)
-        return TRAP_CONTINUE;
+        return -ENETUNREACH;
     if (j->family == AF_INET6) {
         int off = 0;
         setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
@@ -122,8 +123,9 @@ static int64_t sendto_addfd(const struct trap_job *j)
     }
     int64_t r = trapdns_sendto(j, s); /* remembers the socket (dnssock) */
     struct stat sb;
+    pid_t pid = trap_tgid(j->tid); /* the fd table outlives the thread that asked */
     if (fstat(s, &sb) == 0)
-        dnssock_keep(sb.st_ino, s, j->tid, j->fd);
+        dnssock_keep(sb.st_ino, s, pid > 0 ? pid : j->tid, j->fd);
     else
         close(s);
     return r;

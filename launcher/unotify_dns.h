@@ -37,6 +37,9 @@ void unotify_respond_val(uint64_t id, int64_t val);
 /* Has tsrun given up pidfd_getfd (use ADDFD)? */
 bool unotify_use_addfd(void);
 
+/* pidfd_getfd was refused: give it up from now on (one debug line). */
+void unotify_stop_getfd(void);
+
 /* Installs our socket s as the app's fd (SECCOMP_ADDFD_FLAG_SETFD) while
  * notification id waits, with O_CLOEXEC when fd_flags (the app's fd's
  * flags) has it. 0 or -errno. */

@@ -100,7 +100,7 @@ Test(dnssock, kept_copy_lives_as_long_as_the_program_fd)
     ino_t ino = ino_of(app), ino2 = ino_of(app2);
     cr_assert_eq(dnssock_dup_kept(ino), -ENOENT, "nothing kept yet");
     dnssock_remember(ino, &ns, sizeof(struct sockaddr_in));
-    dnssock_keep(ino, mine, gettid(), app);
+    dnssock_keep(ino, mine, getpid(), app);
     int d = dnssock_dup_kept(ino);
     cr_assert_geq(d, 0);
     cr_assert_eq(ino_of(d), ino, "a duplicate of the same socket");
@@ -108,7 +108,7 @@ Test(dnssock, kept_copy_lives_as_long_as_the_program_fd)
     close(d);
     close(app); /* the program is done with it */
     dnssock_remember(ino2, &ns, sizeof(struct sockaddr_in));
-    dnssock_keep(ino2, mine2, gettid(), app2);
+    dnssock_keep(ino2, mine2, getpid(), app2);
     cr_assert_eq(dnssock_dup_kept(ino), -ENOENT, "the first copy was dropped");
     cr_assert_not(is_open(mine), "and closed");
     cr_assert(is_open(mine2));
@@ -120,7 +120,7 @@ Test(dnssock, kept_copy_lives_as_long_as_the_program_fd)
 Test(dnssock, a_copy_of_an_unknown_socket_is_closed_at_once)
 {
     int app = socket(AF_INET, SOCK_DGRAM, 0), mine = dup(app);
-    dnssock_keep(ino_of(app), mine, gettid(), app);
+    dnssock_keep(ino_of(app), mine, getpid(), app);
     cr_assert_not(is_open(mine));
     cr_assert_eq(dnssock_dup_kept(ino_of(app)), -ENOENT);
 }
@@ -133,7 +133,7 @@ Test(dnssock, at_most_keep_max_copies_the_oldest_goes)
         app[i] = socket(AF_INET, SOCK_DGRAM, 0);
         mine[i] = dup(app[i]);
         dnssock_remember(ino_of(app[i]), &ns, sizeof(struct sockaddr_in));
-        dnssock_keep(ino_of(app[i]), mine[i], gettid(), app[i]);
+        dnssock_keep(ino_of(app[i]), mine[i], getpid(), app[i]);
     }
     cr_assert_not(is_open(mine[0]), "the oldest copy, though still installed");
     for (int i = 1; i <= DNSSOCK_KEEP_MAX; i++)
@@ -145,7 +145,7 @@ Test(dnssock, forgetting_an_entry_closes_its_copy)
     struct sockaddr_storage ns = v4("127.0.0.11", 53);
     int app = socket(AF_INET, SOCK_DGRAM, 0), mine = dup(app);
     dnssock_remember(ino_of(app), &ns, sizeof(struct sockaddr_in));
-    dnssock_keep(ino_of(app), mine, gettid(), app);
+    dnssock_keep(ino_of(app), mine, getpid(), app);
     for (ino_t i = 1; i <= DNSSOCK_MAX; i++)
         dnssock_remember(1000000000 + i, &ns, sizeof(struct sockaddr_in));
     cr_assert_not(is_open(mine));

@@ -192,7 +192,10 @@ Test(trap, dns_decisions, .init = setup, .fini = teardown)
     cr_assert_eq(j->len, sizeof ns);
     cr_assert_eq(memcmp(&j->dest, &ns, sizeof ns), 0);
     free(j);
-    cr_assert_eq(decide_connect(tcp, &ns, &j), TRAP_CONTINUE);
+    /* No TCP listener in the stub: a TCP socket connected to the nameserver
+     * would carry tailnet queries unseen, so it is refused. */
+    cr_assert_eq(decide_connect(tcp, &ns, &j), -ENETUNREACH);
+    cr_assert_null(j);
     cfg.dns_tcp = true;
     cr_assert_eq(decide_connect(tcp, &ns, &j), TRAP_DNS);
     cr_assert_eq(j->kind, TRAP_JOB_DNS_TCP);
@@ -234,6 +237,9 @@ Test(trap, dns_decisions, .init = setup, .fini = teardown)
     r.args[3] = MSG_ERRQUEUE;
     cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
     r.args[3] = 0;
+    r.args[4] = 0; /* no source buffer: the kernel ignores addrlen */
+    cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
+    r.args[4] = (uint64_t)(uintptr_t)&src;
     r.args[5] = 0; /* recv(): no source asked */
     cr_assert_eq(trap_decide(&r, &j), TRAP_CONTINUE);
     close(tcp);
@@ -370,6 +376,21 @@ Test(trap, dns_sendmsg_decisions, .init = setup, .fini = teardown)
     cr_assert_eq(trap_decide(&s, &j), -EMSGSIZE);
     s.args[1] = (uint64_t)(uintptr_t)obig;
     cr_assert_eq(trap_decide(&s, &j), TRAP_CONTINUE);
+    /* Another name's control messages are the kernel's business, even
+     * more of them than tsrun would read. */
+    struct msghdr om = {.msg_name = &ns, .msg_namelen = sizeof ns4, .msg_iov = &ov, .msg_iovlen = 1,
+                        .msg_control = ctl, .msg_controllen = (size_t)1 << 20};
+    c.args[1] = (uint64_t)(uintptr_t)&om;
+    cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
+    /* Two questions, the first about the tailnet: not for the nameserver. */
+    uint8_t q2[128];
+    size_t l2 = query_a(q2, "db.t.ts.net");
+    memcpy(q2 + l2, q2 + 12, l2 - 12);
+    q2[5] = 2;
+    s.args[1] = (uint64_t)(uintptr_t)q2;
+    s.args[2] = l2 + (l2 - 12);
+    cr_assert_eq(trap_decide(&s, &j), TRAP_DNS);
+    free(j);
     close(tcp);
     close(udp);
 }
