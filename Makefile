@@ -124,10 +124,10 @@ e2e: all-tests
 # (tests/packages-containers.txt: not part of `make test`, see there).
 containers: deps deps-containers
 	@$(MAKE) --no-print-directory all-tests
-	@B=$(B) tests/e2e/run $(B)/e2e-counts tests/e2e/test_containers.sh
+	@TSRUN_CONTAINERS=1 B=$(B) tests/e2e/run $(B)/e2e-counts tests/e2e/test_containers.sh
 
 deps-containers:
-	@tests/deps tests/packages-containers.txt
+	@tests/deps --no-start tests/packages-containers.txt
 
 # Only what the demo runs (tests/packages-demo.txt), not the test toolchain.
 demo: deps-demo

@@ -44,6 +44,13 @@ ctr_prepare() {
     printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"$CTR_DIR/resolv.conf"
 }
 
+# ctr_wanted WHAT: the real runtimes run under `make containers`
+# (TSRUN_CONTAINERS=1), not in every `make test` of a machine that has them.
+ctr_wanted() {
+    [[ ${TSRUN_CONTAINERS:-} == 1 ]] ||
+        e2e_skip "$1: the real runtimes run with make containers (TSRUN_CONTAINERS=1)"
+}
+
 # ctr_need_merged_usr WHAT: the containers get the host's /usr only, so
 # /lib, /lib64, /bin and /sbin must be links into it (merged /usr).
 ctr_need_merged_usr() {
@@ -191,47 +198,54 @@ test_containers_simulated_gvisor() {
 
 # --------------------------------------------------------------- Docker
 
-# ctr_docker_down: stops dockerd (which stops its containerd) within 15 s,
-# else kills both; CTR_LEFT names what was still running.
+# ctr_docker_down: stops dockerd within 15 s, else kills it. dockerd is the
+# first process of its own PID namespace (CTR_PRIVATE_RUN), so its end ends
+# containerd, the shims and the containers with it; CTR_LEFT says whether it
+# had to be killed.
 ctr_docker_down() {
     [[ -n ${CTR_DOCKERD:-} ]] || return 0
-    local i pids=("$CTR_DOCKERD") c
-    c=$(cat "$CTR_DIR/docker/exec/containerd/containerd.pid" 2>/dev/null || true)
-    [[ $c =~ ^[0-9]+$ ]] && pids+=("$c")
-    kill -TERM "$CTR_DOCKERD" 2>/dev/null || true
+    local i init
+    init=$(pgrep -P "$CTR_DOCKERD" || true) # dockerd, as the host numbers it
+    [[ -n $init ]] && kill -TERM "$init" 2>/dev/null
     for ((i = 0; i < 750; i++)); do
-        kill -0 "${pids[@]}" 2>/dev/null || break
+        kill -0 "$CTR_DOCKERD" 2>/dev/null || break
         _e2e_tick
     done
     CTR_LEFT=
-    for c in "${pids[@]}"; do
-        kill -0 "$c" 2>/dev/null && CTR_LEFT+=" $c($(cat "/proc/$c/comm" 2>/dev/null))"
-    done
-    kill -KILL "${pids[@]}" 2>/dev/null || true
+    if kill -0 "$CTR_DOCKERD" 2>/dev/null; then
+        CTR_LEFT=" dockerd"
+        [[ -n $init ]] && kill -KILL "$init" 2>/dev/null
+    fi
     wait "$CTR_DOCKERD" 2>/dev/null || true
     CTR_DOCKERD=
 }
 
-# CTR_PRIVATE_RUN CMD...: CMD in a private mount namespace with a tmpfs on
-# /run, so the runtimes' fixed paths (/run/docker/plugins, containerd's shim
-# sockets in /run/containerd/s, runc's state in /run/runc) and their mounts
-# stay out of the host's.
+# CTR_PRIVATE_RUN CMD...: CMD as the first process of a new PID namespace,
+# with a mount namespace of its own and a tmpfs on /run. The runtimes'
+# fixed paths (/run/docker/plugins, containerd's shim sockets in
+# /run/containerd/s, runc's state in /run/runc) and their mounts stay out of
+# the host's, and when CMD ends, or is killed with the test (a test that
+# times out is killed with SIGKILL, which no trap sees), the kernel ends
+# every process the runtime started: containerd and its shims, conmon and
+# runsc's sandbox detach from their parent but not from the namespace.
 # shellcheck disable=SC2016 # expanded by sh
-CTR_PRIVATE_RUN=(unshare -m --propagation private -- sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' _)
+CTR_PRIVATE_RUN=(unshare -m -p -f --kill-child --mount-proc --propagation private --
+    sh -c 'mount -t tmpfs tmpfs /run && exec "$@"' _)
 
 # ctr_docker_up: dockerd (and the containerd it starts) in the bed's network
 # namespace and CTR_PRIVATE_RUN, no bridge, no iptables, vfs storage, its
 # key in our directory (not /etc/docker/key.json); skips when it cannot run.
 ctr_docker_up() {
+    ctr_wanted docker
     ((EUID == 0)) || e2e_skip "docker: dockerd needs root"
     ctr_need_merged_usr docker
-    [[ -x /usr/sbin/dockerd && -x /usr/bin/docker ]] ||
-        e2e_skip "docker: docker.io is not installed (tests/packages.txt)"
-    local d=$CTR_DIR/docker i
+    local dockerd docker d=$CTR_DIR/docker i
+    dockerd=$(command -v dockerd) && docker=$(command -v docker) ||
+        e2e_skip "docker: dockerd/docker not installed (make containers installs docker.io)"
     mkdir -p "$d"
-    DOCKER=(/usr/bin/docker -H "unix://$d/sock")
+    DOCKER=("$docker" -H "unix://$d/sock")
     printf '{"deprecated-key-path": "%s/key.json"}\n' "$d" >"$d/daemon.json"
-    "${CTR_PRIVATE_RUN[@]}" /usr/sbin/dockerd --config-file "$d/daemon.json" --data-root "$d/root" \
+    "${CTR_PRIVATE_RUN[@]}" "$dockerd" --config-file "$d/daemon.json" --data-root "$d/root" \
         --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/sock" --storage-driver vfs \
         --iptables=false --ip6tables=false --bridge=none --ip-forward=false --ip-masq=false \
         --userland-proxy=false >"$d/log" 2>&1 &
@@ -264,7 +278,7 @@ test_containers_docker_default_profile() {
     ctr_assert_probe "$out" unshare_net=EPERM
     ctr_assert_docker "$out"
     ctr_docker_down
-    assert_eq "" "$CTR_LEFT" "dockerd and containerd stopped when asked"
+    assert_eq "" "$CTR_LEFT" "dockerd stopped when asked"
 }
 
 # --------------------------------------------------------------- Podman
@@ -276,9 +290,11 @@ test_containers_docker_default_profile() {
 # timeout: 90
 test_containers_podman_default_profile() {
     ctr_prepare
+    ctr_wanted podman
     ((EUID == 0)) || e2e_skip "podman: rootless podman needs subuids; run as root"
     ctr_need_merged_usr podman
-    command -v podman >/dev/null || e2e_skip "podman: not installed (tests/packages.txt)"
+    command -v podman >/dev/null ||
+        e2e_skip "podman: not installed (make containers installs it)"
     [[ -f /usr/share/containers/seccomp.json ]] ||
         e2e_skip "podman: no /usr/share/containers/seccomp.json (containers-common)"
     local d=$CTR_DIR/podman out
@@ -323,11 +339,13 @@ ok remote=$CTR_SELF_V4:7007" "$c" "--intercept=ptrace"
 # timeout: 90
 test_containers_gvisor_falls_back() {
     ctr_prepare
+    ctr_wanted gvisor
     ((EUID == 0)) || e2e_skip "gvisor: runsc do needs root here"
-    command -v runsc >/dev/null || e2e_skip "gvisor: runsc is not installed (tests/packages.txt)"
+    command -v runsc >/dev/null ||
+        e2e_skip "gvisor: runsc is not installed (make containers installs it)"
     local d=$CTR_DIR/runsc out
     mkdir -p "$d"
-    local -a runsc=(runsc --root "$d/state" --network=none)
+    local -a runsc=(unshare -p -f --kill-child --mount-proc -- runsc --root "$d/state" --network=none)
     if ! timeout 60 "${runsc[@]}" "do" /bin/true >"$d/try.log" 2>&1; then
         e2e_skip "gvisor: runsc do cannot start a sandbox here ($(tail -n 1 "$d/try.log"))"
     fi
