@@ -17,7 +17,7 @@
  * IMPORTANT: why PTWAIT_MAX_NS is 100 us. The cap must exceed the round
  * trip of a stop taken WITHOUT the spin, or the window never reopens: with
  * the two on different CPUs that round trip pays two cross-CPU wake-ups
- * (~25-45 us each on this VM, whether the woken CPU was halted or busy)
+ * (~20-45 us each on this VM, whether the woken CPU was halted or busy)
  * and came to 70-100 us, so under a 50 us cap a window that once shrank to
  * nothing stayed there and every call cost 70-100 us; with the spin it is
  * one wake-up, 25-35 us. Measured with tests/progs/ptfloor under tsrun on
