@@ -13,6 +13,16 @@
  * the next event comes within PTWAIT_MAX_NS and shrinks to nothing when it
  * does not, so a program that traps rarely gets no spin (and no CPU spent on
  * it). With one CPU allowed there is no spin (the tracee would wait for it).
+ *
+ * IMPORTANT: why PTWAIT_MAX_NS is 100 us. The cap must exceed the round
+ * trip of a stop taken WITHOUT the spin, or the window never reopens: with
+ * the two on different CPUs that round trip pays two cross-CPU wake-ups
+ * (~20-45 us each on this VM, whether the woken CPU was halted or busy)
+ * and came to 70-100 us, so under a 50 us cap a window that once shrank to
+ * nothing stayed there and every call cost 70-100 us; with the spin it is
+ * one wake-up, 25-35 us. Measured with tests/progs/ptfloor under tsrun on
+ * the idle VM (README, ptrace mode). The price: a program whose trapped
+ * calls come 50-100 us apart now keeps the tracer spinning between them.
  * Only the affinity mask is read: in a container limited by a CPU quota
  * (cgroup cpu.max) that still shows several CPUs, the spin's CPU time is
  * charged to the same quota as the command's.
@@ -24,7 +34,7 @@
 #include <sys/types.h>
 
 #define PTWAIT_START_NS 10000L /* the first window, and the smallest kept */
-#define PTWAIT_MAX_NS 50000L   /* the largest window; a gap above it shrinks */
+#define PTWAIT_MAX_NS 100000L  /* the largest window; a gap above it shrinks */
 
 struct ptwait {
     long window_ns; /* the current spin window; 0: block at once */

@@ -14,6 +14,10 @@
  *                     PTFLOOR_PLACE=same pins the parent and this process to
  *                     CPU 0; =split the parent to CPU 0 and this one to CPU 1
  *                     (unset: the scheduler places them).
+ *                     PTFLOOR_WORK_US=W: W microseconds of busy work (reading
+ *                     the clock) before each call, as a program that does
+ *                     something between its trapped calls; X still counts
+ *                     them (subtract W for the cost of the call).
  *   ptfloor trace N   the floor: forks a child that installs a filter
  *                     returning SECCOMP_RET_TRACE for getpeername and execs
  *                     `ptfloor loop N`; this process seizes it and answers
@@ -103,6 +107,8 @@ static int loop(int n)
     }
     if (place(getenv("PTFLOOR_PLACE")) < 0)
         return 2;
+    const char *w = getenv("PTFLOOR_WORK_US");
+    double work_ns = w ? atof(w) * 1e3 : 0;
     pid_t pp = getppid();
     struct pstat s0, s1;
     struct sockaddr_in p;
@@ -113,6 +119,8 @@ static int loop(int n)
             t0 = now_ns();
         }
         socklen_t pl = sizeof p;
+        for (double w0 = now_ns(); work_ns > 0 && now_ns() - w0 < work_ns;)
+            ;
         if (getpeername(c, (struct sockaddr *)&p, &pl) < 0) {
             perror("ptfloor: getpeername");
             return 2;
