@@ -77,6 +77,17 @@ ctr_assert_probe() {
     done
 }
 
+# ctr_assert_musl_name OUT: the static musl client resolved the node's
+# short name (musl's own resolver, through tsrun's stub) and connected.
+ctr_assert_musl_name() {
+    local c
+    c=$(ctr_case "$1" musl-name)
+    assert_contains "$c" "rc=0"
+    assert_contains "$c" "addrs=$CTR_SELF_V4 $CTR_SELF_V6"
+    assert_contains "ok remote=$CTR_SELF_V4|ok remote=$CTR_SELF_V6" \
+        "$(grep '^ok remote=' <<<"$c")" "musl: connected by name"
+}
+
 # ctr_assert_tunnels OUT: tsrun --intercept=auto picks seccomp for the
 # static and Go clients (one line says so) and they reach the peer by IP and
 # by name; a refused port is "connection refused"; a non-tailnet connect
@@ -125,11 +136,7 @@ ctr_assert_docker() {
     ctr_assert_tunnels "$out"
     # musl's resolver on the ADDFD path: the query goes out on a socket
     # tsrun installs over musl's, and the name resolves (it timed out before).
-    c=$(ctr_case "$out" musl-name)
-    assert_contains "$c" "rc=0"
-    assert_contains "$c" "addrs=$CTR_SELF_V4 $CTR_SELF_V6"
-    assert_contains "ok remote=$CTR_SELF_V4|ok remote=$CTR_SELF_V6" \
-        "$(grep '^ok remote=' <<<"$c")" "musl: connected by name"
+    ctr_assert_musl_name "$out"
     c=$(ctr_case "$out" ptrace-ip)
     assert_contains "$c" "rc=2"
     assert_contains "$c" "pidfd_getfd"
@@ -317,12 +324,8 @@ test_containers_podman_default_profile() {
         ptrace=OK listener=OK addfd=OK listener_killable=OK unshare_net=EPERM ret_trace=OK
     ctr_assert_tunnels "$out"
     # With pidfd_getfd the stub answers musl's resolver too.
+    ctr_assert_musl_name "$out"
     local c
-    c=$(ctr_case "$out" musl-name)
-    assert_contains "$c" "rc=0"
-    assert_contains "$c" "addrs=$CTR_SELF_V4 $CTR_SELF_V6"
-    assert_contains "ok remote=$CTR_SELF_V4|ok remote=$CTR_SELF_V6" \
-        "$(grep '^ok remote=' <<<"$c")" "musl: connected by name"
     c=$(ctr_case "$out" ptrace-ip)
     assert_eq "rc=0
 ok remote=$CTR_SELF_V4:7007" "$c" "--intercept=ptrace"

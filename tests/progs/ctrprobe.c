@@ -132,20 +132,31 @@ static int probe_child(void)
     return 0;
 }
 
-/* In a child: a listener filter trapping getppid(); with addfd, a
- * grandchild calls it and the child installs a descriptor into it. */
-static void listener_child(int out, unsigned long flags, int addfd)
+#define GETPPID_FILTER_LEN 7
+
+/* A filter whose action for getppid() (this architecture only) is
+ * `action`, every other call allowed, built in f. */
+static struct sock_fprog getppid_filter(struct sock_filter *f, unsigned action)
 {
-    struct sock_filter f[] = {
+    const struct sock_filter prog[GETPPID_FILTER_LEN] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, action),
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    memcpy(f, prog, sizeof prog);
+    return (struct sock_fprog){.len = GETPPID_FILTER_LEN, .filter = f};
+}
+
+/* In a child: a listener filter trapping getppid(); with addfd, a
+ * grandchild calls it and the child installs a descriptor into it. */
+static void listener_child(int out, unsigned long flags, int addfd)
+{
+    struct sock_filter f[GETPPID_FILTER_LEN];
+    struct sock_fprog prog = getppid_filter(f, SECCOMP_RET_USER_NOTIF);
     int res[2] = {0, 0};
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         res[0] = errno ? errno : EINVAL;
@@ -221,16 +232,8 @@ static int probe_listener(const char *name, unsigned long flags, int addfd)
  * then a stop for the tracer, then the call. */
 static void traced_child(void)
 {
-    struct sock_filter f[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_getppid, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRACE),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    struct sock_fprog prog = {.len = sizeof f / sizeof f[0], .filter = f};
+    struct sock_filter f[GETPPID_FILTER_LEN];
+    struct sock_fprog prog = getppid_filter(f, SECCOMP_RET_TRACE);
     if (ptrace(PTRACE_TRACEME, 0, 0, 0) < 0)
         _exit(100 + (errno & 0x7f) % 100);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
