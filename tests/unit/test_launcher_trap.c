@@ -66,6 +66,19 @@ static struct sockaddr_in v4(const char *ip, int port)
     return a;
 }
 
+/* sendto(fd, buf, len, 0, to, tolen) as the filter hands it over. */
+static struct trap_call sendto_call(int fd, const void *buf, size_t len, const void *to,
+                                    socklen_t tolen)
+{
+    struct trap_call c = {.tid = getpid(), .nr = __NR_sendto};
+    c.args[0] = (uint64_t)fd;
+    c.args[1] = (uint64_t)(uintptr_t)buf;
+    c.args[2] = len;
+    c.args[4] = (uint64_t)(uintptr_t)to;
+    c.args[5] = tolen;
+    return c;
+}
+
 static int decide_connect(int fd, const struct sockaddr_in *a, struct trap_job **j)
 {
     struct trap_call c = {.tid = getpid(), .nr = __NR_connect};
@@ -116,10 +129,7 @@ Test(trap, sendto_and_getpeername, .init = setup, .fini = teardown)
     int tcp = socket(AF_INET, SOCK_STREAM, 0), udp = socket(AF_INET, SOCK_DGRAM, 0);
     struct trap_job *j = NULL;
     struct sockaddr_in peer = v4("100.88.12.5", 53);
-    struct trap_call c = {.tid = getpid(), .nr = __NR_sendto};
-    c.args[0] = (uint64_t)udp;
-    c.args[4] = (uint64_t)(uintptr_t)&peer;
-    c.args[5] = sizeof peer;
+    struct trap_call c = sendto_call(udp, NULL, 0, &peer, sizeof peer);
     cr_assert_eq(trap_decide(&c, &j), -ENETUNREACH);
     c.args[0] = (uint64_t)tcp;
     cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
@@ -207,12 +217,7 @@ Test(trap, dns_decisions, .init = setup, .fini = teardown)
     cfg.dns = true;
     /* sendto of a query: the stub is not running, so nothing is tailnet. */
     uint8_t q[17] = {0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1};
-    struct trap_call s = {.tid = getpid(), .nr = __NR_sendto};
-    s.args[0] = (uint64_t)udp;
-    s.args[1] = (uint64_t)(uintptr_t)q;
-    s.args[2] = sizeof q;
-    s.args[4] = (uint64_t)(uintptr_t)&ns;
-    s.args[5] = sizeof ns;
+    struct trap_call s = sendto_call(udp, q, sizeof q, &ns, sizeof ns);
     cr_assert_eq(trap_decide(&s, &j), TRAP_CONTINUE);
     /* recvfrom: only on a remembered socket, and only asking the source. */
     char buf[64];
@@ -367,19 +372,18 @@ Test(trap, dns_sendmsg_decisions, .init = setup, .fini = teardown)
     bv[0].iov_base = obig;
     bv[1].iov_base = obig + 100;
     cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
-    struct trap_call s = {.tid = getpid(), .nr = __NR_sendto};
-    s.args[0] = (uint64_t)udp;
-    s.args[1] = (uint64_t)(uintptr_t)big;
-    s.args[2] = sizeof big;
-    s.args[4] = (uint64_t)(uintptr_t)&ns4;
-    s.args[5] = sizeof ns4;
+    struct trap_call s = sendto_call(udp, big, sizeof big, &ns4, sizeof ns4);
     cr_assert_eq(trap_decide(&s, &j), -EMSGSIZE);
     s.args[1] = (uint64_t)(uintptr_t)obig;
     cr_assert_eq(trap_decide(&s, &j), TRAP_CONTINUE);
     /* Another name's control messages are the kernel's business, even
      * more of them than tsrun would read. */
-    struct msghdr om = {.msg_name = &ns, .msg_namelen = sizeof ns4, .msg_iov = &ov, .msg_iovlen = 1,
-                        .msg_control = ctl, .msg_controllen = (size_t)1 << 20};
+    struct msghdr om = {.msg_name = &ns,
+                        .msg_namelen = sizeof ns4,
+                        .msg_iov = &ov,
+                        .msg_iovlen = 1,
+                        .msg_control = ctl,
+                        .msg_controllen = (size_t)1 << 20};
     c.args[1] = (uint64_t)(uintptr_t)&om;
     cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
     /* Two questions, the first about the tailnet: not for the nameserver. */
