@@ -77,9 +77,10 @@ static size_t build_query(uint8_t *q, uint16_t id, const char *name)
         if (l == 0 || l > 63 || n + l + 6 > QMAX)
             break;
         q[n++] = (uint8_t)l;
-        memcpy(q + n, p, l);
-        n += l;
-        p += l;
+        /* Byte by byte: gcc -O1 -fsanitize=address misjudges a memcpy's
+         * bounds here (-Warray-bounds, make asan). */
+        for (size_t k = 0; k < l; k++)
+            q[n++] = (uint8_t)*p++;
         if (*p == '.')
             p++;
     }
