@@ -339,7 +339,12 @@ int doctor_run(struct daemon *d, int argc, char **argv)
     else
         line(&dc, sc == 0 ? "OK" : "WARN", "ptrace: not usable (%s)%s%s%s", ptracer_strerror(pt),
              gf < 0 ? "; " : "", gf < 0 ? gf_why : "",
-             sc == 0 ? "" : ": static and Go programs get proxy variables only");
+             sc == 0                  ? ""
+             : pt == PTRACER_NO_GETFD ? ": static and Go programs run under ptrace with their "
+                                        "tailnet connects refused (ENETUNREACH), and proxy "
+                                        "variables"
+                                      : ": static and Go programs get proxy variables only, "
+                                        "and their raw connects are not seen by tsrun");
 
     bool cmd_static = false, cmd_priv = false;
     if (argc > 0) {
@@ -367,7 +372,10 @@ int doctor_run(struct daemon *d, int argc, char **argv)
                      ei.is_go ? "a Go program" : "statically linked",
                      sc == 0   ? "tsrun runs it under seccomp (--intercept=auto)"
                      : pt == 0 ? "tsrun runs it under ptrace (--intercept=auto)"
-                               : "tsrun exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it");
+                     : pt == PTRACER_NO_GETFD
+                         ? "tsrun runs it under ptrace with its tailnet connects refused, and "
+                           "exports proxy variables for it (--intercept=auto)"
+                         : "tsrun exports ALL_PROXY/HTTPS_PROXY=socks5h://... for it");
             else
                 line(&dc, "OK", "command: %s is dynamically linked: the shim works", path);
             if (cmd_priv)

@@ -182,7 +182,8 @@ static int cmd_run(const struct cli *c)
                      "connects with ptrace instead",
                      c->argv[0], why, seccomp_strerror(sr));
         }
-        pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL);
+        pr =
+            runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL, false);
         if (pr == RUNMODE_BAD_CONFIG || c->intercept == CLI_INTERCEPT_PTRACE) {
             if (pr != RUNMODE_BAD_CONFIG)
                 tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "
@@ -191,11 +192,11 @@ static int cmd_run(const struct cli *c)
             rc = pr == RUNMODE_BAD_CONFIG ? TSR_EXIT_INTERNAL : TSR_EXIT_USAGE;
             goto out;
         }
+        /* From here on no tunnel can be built for it: the proxy variables
+         * for proxy-aware clients, and, where ptrace works without
+         * pidfd_getfd (Debian's gVisor), its connects to the tailnet
+         * refused under ptrace rather than sent by the kernel's routes. */
         o.proxy_env = !c->no_proxy_env;
-        tsr_warn("hint: %s is %s, and there is no seccomp listener (%s) and no ptrace (%s): "
-                 "falling back to the shim%s",
-                 c->argv[0], why, seccomp_strerror(sr), ptracer_strerror(pr),
-                 o.proxy_env ? " and ALL_PROXY/HTTPS_PROXY/HTTP_PROXY=socks5h://..." : "");
         inject_free_env(env);
         env = NULL;
         if (inject_build_env(environ, &o, &env) < 0) {
@@ -203,6 +204,25 @@ static int cmd_run(const struct cli *c)
             rc = TSR_EXIT_INTERNAL;
             goto out;
         }
+        const char *proxies = o.proxy_env ? "; ALL_PROXY/HTTPS_PROXY/HTTP_PROXY are set for "
+                                            "proxy-aware clients"
+                                          : "";
+        if (pr == PTRACER_NO_GETFD) {
+            snprintf(say, sizeof say,
+                     "hint: %s is %s, and there is no seccomp listener (%s) and no pidfd_getfd: "
+                     "no tunnel can be built here, so its connects to the tailnet are refused "
+                     "(ENETUNREACH) under ptrace%s",
+                     c->argv[0], why, seccomp_strerror(sr), proxies);
+            pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say, true);
+            if (pr == RUNMODE_BAD_CONFIG) {
+                rc = TSR_EXIT_INTERNAL;
+                goto out;
+            }
+        }
+        tsr_warn("hint: %s is %s, and there is no seccomp listener (%s) and no ptrace (%s): "
+                 "falling back to the shim; its raw connects are not seen by tsrun and reach "
+                 "the tailnet only if the kernel has a route there%s",
+                 c->argv[0], why, seccomp_strerror(sr), ptracer_strerror(pr), proxies);
     }
     tsr_debug("exec %s with LD_PRELOAD=%s TSRUN_SOCKS5=%s", c->argv[0], shim, s.socks5);
     debug_rusage();

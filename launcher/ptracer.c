@@ -96,8 +96,10 @@ static ssize_t read_full(int fd, void *buf, size_t n)
 static int wake_setup(void);
 static void doorbell_stop(void);
 
-/* exec: false -> probe only (the child exits instead of exec'ing). */
-static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child *out)
+/* exec: false -> probe only (the child exits instead of exec'ing).
+ * fail_closed: see PTRACER_NO_GETFD. */
+static int spawn(char *const argv[], char **env, bool exec, bool fail_closed,
+                 struct ptracer_child *out)
 {
     int sv[2];
     memset(out, 0, sizeof *out);
@@ -135,10 +137,14 @@ static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child
     close(sv[1]);
     struct handover h = {.err = -EPROTO};
     int rc = read_full(sv[0], &h, sizeof h) == (ssize_t)sizeof h ? h.err : -EPROTO;
-    if (rc == 0)
-        rc = check_getfd(pid, h.fd);
     if (rc == 0 && ptrace(PTRACE_SEIZE, pid, 0, (void *)(uintptr_t)PT_OPTIONS) < 0)
         rc = -errno;
+    if (rc == 0) {
+        int gf = check_getfd(pid, h.fd);
+        out->no_getfd = gf < 0;
+        if (gf < 0)
+            rc = !trap_getfd_refused(gf) ? gf : fail_closed ? 0 : PTRACER_NO_GETFD;
+    }
     /* The doorbell (below) before the command runs: without it no result
      * could wake the tracer, and a failure here leaves nothing to kill. */
     if (rc == 0 && exec)
@@ -146,7 +152,7 @@ static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child
     if (rc == 0 && exec && write(sv[0], "g", 1) != 1)
         rc = -EPIPE;
     close(sv[0]); /* without "g" the child exits at once */
-    if (rc < 0 || !exec) {
+    if (rc != 0 || !exec) {
         doorbell_stop();
         while (waitpid(pid, NULL, __WALL) < 0 && errno == EINTR)
             ;
@@ -158,19 +164,22 @@ static int spawn(char *const argv[], char **env, bool exec, struct ptracer_child
     return 0;
 }
 
-int ptracer_spawn(char *const argv[], char **env, struct ptracer_child *out)
+int ptracer_spawn(char *const argv[], char **env, bool fail_closed, struct ptracer_child *out)
 {
-    return spawn(argv, env, true, out);
+    return spawn(argv, env, true, fail_closed, out);
 }
 
 int ptracer_probe(void)
 {
     struct ptracer_child c;
-    return spawn(NULL, NULL, false, &c);
+    return spawn(NULL, NULL, false, false, &c);
 }
 
 const char *ptracer_strerror(int err)
 {
+    if (err == PTRACER_NO_GETFD)
+        return "ptrace works but pidfd_getfd does not, so no tunnel can be built on the "
+               "program's socket";
     switch (-err) {
     case EPERM:
     case EACCES:
@@ -321,7 +330,7 @@ static void *tunnel_job(void *arg)
     struct work *w = arg;
     int rc = trap_tunnel_getfd(w->job);
     if (rc == TRAP_GETFD_REFUSED)
-        rc = -ENETUNREACH; /* checked at spawn; never a direct connection */
+        rc = -ENETUNREACH; /* no tunnel here (PTRACER_NO_GETFD); never a direct connection */
     tsr_debug("ptrace: tid %d fd %d connect port %u -> tunnel: %s", (int)w->job->tid, w->job->fd,
               w->job->port, rc == 0 ? "ok" : strerror(-rc));
     post_result(w, rc);

@@ -113,14 +113,15 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
 }
 
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
-                   const char *names, const struct tsr_status *st, const char *say)
+                   const char *names, const struct tsr_status *st, const char *say,
+                   bool fail_closed)
 {
     int rc = cfg_once(socks5, routes, names, st);
     if (rc != 0)
         return rc;
     struct ptracer_child ch;
-    rc = ptracer_spawn(argv, env, &ch);
-    if (rc < 0)
+    rc = ptracer_spawn(argv, env, fail_closed, &ch);
+    if (rc != 0)
         return rc;
     cfg.no_new_privs = ch.no_new_privs;
     if (say)

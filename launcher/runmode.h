@@ -40,9 +40,13 @@ int runmode_seccomp(char *const argv[], char **env, const char *socks5, const ch
                     const char *names, const struct tsr_status *st, const char *say);
 
 /* The same under the ptrace supervisor (ptracer.h). Returns -errno when
- * the tree cannot be traced (nothing ran; see ptracer_strerror) or
- * RUNMODE_BAD_CONFIG. names, st, say: as for runmode_seccomp. */
+ * the tree cannot be traced (nothing ran; see ptracer_strerror),
+ * PTRACER_NO_GETFD (ptrace works, pidfd_getfd does not; only without
+ * fail_closed) or RUNMODE_BAD_CONFIG. fail_closed: run without pidfd_getfd,
+ * tunnelled connects refused (ptracer.h). names, st, say: as for
+ * runmode_seccomp. */
 int runmode_ptrace(char *const argv[], char **env, const char *socks5, const char *routes,
-                   const char *names, const struct tsr_status *st, const char *say);
+                   const char *names, const struct tsr_status *st, const char *say,
+                   bool fail_closed);
 
 #endif

@@ -108,15 +108,41 @@ static void fd_path(char *out, size_t n, pid_t tid, const char *what, int fd)
 
 enum sock_kind { SOCK_KIND_NONE, SOCK_KIND_TCP, SOCK_KIND_UDP, SOCK_KIND_OTHER };
 
+/* Where the kernel has no sockprotoname (gVisor): the kind from a
+ * duplicate's SO_DOMAIN/SO_TYPE/SO_PROTOCOL (pidfd_getfd); without one,
+ * SOCK_KIND_OTHER, so that a connect to the tailnet fails closed. */
+static enum sock_kind sock_kind_asked(pid_t tid, int fd, int *family)
+{
+    int d = trap_app_fd(tid, fd), dom = 0, type = 0, proto = 0;
+    if (d < 0)
+        return SOCK_KIND_OTHER;
+    socklen_t l = sizeof dom, lt = sizeof type, lp = sizeof proto;
+    bool ok = getsockopt(d, SOL_SOCKET, SO_DOMAIN, &dom, &l) == 0 &&
+              getsockopt(d, SOL_SOCKET, SO_TYPE, &type, &lt) == 0 &&
+              getsockopt(d, SOL_SOCKET, SO_PROTOCOL, &proto, &lp) == 0;
+    close(d);
+    if (!ok || (dom != AF_INET && dom != AF_INET6))
+        return SOCK_KIND_OTHER;
+    *family = dom;
+    if (type == SOCK_STREAM && (proto == IPPROTO_TCP || proto == IPPROTO_MPTCP))
+        return SOCK_KIND_TCP;
+    if (type == SOCK_DGRAM && proto == IPPROTO_UDP)
+        return SOCK_KIND_UDP;
+    return SOCK_KIND_OTHER;
+}
+
 /* The socket's protocol from its sockprotoname, without touching it. */
 static enum sock_kind sock_kind(pid_t tid, int fd, int *family)
 {
     char path[64], name[32];
+    struct stat sb;
     fd_path(path, sizeof path, tid, "fd", fd);
     ssize_t n = getxattr(path, "system.sockprotoname", name, sizeof name - 1);
+    int e = errno;
+    if (n < 0 && (e == EOPNOTSUPP || e == ENODATA) && stat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+        return sock_kind_asked(tid, fd, family);
     if (n < 0)
-        return errno == ENOENT || errno == ENODATA || errno == EOPNOTSUPP ? SOCK_KIND_NONE
-                                                                          : SOCK_KIND_OTHER;
+        return e == ENOENT || e == ENODATA || e == EOPNOTSUPP ? SOCK_KIND_NONE : SOCK_KIND_OTHER;
     name[n] = '\0';
     size_t l = strlen(name);
     *family = l > 2 && strcmp(name + l - 2, "v6") == 0 ? AF_INET6 : AF_INET;

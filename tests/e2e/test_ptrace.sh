@@ -290,6 +290,33 @@ test_ptrace_neither_falls_back_to_env() {
     assert_eq "socks5h://$BED_SOCKS5" "$out"
 }
 
+# No listener and no pidfd_getfd, but ptrace (Debian's gVisor: scdeny
+# --no-pidfd --listener-einval): no tunnel can be built, so auto runs the Go
+# program under ptrace with its tailnet connects refused at once, where the
+# proxy-variable fallback let them leave by the default route (the leak net
+# counted 9 SYNs) and hang; one hint says so. Its other connects work.
+test_ptrace_without_getfd_fails_closed() {
+    sc_build
+    sc_leak_net
+    local out
+    out=$(pt_denied --no-pidfd --listener-einval -- "$SC_DIR/gdial-static" \
+        dial "$BED_PEER_V4:$BED_ECHO_PORT") || true
+    assert_eq "err=dial tcp $BED_PEER_V4:$BED_ECHO_PORT: connect: network is unreachable" "$out"
+    assert_contains "$(cat "$BED_DIR/sc.err")" "refused (ENETUNREACH) under ptrace"
+    out=$(pt_denied --no-pidfd --listener-einval -- "$SC_DIR/faultprobe-static" -e \
+        "$BED_PEER_V4" "$BED_ECHO_PORT") || true
+    assert_contains "$out" "ENETUNREACH"
+    assert_no_leak "(no pidfd_getfd)"
+    # A connect elsewhere is the kernel's as usual.
+    socat TCP-LISTEN:18081,bind=127.0.0.1,reuseaddr,fork EXEC:cat &
+    local srv=$!
+    wait_for_port 127.0.0.1 18081
+    out=$(pt_denied --no-pidfd --listener-einval -- "$SC_DIR/gdial-static" \
+        dial 127.0.0.1:18081) || true
+    kill "$srv"
+    assert_eq "ok remote=127.0.0.1:18081" "$out"
+}
+
 test_ptrace_doctor_reports() {
     sc_build
     local out
