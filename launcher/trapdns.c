@@ -14,10 +14,11 @@
 
 #include "dnssock.h"
 #include "dnsstub.h"
+#include "sigdue.h"
 #include "tsrun.h"
 
-#define DNS_DGRAM_MAX 65536   /* larger than any UDP datagram */
-#define DNS_WAIT_SLICE_MS 250 /* how often a waiting recvfrom checks its caller */
+#define DNS_DGRAM_MAX 65536  /* larger than any UDP datagram */
+#define DNS_WAIT_SLICE_MS 50 /* how often a waiting recvfrom checks its caller */
 
 void trapdns_stub_for(int family, int type, struct sockaddr_storage *out, socklen_t *len)
 {
@@ -166,6 +167,8 @@ int64_t trapdns_recv_wait(const struct trap_job *j, int d, bool (*valid)(void *)
             if (r != -EAGAIN)
                 return r;
         }
+        if (sigdue(j->tid))
+            return -EINTR; /* the signal is delivered as the call returns */
         if (left >= 0 && (left -= slice) <= 0)
             return -EAGAIN;
     }

@@ -54,8 +54,12 @@ bool trapdns_recv_blocks(const struct trap_job *j, int d);
 
 /* A blocking recvfrom with nothing queued: waits for a datagram on d
  * within the socket's SO_RCVTIMEO (then -EAGAIN, as the kernel answers),
- * asking valid(arg) every 250 ms whether the caller still waits. The byte
- * count, -errno, or TRAPDNS_GONE. Runs on a thread of its own. */
+ * asking valid(arg) every 50 ms whether the caller still waits, and
+ * whether a signal is due to it (sigdue.h): then -EINTR, so that its
+ * handler runs (or a fatal one ends it) as the call returns. A handler
+ * installed with SA_RESTART sees EINTR too, as with a socket that has a
+ * SO_RCVTIMEO. The byte count, -errno, or TRAPDNS_GONE. Runs on a thread
+ * of its own. */
 int64_t trapdns_recv_wait(const struct trap_job *j, int d, bool (*valid)(void *), void *arg);
 
 #endif

@@ -296,7 +296,9 @@ sc_check_go_resolver_over_tcp() {
 # sc_check_blocking_recvfrom MODE: a blocking recvfrom on a socket whose
 # tailnet query went to the stub: with nothing queued it waits in a
 # supervisor thread (within the socket's SO_RCVTIMEO), and an answer that
-# arrives later still reports the nameserver as its source. Python without
+# arrives later still reports the nameserver as its source. A signal with a
+# handler ends the wait (EINTR, the handler runs); before, with no
+# SO_RCVTIMEO, the thread waited for ever. Python without
 # the shim, so the filter sees it.
 sc_check_blocking_recvfrom() {
     sc_build
@@ -324,11 +326,23 @@ except OSError as e:
     print("nothing queued: errno", e.errno)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
 threading.Timer(0.2, lambda: s.sendto(q(sys.argv[1], 3), ns)).start()
-show("later", *s.recvfrom(512))' "$BED_PEER_FQDN")
+show("later", *s.recvfrom(512))
+class Alarm(Exception):
+    pass
+def on_alarm(*_):
+    raise Alarm()
+signal.signal(signal.SIGALRM, on_alarm)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    s.recvfrom(512)
+    print("signal: a datagram came first")
+except Alarm:
+    print("signal: its handler ran")' "$BED_PEER_FQDN")
     echo "$out"
     assert_eq "first 127.0.0.1:53 1 $BED_PEER_V4
 nothing queued: errno 11
-later 127.0.0.1:53 3 $BED_PEER_V4" "$out"
+later 127.0.0.1:53 3 $BED_PEER_V4
+signal: its handler ran" "$out"
 }
 
 # sc_lines TEXT: TEXT's lines other than a sanitizer runtime's own (under
