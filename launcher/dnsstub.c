@@ -276,20 +276,33 @@ static void *serve(void *arg)
 
 bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen)
 {
+    enum { QUESTIONS_MAX = 16 };
     uint8_t out[DNS_MSG_MAX], one[DNS_MSG_MAX];
     if (!started || qlen < DNS_HEADER)
         return false;
-    /* Judged by its first question alone: a message with several (which
-     * no resolver sends, and the stub does not answer) whose first is about
-     * the tailnet goes to the stub too, never to the nameserver. */
     if (qlen > sizeof one)
         qlen = sizeof one;
-    memcpy(one, q, qlen);
-    if (one[4] || one[5] > 1) {
+    /* Each question on its own, as a query (QR clear, one question): any
+     * about the tailnet keeps the message from the nameserver, whatever its
+     * header says (a "response", several questions). */
+    unsigned qd = (unsigned)q[4] << 8 | q[5];
+    size_t off = DNS_HEADER;
+    for (unsigned i = 0; i < qd && i < QUESTIONS_MAX && off < qlen; i++) {
+        memcpy(one, q, DNS_HEADER);
+        one[2] &= 0x7f;
         one[4] = 0;
         one[5] = 1;
+        memcpy(one + DNS_HEADER, q + off, qlen - off);
+        size_t len = DNS_HEADER + (qlen - off);
+        if (answer(one, len, out, sizeof out) > 0)
+            return true;
+        char name[256];
+        int qtype, end = read_question(one, len, name, sizeof name, &qtype);
+        if (end < 0)
+            return false;
+        off += (size_t)end - DNS_HEADER;
     }
-    return answer(one, qlen, out, sizeof out) > 0;
+    return false;
 }
 
 /* A socket of `type` bound to 127.0.0.1 on a free port (listening, for

@@ -25,10 +25,12 @@
 int dnsstub_answer(const struct nm_view *v, const uint8_t *q, size_t qlen, uint8_t *out,
                    size_t outlen);
 
-/* Would the running stub answer this query itself (a tailnet name, or a
- * name under the tailnet's suffix)? Judged by the first question (a message
- * with several is not answered, but must not reach a nameserver either).
- * False for other names, for malformed messages and before dnsstub_start. */
+/* Is this message about the tailnet (a tailnet name, or a name under the
+ * tailnet's suffix), so that it must not reach a nameserver? Each of its
+ * first 16 questions is judged as a query of its own, whatever the header
+ * says (QR set, several questions: the stub itself answers only a plain
+ * query with one). False for other names, for a question it cannot parse
+ * (a compression pointer in it), and before dnsstub_start. */
 bool dnsstub_is_tailnet(const uint8_t *q, size_t qlen);
 
 /* Starts the stub on 127.0.0.1:0 with a thread of its own; *addr is where

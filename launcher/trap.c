@@ -439,6 +439,20 @@ static int dns_query_job(const struct trap_call *n, int family, const struct soc
     return rc;
 }
 
+/* A send to a nameserver's port 53 that tsrun could not judge whole, so
+ * that a tailnet query could pass the stub: a TCP fast open (a connect that
+ * carries its first bytes, past trapdns_connect) or a corked UDP datagram
+ * (MSG_MORE: its query is not all in this call). -EOPNOTSUPP for those (no
+ * resolver sends either), 0 for any other. A socket corked with UDP_CORK
+ * cannot be seen. */
+static int dns_send_flags(enum sock_kind k, uint64_t flags)
+{
+    if ((k == SOCK_KIND_TCP && (flags & MSG_FASTOPEN)) ||
+        (k == SOCK_KIND_UDP && (flags & MSG_MORE)))
+        return -EOPNOTSUPP;
+    return 0;
+}
+
 /* sendto(fd, q, qlen, flags, ns, nslen) to port 53: a tailnet query on a
  * UDP socket is a DNS job (musl's static resolver asks this way); any other
  * datagram continues. The query is read here: unreadable for another reason
@@ -450,7 +464,11 @@ static int dns_sendto(const struct trap_call *n, const struct sockaddr_storage *
     uint8_t q[TRAP_DNS_QUERY_MAX];
     int fd = (int)n->args[0], family = AF_INET;
     uint64_t qlen = n->args[2];
-    if (qlen < 12 || sock_kind(n->tid, fd, &family) != SOCK_KIND_UDP)
+    enum sock_kind k = sock_kind(n->tid, fd, &family);
+    int refuse = dns_send_flags(k, n->args[3]);
+    if (refuse)
+        return refuse;
+    if (qlen < 12 || k != SOCK_KIND_UDP)
         return TRAP_CONTINUE;
     int rc = trap_mem_read(n->tid, n->args[1], q, qlen < sizeof q ? (size_t)qlen : sizeof q);
     if (rc == -EFAULT)
@@ -598,8 +616,11 @@ static int msg_decide(const struct trap_call *n, const struct msghdr *mh, uint64
         return -ENETUNREACH;
     if (route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes))
         return tunnelled_send_verdict(msg_sock_kind(n, s), flags);
-    if (!dns_port(&ss, len) || msg_sock_kind(n, s) != SOCK_KIND_UDP)
+    if (!dns_port(&ss, len))
         return TRAP_CONTINUE;
+    rc = dns_send_flags(msg_sock_kind(n, s), flags);
+    if (rc != 0 || s->kind != SOCK_KIND_UDP)
+        return rc != 0 ? rc : TRAP_CONTINUE;
     uint8_t q[TRAP_DNS_QUERY_MAX];
     size_t qlen = 0;
     rc = msg_gather(n, mh, q, &qlen);

@@ -395,6 +395,39 @@ Test(trap, dns_sendmsg_decisions, .init = setup, .fini = teardown)
     s.args[2] = l2 + (l2 - 12);
     cr_assert_eq(trap_decide(&s, &j), TRAP_DNS);
     free(j);
+    /* ... or the second, after another name's; or in a "response". */
+    uint8_t q3[128];
+    size_t l3 = query_a(q3, "example.org");
+    memcpy(q3 + l3, tq + 12, tl - 12);
+    q3[5] = 2;
+    s.args[1] = (uint64_t)(uintptr_t)q3;
+    s.args[2] = l3 + (tl - 12);
+    cr_assert_eq(trap_decide(&s, &j), TRAP_DNS);
+    free(j);
+    uint8_t qr[64];
+    memcpy(qr, tq, tl);
+    qr[2] |= 0x80;
+    s.args[1] = (uint64_t)(uintptr_t)qr;
+    s.args[2] = tl;
+    cr_assert_eq(trap_decide(&s, &j), TRAP_DNS);
+    free(j);
+    /* A corked datagram (MSG_MORE), whatever its bytes, and a TCP fast open
+     * to port 53: not judged whole, refused. */
+    s.args[1] = (uint64_t)(uintptr_t)tq;
+    s.args[2] = 5;
+    s.args[3] = MSG_MORE;
+    cr_assert_eq(trap_decide(&s, &j), -EOPNOTSUPP);
+    c.args[1] = (uint64_t)(uintptr_t)&m[1].msg_hdr;
+    c.args[2] = MSG_MORE;
+    cr_assert_eq(trap_decide(&c, &j), -EOPNOTSUPP);
+    c.args[2] = 0;
+    s.args[0] = (uint64_t)tcp;
+    s.args[2] = tl;
+    s.args[3] = MSG_FASTOPEN;
+    cr_assert_eq(trap_decide(&s, &j), -EOPNOTSUPP);
+    s.args[3] = 0;
+    cr_assert_eq(trap_decide(&s, &j), TRAP_CONTINUE, "TCP without fast open: connect decides");
+    s.args[0] = (uint64_t)udp;
     close(tcp);
     close(udp);
 }
