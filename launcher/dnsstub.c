@@ -14,9 +14,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mapview.h"
+#include "route.h"
+#include "socks5_dial.h"
 #include "trap.h"
 
 #define DNS_HEADER 12
@@ -226,11 +229,60 @@ struct fwd {
     uint8_t msg[DNS_MSG_MAX];
 };
 
+/* n bytes from s within DNS_FORWARD_TIMEOUT_MS: 0 or -1. */
+static int read_exact(int s, uint8_t *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        struct pollfd p = {.fd = s, .events = POLLIN};
+        ssize_t r = poll(&p, 1, DNS_FORWARD_TIMEOUT_MS) == 1 ? recv(s, buf + got, n - got, 0) : -1;
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+/* A nameserver in a tunnelled range (MagicDNS's 100.100.100.100, one behind
+ * a subnet route, any one with an exit node's TSRUN_ROUTES=all) is asked
+ * over TCP (RFC 1035 4.2.2: a two-byte length first) through tailscaled's
+ * SOCKS5 port: a datagram to it would leave by the kernel's routes. The
+ * reply's length, or -1 (the program retries or times out). */
+static ssize_t ask_via_proxy(const struct fwd *f, uint8_t *reply, size_t cap)
+{
+    const struct unotify_cfg *cfg = trap_cfg();
+    uint8_t d16[16], len2[2] = {(uint8_t)(f->len >> 8), (uint8_t)f->len};
+    uint16_t port;
+    if (!route_addr16((const struct sockaddr *)&f->ns, f->nslen, d16, &port))
+        return -1;
+    int s = socket(cfg->proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return -1;
+    ssize_t n = -1;
+    struct iovec v[2] = {{len2, 2}, {(void *)f->msg, f->len}};
+    struct msghdr mh = {.msg_iov = v, .msg_iovlen = 2};
+    if (socks5_dial(s, (const struct sockaddr *)&cfg->proxy, cfg->proxylen, d16, port,
+                    DNS_FORWARD_TIMEOUT_MS) == 0 &&
+        sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)(2 + f->len) && read_exact(s, len2, 2) == 0) {
+        size_t rl = (size_t)len2[0] << 8 | len2[1];
+        if (rl <= cap && read_exact(s, reply, rl) == 0)
+            n = (ssize_t)rl;
+    }
+    close(s);
+    return n;
+}
+
 /* One forwarded query: to the program's nameserver, the reply back. */
 static void *forward(void *arg)
 {
     struct fwd *f = arg;
     uint8_t reply[4096];
+    if (route_is_tunnelled((const struct sockaddr *)&f->ns, f->nslen, &trap_cfg()->routes)) {
+        ssize_t n = ask_via_proxy(f, reply, sizeof reply);
+        if (n > 0)
+            sendto(stub_fd, reply, (size_t)n, 0, (struct sockaddr *)&f->from, f->fromlen);
+        free(f);
+        return NULL;
+    }
     int s = socket(f->ns.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s >= 0 && sendto(s, f->msg, f->len, 0, (struct sockaddr *)&f->ns, f->nslen) >= 0) {
         struct pollfd p = {.fd = s, .events = POLLIN};
@@ -407,9 +459,29 @@ static void set_timeout(int fd, int ms)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-/* A TCP connection to ns, bounded by DNS_FORWARD_TIMEOUT_MS. fd or -errno. */
+/* A TCP connection to ns, bounded by DNS_FORWARD_TIMEOUT_MS: through
+ * tailscaled's SOCKS5 port when ns is in a tunnelled range (ask_via_proxy).
+ * fd or -errno. */
 static int dial_ns(const struct sockaddr_storage *ns, socklen_t nslen)
 {
+    const struct unotify_cfg *cfg = trap_cfg();
+    uint8_t d16[16];
+    uint16_t port;
+    if (route_is_tunnelled((const struct sockaddr *)ns, nslen, &cfg->routes)) {
+        int s = socket(cfg->proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int rc = s < 0 ? -errno
+                 : !route_addr16((const struct sockaddr *)ns, nslen, d16, &port)
+                     ? -EAFNOSUPPORT
+                     : socks5_dial(s, (const struct sockaddr *)&cfg->proxy, cfg->proxylen, d16,
+                                   port, DNS_FORWARD_TIMEOUT_MS);
+        if (rc < 0) {
+            if (s >= 0)
+                close(s);
+            return rc;
+        }
+        set_timeout(s, DNS_FORWARD_TIMEOUT_MS);
+        return s;
+    }
     int s = socket(ns->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (s < 0)
         return -errno;

@@ -328,20 +328,25 @@ static int on_connect(const struct trap_call *n, struct trap_job **out)
     int rc = read_dest(n, n->args[1], n->args[2], &ss);
     if (!still_valid(n))
         return TRAP_GONE;
-    if (rc != 0 || !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes)) {
+    bool tunnelled = rc == 0 && route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes);
+    /* Port 53 of any nameserver, in a tunnelled range too (MagicDNS's
+     * 100.100.100.100, one behind a subnet route or an exit node): Go's
+     * resolver on UDP, and DNS over TCP, go to the stub instead, which
+     * forwards other names (through the proxy to a tunnelled nameserver,
+     * dnsstub.c). A TCP one without the stub's TCP listener fails:
+     * connected to the nameserver itself, it would carry tailnet queries
+     * unseen. */
+    if (rc == 0 && dns_port(&ss, len)) {
         int fam = AF_INET;
-        enum sock_kind k =
-            rc == 0 && dns_port(&ss, len) ? sock_kind(n->tid, fd, &fam) : SOCK_KIND_NONE;
-        /* Go's resolver on UDP, and DNS over TCP: to the stub instead. A
-         * TCP one without the stub's TCP listener fails: connected to the
-         * nameserver itself, it would carry tailnet queries unseen. */
+        enum sock_kind k = sock_kind(n->tid, fd, &fam);
         if (k == SOCK_KIND_UDP || (k == SOCK_KIND_TCP && g_cfg->dns_tcp))
             return dns_job(n, k == SOCK_KIND_UDP ? TRAP_JOB_DNS_UDP : TRAP_JOB_DNS_TCP, fd, fam,
                            &ss, len, out);
         if (k == SOCK_KIND_TCP)
             return -ENETUNREACH;
-        return rc ? rc : TRAP_CONTINUE;
     }
+    if (!tunnelled)
+        return rc ? rc : TRAP_CONTINUE;
     int family = AF_INET;
     enum sock_kind k = sock_kind(n->tid, fd, &family);
     if (k != SOCK_KIND_TCP) {
@@ -426,7 +431,10 @@ static int tunnelled_send_verdict(enum sock_kind k, uint64_t flags)
 static int dns_query_job(const struct trap_call *n, int family, const struct sockaddr_storage *ns,
                          socklen_t nslen, const uint8_t *q, size_t qlen, struct trap_job **out)
 {
-    if (!dnsstub_is_tailnet(q, qlen < TRAP_DNS_QUERY_MAX ? qlen : TRAP_DNS_QUERY_MAX))
+    /* A nameserver in a tunnelled range gets every query through the stub,
+     * which forwards other names to it through the proxy (dnsstub.c). */
+    bool all = route_is_tunnelled((const struct sockaddr *)ns, nslen, &g_cfg->routes);
+    if (!all && !dnsstub_is_tailnet(q, qlen < TRAP_DNS_QUERY_MAX ? qlen : TRAP_DNS_QUERY_MAX))
         return TRAP_CONTINUE;
     if (qlen > TRAP_DNS_QUERY_MAX)
         return -EMSGSIZE;
@@ -487,10 +495,16 @@ static int on_sendto(const struct trap_call *n, struct trap_job **out)
     int rc = read_dest(n, n->args[4], n->args[5], &ss);
     if (!still_valid(n))
         return TRAP_GONE;
-    if (rc == 0 && !route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes))
-        return dns_port(&ss, len) ? dns_sendto(n, &ss, len, out) : TRAP_CONTINUE;
     if (rc != 0)
         return rc;
+    bool tunnelled = route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes);
+    if (dns_port(&ss, len)) {
+        rc = dns_sendto(n, &ss, len, out);
+        if (rc != TRAP_CONTINUE || !tunnelled)
+            return rc;
+    }
+    if (!tunnelled)
+        return TRAP_CONTINUE;
     int family;
     return tunnelled_send_verdict(sock_kind(n->tid, (int)n->args[0], &family), n->args[3]);
 }
@@ -614,16 +628,19 @@ static int msg_decide(const struct trap_call *n, const struct msghdr *mh, uint64
                                     * open reads it, and refuses it) */
     if (rc < 0)
         return -ENETUNREACH;
-    if (route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes))
-        return tunnelled_send_verdict(msg_sock_kind(n, s), flags);
+    bool tunnelled = route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes);
     if (!dns_port(&ss, len))
-        return TRAP_CONTINUE;
+        return tunnelled ? tunnelled_send_verdict(msg_sock_kind(n, s), flags) : TRAP_CONTINUE;
     rc = dns_send_flags(msg_sock_kind(n, s), flags);
-    if (rc != 0 || s->kind != SOCK_KIND_UDP)
-        return rc != 0 ? rc : TRAP_CONTINUE;
+    if (rc != 0)
+        return rc;
+    if (s->kind != SOCK_KIND_UDP)
+        return tunnelled ? tunnelled_send_verdict(s->kind, flags) : TRAP_CONTINUE;
     uint8_t q[TRAP_DNS_QUERY_MAX];
     size_t qlen = 0;
     rc = msg_gather(n, mh, q, &qlen);
+    if (rc == TRAP_CONTINUE && tunnelled)
+        return -ENETUNREACH; /* not a query, and UDP to the tailnet never leaves */
     if (rc != 0)
         return rc;
     rc = dns_query_job(n, s->family, &ss, len, q, qlen, out);

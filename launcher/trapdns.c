@@ -99,10 +99,27 @@ int64_t trapdns_sendto(const struct trap_job *j, int d)
     socklen_t sl;
     int rc;
     trapdns_stub_for(j->family, SOCK_DGRAM, &st, &sl);
+    struct sockaddr_storage from = {.ss_family = (sa_family_t)j->family};
+    socklen_t fl = sizeof from;
     if (fstat(d, &sb) < 0) {
         rc = -ENETUNREACH;
     } else {
         dnssock_remember(sb.st_ino, &j->dest, j->len); /* before the answer can arrive */
+        /* The stub forwards a query it does not answer itself (one to a
+         * nameserver in a tunnelled range) to the nameserver recorded for
+         * its source: bound first (as the send would), so that the source
+         * is known before the query arrives. An unbound socket's bind to
+         * the wildcard and port 0 is what the send does anyway. */
+        (void)bind(d, (struct sockaddr *)&from,
+                   j->family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in));
+        if (getsockname(d, (struct sockaddr *)&from, &fl) == 0) {
+            trapdns_v4_form(&from);
+            struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
+            if (f4->sin_addr.s_addr == htonl(INADDR_ANY)) /* the stub sees loopback */
+                f4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            dnsstub_remember(&from, &j->dest, j->len);
+        }
         rc = sendto(d, j->q, j->qlen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&st, sl) < 0
                  ? -ENETUNREACH
                  : 0;

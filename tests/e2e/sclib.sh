@@ -246,6 +246,53 @@ reply id=2 $ns4 rcode=0 a=10.9.8.7" "$out" "sendmmsg [other, other]"
     sc_assert_no_tailnet_queries "$d"
 }
 
+# sc_check_tunnelled_nameserver MODE: the only nameserver is in a tunnelled
+# range (here behind the peer's subnet route, --accept-routes; MagicDNS's
+# 100.100.100.100 and an exit node's routes are the same case). Its queries
+# go to tsrun's stub, which answers tailnet names and asks the nameserver
+# the others over TCP through the proxy: nothing goes by the kernel's routes
+# (the leak net counts frames to the subnet too), and the nameserver sees
+# the other name over TCP and no tailnet name. Before, Go's UDP connect and
+# musl's sendto there got ENETUNREACH: no name resolved at all.
+sc_check_tunnelled_nameserver() {
+    sc_build
+    source "$REPO/tests/e2e/leaknet.sh"
+    leak_up "$BED_SUBNET_ROUTE"
+    local d=$BED_DIR/scdns-subnet-$1 out
+    mkdir -p "$d"
+    printf '127.0.0.1 localhost\n::1 localhost\n' >"$d/hosts"
+    printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$BED_SUBNET_V4" >"$d/resolv.conf"
+    nsenter --net="$BED_PEER_NETNS" -- python3 "$REPO/tests/fakes/dns.py" --listen "$BED_SUBNET_V4" \
+        --log "$d/queries" --ready "$d/ready" --answer example.internal=10.9.8.7 &
+    wait_for_file "$d/ready"
+    export -f sc_tsrun
+    export SC_DIR
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    out=$(unshare -m -- bash -c '
+        for f in resolv.conf hosts; do mount --bind "$1/$f" "/etc/$f"; done
+        sc_tsrun --accept-routes --intercept="$2" "$SC_DIR/gdial-static" lookup "$BED_PEER_SHORT" || true
+        sc_tsrun --accept-routes --intercept="$2" "$SC_DIR/gdial-static" lookup example.internal || true
+        sc_tsrun --accept-routes --intercept="$2" "$SC_DIR/namedial-static" "$BED_PEER_SHORT" "$BED_ECHO_PORT" || true
+        sc_tsrun --accept-routes --intercept="$2" "$SC_DIR/resolve-static" -4 --socktype stream \
+            example.internal - | head -n 1' _ "$d" "$1")
+    echo "$out"
+    local -a l
+    mapfile -t l <<<"$out"
+    assert_eq "addrs=$BED_PEER_V4 $BED_PEER_V6" "${l[0]}" "Go: the tailnet name, from the stub"
+    assert_eq "addrs=10.9.8.7" "${l[1]}" "Go: the other name, through the proxy"
+    assert_contains "${l[2]}" "$BED_PEER_V4" "musl: the tailnet name"
+    assert_contains "ok remote=$BED_PEER_V4|ok remote=$BED_PEER_V6" "${l[3]}" "musl: dialled by name"
+    assert_eq "inet stream 6 10.9.8.7 0 canon=example.internal" "${l[4]}" \
+        "musl: the other name, through the proxy"
+    local seen
+    seen=$(cat "$d/queries")
+    echo "$seen"
+    assert_contains "$seen" "tcp A example.internal" "asked over TCP through the tunnel"
+    assert_not_contains "$seen" "udp " "no datagram reached it"
+    sc_assert_no_tailnet_queries "$d"
+    assert_no_leak "(a tunnelled nameserver, $1)"
+}
+
 # sc_check_go_resolver_over_tcp [TSRUN_ARGS...]: DNS over TCP (Go falls
 # back to it on a truncated answer; "options use-vc", which Go 1.19 reads
 # from resolv.conf, makes it ask over TCP from the start): a TCP connect to

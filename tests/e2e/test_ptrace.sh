@@ -409,3 +409,9 @@ test_ptrace_sendmsg_to_tailnet_fails_closed() {
 test_ptrace_dns_sendmsg_sendmmsg_without_leak() {
     sc_check_dns_sendmsg ptrace
 }
+
+# A nameserver in a tunnelled range (a subnet route; MagicDNS's quad-100):
+# through the stub, other names over TCP through the proxy (sclib.sh).
+test_ptrace_tunnelled_nameserver() {
+    sc_check_tunnelled_nameserver ptrace
+}

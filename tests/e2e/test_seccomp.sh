@@ -364,3 +364,9 @@ test_seccomp_dns_sendmsg_sendmmsg_without_leak() {
 test_seccomp_dns_sendmsg_on_the_addfd_path() {
     TSRUN_SECCOMP_ADDFD=1 sc_check_dns_sendmsg seccomp addfd
 }
+
+# A nameserver in a tunnelled range (a subnet route; MagicDNS's quad-100):
+# through the stub, other names over TCP through the proxy (sclib.sh).
+test_seccomp_tunnelled_nameserver() {
+    sc_check_tunnelled_nameserver seccomp
+}
