@@ -130,7 +130,10 @@ static int cmd_run(const struct cli *c)
                     path, proxy_env ? "; exporting HTTP(S)_PROXY and ALL_PROXY" : "");
             }
         }
-        if (ei.setuid || ei.setgid || ei.file_caps)
+        /* Under seccomp or ptrace mode the supervisor says what no-new-privs
+         * does to it instead (trap_report_exec). */
+        if ((ei.setuid || ei.setgid || ei.file_caps) && mode != RUNMODE_SECCOMP &&
+            mode != RUNMODE_PTRACE)
             tsr_warn("%s is %s: the loader ignores LD_PRELOAD there, its connections are not "
                      "tunnelled",
                      path,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include "dnsstub.h"
 #include "trapdns.h"
 #include "tsrun.h"
+
+#define ADDFD_ANSWER_WAIT_MS 100 /* sendto_addfd: the stub's answer, queued in time */
 
 /* A duplicate of the app's socket: by pidfd_getfd, or, where that is not
  * permitted, tsrun's copy of a socket it installed there itself
@@ -122,6 +125,14 @@ static int64_t sendto_addfd(const struct trap_job *j)
         return -ENETUNREACH;
     }
     int64_t r = trapdns_sendto(j, s); /* remembers the socket (dnssock) */
+    /* A program that watched its old socket (Go registers one with epoll
+     * when it makes it, before this sendto) watches nothing now: let the
+     * stub's answer be queued before the call returns, so that its first
+     * read finds it instead of waiting for a readiness it cannot see
+     * (loopback: well within the bound). */
+    struct pollfd p = {.fd = s, .events = POLLIN};
+    if (r >= 0)
+        (void)poll(&p, 1, ADDFD_ANSWER_WAIT_MS);
     struct stat sb;
     pid_t pid = trap_tgid(j->tid); /* the fd table outlives the thread that asked */
     if (fstat(s, &sb) == 0)
