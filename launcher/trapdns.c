@@ -99,8 +99,10 @@ int64_t trapdns_sendto(const struct trap_job *j, int d)
     socklen_t sl;
     int rc;
     trapdns_stub_for(j->family, SOCK_DGRAM, &st, &sl);
-    struct sockaddr_storage from = {.ss_family = (sa_family_t)j->family};
+    struct sockaddr_storage from;
     socklen_t fl = sizeof from;
+    memset(&from, 0, sizeof from);
+    from.ss_family = (sa_family_t)j->family;
     if (fstat(d, &sb) < 0) {
         rc = -ENETUNREACH;
     } else {
@@ -115,9 +117,12 @@ int64_t trapdns_sendto(const struct trap_job *j, int d)
                                          : sizeof(struct sockaddr_in));
         if (getsockname(d, (struct sockaddr *)&from, &fl) == 0) {
             trapdns_v4_form(&from);
-            struct sockaddr_in *f4 = (struct sockaddr_in *)&from;
-            if (f4->sin_addr.s_addr == htonl(INADDR_ANY)) /* the stub sees loopback */
-                f4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            struct sockaddr_in f4;
+            memcpy(&f4, &from, sizeof f4);
+            if (f4.sin_addr.s_addr == htonl(INADDR_ANY)) { /* the stub sees loopback */
+                f4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+                memcpy(&from, &f4, sizeof f4);
+            }
             dnsstub_remember(&from, &j->dest, j->len);
         }
         rc = sendto(d, j->q, j->qlen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&st, sl) < 0
