@@ -162,6 +162,10 @@ static int cmd_run(const struct cli *c)
         if (!names && !d.have_st)
             daemon_fetch_status(&d, 3000);
         const struct tsr_status *st = d.have_st ? &d.st : NULL;
+        /* The ranges the shim would tunnel for it: tsrun's own (an exit
+         * node, --accept-routes), else the user's TSRUN_ROUTES, which
+         * inject_build_env passes on then. */
+        const char *routes = s.routes && *s.routes ? s.routes : getenv("TSRUN_ROUTES");
         /* Each returns only when its intercept cannot be had: nothing ran. */
         int sr = 0, pr = 0;
         /* One line says which intercept and why, once it is in place. */
@@ -171,7 +175,7 @@ static int cmd_run(const struct cli *c)
                      "%s is %s: tunnelling its connects with seccomp user notifications",
                      c->argv[0], why);
         if (mode == RUNMODE_SECCOMP) {
-            sr = runmode_seccomp(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL);
+            sr = runmode_seccomp(c->argv, env, s.socks5, routes, names, st, say[0] ? say : NULL);
             if (sr == RUNMODE_BAD_CONFIG || c->intercept == CLI_INTERCEPT_SECCOMP) {
                 if (sr != RUNMODE_BAD_CONFIG)
                     tsr_error("--intercept=seccomp: no seccomp listener: %s; try "
@@ -185,8 +189,7 @@ static int cmd_run(const struct cli *c)
                      "connects with ptrace instead",
                      c->argv[0], why, seccomp_strerror(sr));
         }
-        pr =
-            runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say[0] ? say : NULL, false);
+        pr = runmode_ptrace(c->argv, env, s.socks5, routes, names, st, say[0] ? say : NULL, false);
         if (pr == RUNMODE_BAD_CONFIG || c->intercept == CLI_INTERCEPT_PTRACE) {
             if (pr != RUNMODE_BAD_CONFIG)
                 tsr_error("--intercept=ptrace: cannot trace %s: %s; use --intercept=seccomp "
@@ -216,7 +219,7 @@ static int cmd_run(const struct cli *c)
                      "no tunnel can be built here, so its connects to the tailnet are refused "
                      "(ENETUNREACH) under ptrace%s",
                      c->argv[0], why, seccomp_strerror(sr), proxies);
-            pr = runmode_ptrace(c->argv, env, s.socks5, s.routes, names, st, say, true);
+            pr = runmode_ptrace(c->argv, env, s.socks5, routes, names, st, say, true);
             if (pr == RUNMODE_BAD_CONFIG) {
                 rc = TSR_EXIT_INTERNAL;
                 goto out;

@@ -293,6 +293,22 @@ sc_check_tunnelled_nameserver() {
     assert_no_leak "(a tunnelled nameserver, $1)"
 }
 
+# sc_check_user_routes MODE: the user's TSRUN_ROUTES (no exit node, no
+# --accept-routes) is tunnelled for a static program as the shim tunnels it:
+# the peer's web page behind the subnet route through the tunnel. Before,
+# the supervisor used only tsrun's own routes, and the connect went to the
+# kernel (here: no route, ENETUNREACH).
+sc_check_user_routes() {
+    sc_build
+    local out
+    out=$(TSRUN_ROUTES=$BED_SUBNET_ROUTE sc_tsrun --intercept="$1" "$SC_DIR/gdial-static" \
+        http "http://$BED_SUBNET_V4/") || true
+    assert_eq "status=200 body=hello from db" "$out" "TSRUN_ROUTES under --intercept=$1"
+    out=$(TSRUN_ROUTES=not-a-cidr sc_tsrun --intercept="$1" "$SC_DIR/gdial-static" \
+        dial "$BED_SUBNET_V4:80" 2>&1) && _e2e_fail "a bad TSRUN_ROUTES ran: $out"
+    assert_contains "$(cat "$BED_DIR/sc.err")" "TSRUN_ROUTES" "a bad value is refused, named"
+}
+
 # sc_check_go_resolver_over_tcp [TSRUN_ARGS...]: DNS over TCP (Go falls
 # back to it on a truncated answer; "options use-vc", which Go 1.19 reads
 # from resolv.conf, makes it ask over TCP from the start): a TCP connect to

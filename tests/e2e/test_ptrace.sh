@@ -415,3 +415,8 @@ test_ptrace_dns_sendmsg_sendmmsg_without_leak() {
 test_ptrace_tunnelled_nameserver() {
     sc_check_tunnelled_nameserver ptrace
 }
+
+# The user's TSRUN_ROUTES, as the shim honours it (sclib.sh).
+test_ptrace_user_routes() {
+    sc_check_user_routes ptrace
+}

@@ -370,3 +370,8 @@ test_seccomp_dns_sendmsg_on_the_addfd_path() {
 test_seccomp_tunnelled_nameserver() {
     sc_check_tunnelled_nameserver seccomp
 }
+
+# The user's TSRUN_ROUTES, as the shim honours it (sclib.sh).
+test_seccomp_user_routes() {
+    sc_check_user_routes seccomp
+}
