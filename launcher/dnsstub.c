@@ -229,6 +229,14 @@ struct fwd {
     uint8_t msg[DNS_MSG_MAX];
 };
 
+/* Is ns in a range tsrun tunnels (the supervisors' configuration, trap.h;
+ * none before trap_init)? */
+static bool ns_tunnelled(const struct sockaddr_storage *ns, socklen_t nslen)
+{
+    const struct unotify_cfg *cfg = trap_cfg();
+    return cfg && route_is_tunnelled((const struct sockaddr *)ns, nslen, &cfg->routes);
+}
+
 /* n bytes from s within DNS_FORWARD_TIMEOUT_MS: 0 or -1. */
 static int read_exact(int s, uint8_t *buf, size_t n)
 {
@@ -276,7 +284,7 @@ static void *forward(void *arg)
 {
     struct fwd *f = arg;
     uint8_t reply[4096];
-    if (route_is_tunnelled((const struct sockaddr *)&f->ns, f->nslen, &trap_cfg()->routes)) {
+    if (ns_tunnelled(&f->ns, f->nslen)) {
         ssize_t n = ask_via_proxy(f, reply, sizeof reply);
         if (n > 0)
             sendto(stub_fd, reply, (size_t)n, 0, (struct sockaddr *)&f->from, f->fromlen);
@@ -467,7 +475,7 @@ static int dial_ns(const struct sockaddr_storage *ns, socklen_t nslen)
     const struct unotify_cfg *cfg = trap_cfg();
     uint8_t d16[16];
     uint16_t port;
-    if (route_is_tunnelled((const struct sockaddr *)ns, nslen, &cfg->routes)) {
+    if (ns_tunnelled(ns, nslen)) {
         int s = socket(cfg->proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
         int rc = s < 0 ? -errno
                  : !route_addr16((const struct sockaddr *)ns, nslen, d16, &port)
