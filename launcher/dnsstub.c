@@ -14,7 +14,6 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "mapview.h"
@@ -237,47 +236,7 @@ static bool ns_tunnelled(const struct sockaddr_storage *ns, socklen_t nslen)
     return cfg && route_is_tunnelled((const struct sockaddr *)ns, nslen, &cfg->routes);
 }
 
-/* n bytes from s within DNS_FORWARD_TIMEOUT_MS: 0 or -1. */
-static int read_exact(int s, uint8_t *buf, size_t n)
-{
-    for (size_t got = 0; got < n;) {
-        struct pollfd p = {.fd = s, .events = POLLIN};
-        ssize_t r = poll(&p, 1, DNS_FORWARD_TIMEOUT_MS) == 1 ? recv(s, buf + got, n - got, 0) : -1;
-        if (r <= 0)
-            return -1;
-        got += (size_t)r;
-    }
-    return 0;
-}
-
-/* A nameserver in a tunnelled range (MagicDNS's 100.100.100.100, one behind
- * a subnet route, any one with an exit node's TSRUN_ROUTES=all) is asked
- * over TCP (RFC 1035 4.2.2: a two-byte length first) through tailscaled's
- * SOCKS5 port: a datagram to it would leave by the kernel's routes. The
- * reply's length, or -1 (the program retries or times out). */
-static ssize_t ask_via_proxy(const struct fwd *f, uint8_t *reply, size_t cap)
-{
-    const struct unotify_cfg *cfg = trap_cfg();
-    uint8_t d16[16], len2[2] = {(uint8_t)(f->len >> 8), (uint8_t)f->len};
-    uint16_t port;
-    if (!route_addr16((const struct sockaddr *)&f->ns, f->nslen, d16, &port))
-        return -1;
-    int s = socket(cfg->proxy.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -1;
-    ssize_t n = -1;
-    struct iovec v[2] = {{len2, 2}, {(void *)f->msg, f->len}};
-    struct msghdr mh = {.msg_iov = v, .msg_iovlen = 2};
-    if (socks5_dial(s, (const struct sockaddr *)&cfg->proxy, cfg->proxylen, d16, port,
-                    DNS_FORWARD_TIMEOUT_MS) == 0 &&
-        sendmsg(s, &mh, MSG_NOSIGNAL) == (ssize_t)(2 + f->len) && read_exact(s, len2, 2) == 0) {
-        size_t rl = (size_t)len2[0] << 8 | len2[1];
-        if (rl <= cap && read_exact(s, reply, rl) == 0)
-            n = (ssize_t)rl;
-    }
-    close(s);
-    return n;
-}
+static ssize_t ask_via_proxy(const struct fwd *f, uint8_t *reply, size_t cap);
 
 /* One forwarded query: to the program's nameserver, the reply back. */
 static void *forward(void *arg)
@@ -468,8 +427,7 @@ static void set_timeout(int fd, int ms)
 }
 
 /* A TCP connection to ns, bounded by DNS_FORWARD_TIMEOUT_MS: through
- * tailscaled's SOCKS5 port when ns is in a tunnelled range (ask_via_proxy).
- * fd or -errno. */
+ * tailscaled's SOCKS5 port when ns is in a tunnelled range. fd or -errno. */
 static int dial_ns(const struct sockaddr_storage *ns, socklen_t nslen)
 {
     const struct unotify_cfg *cfg = trap_cfg();
@@ -514,6 +472,21 @@ static int dial_ns(const struct sockaddr_storage *ns, socklen_t nslen)
     }
     set_timeout(s, DNS_FORWARD_TIMEOUT_MS);
     return s;
+}
+
+/* A nameserver in a tunnelled range (MagicDNS's 100.100.100.100, one behind
+ * a subnet route, any one with an exit node's TSRUN_ROUTES=all) is asked
+ * the forwarded query over TCP (RFC 1035 4.2.2) through tailscaled's SOCKS5
+ * port (dial_ns): a datagram to it would leave by the kernel's routes. The
+ * reply's length, or -1 (the program retries or times out). */
+static ssize_t ask_via_proxy(const struct fwd *f, uint8_t *reply, size_t cap)
+{
+    int up = dial_ns(&f->ns, f->nslen);
+    if (up < 0)
+        return -1;
+    int n = write_msg(up, f->msg, f->len) < 0 ? -1 : read_msg(up, reply, cap);
+    close(up);
+    return n < 0 ? -1 : n;
 }
 
 /* One client connection: answer or forward each message until it closes. */
