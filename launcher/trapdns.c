@@ -39,7 +39,8 @@ void trapdns_stub_for(int family, int type, struct sockaddr_storage *out, sockle
     *len = sizeof *s6;
 }
 
-void trapdns_v4_form(struct sockaddr_storage *from)
+/* A local address as the (IPv4) stub sees it: ::ffff:a.b.c.d:P -> a.b.c.d:P. */
+static void v4_form(struct sockaddr_storage *from)
 {
     if (from->ss_family != AF_INET6)
         return;
@@ -70,15 +71,33 @@ static int connect_stub(int d, const struct sockaddr_storage *stub, socklen_t sl
     return -(e ? e : ETIMEDOUT);
 }
 
+/* d's local address as the stub sees what d sends it: in IPv4 form, and
+ * the wildcard as loopback (an unconnected socket's datagrams to the stub
+ * leave from 127.0.0.1). 0 or -errno. */
+static int stub_source(int d, struct sockaddr_storage *from)
+{
+    socklen_t fl = sizeof *from;
+    memset(from, 0, sizeof *from);
+    if (getsockname(d, (struct sockaddr *)from, &fl) < 0)
+        return -errno;
+    v4_form(from);
+    struct sockaddr_in f4;
+    memcpy(&f4, from, sizeof f4);
+    if (f4.sin_addr.s_addr == htonl(INADDR_ANY)) {
+        f4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        memcpy(from, &f4, sizeof f4);
+    }
+    return 0;
+}
+
 int trapdns_connect(const struct trap_job *j, int d)
 {
     bool tcp = j->kind == TRAP_JOB_DNS_TCP;
-    struct sockaddr_storage stub, from = {0};
-    socklen_t sl, fl = sizeof from;
+    struct sockaddr_storage stub, from;
+    socklen_t sl;
     trapdns_stub_for(j->family, tcp ? SOCK_STREAM : SOCK_DGRAM, &stub, &sl);
-    if (connect_stub(d, &stub, sl) < 0 || getsockname(d, (struct sockaddr *)&from, &fl) < 0)
+    if (connect_stub(d, &stub, sl) < 0 || stub_source(d, &from) < 0)
         return -ENETUNREACH; /* connected to ns, its tailnet queries could not be seen */
-    trapdns_v4_form(&from);
     if (tcp) {
         dnsstub_remember_tcp(&from, &j->dest, j->len);
         struct stat sb;
@@ -99,10 +118,9 @@ int64_t trapdns_sendto(const struct trap_job *j, int d)
     socklen_t sl;
     int rc;
     trapdns_stub_for(j->family, SOCK_DGRAM, &st, &sl);
-    struct sockaddr_storage from;
-    socklen_t fl = sizeof from;
-    memset(&from, 0, sizeof from);
-    from.ss_family = (sa_family_t)j->family;
+    struct sockaddr_storage any, from;
+    memset(&any, 0, sizeof any);
+    any.ss_family = (sa_family_t)j->family;
     if (fstat(d, &sb) < 0) {
         rc = -ENETUNREACH;
     } else {
@@ -112,19 +130,11 @@ int64_t trapdns_sendto(const struct trap_job *j, int d)
          * its source: bound first (as the send would), so that the source
          * is known before the query arrives. An unbound socket's bind to
          * the wildcard and port 0 is what the send does anyway. */
-        (void)bind(d, (struct sockaddr *)&from,
+        (void)bind(d, (struct sockaddr *)&any,
                    j->family == AF_INET6 ? sizeof(struct sockaddr_in6)
                                          : sizeof(struct sockaddr_in));
-        if (getsockname(d, (struct sockaddr *)&from, &fl) == 0) {
-            trapdns_v4_form(&from);
-            struct sockaddr_in f4;
-            memcpy(&f4, &from, sizeof f4);
-            if (f4.sin_addr.s_addr == htonl(INADDR_ANY)) { /* the stub sees loopback */
-                f4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-                memcpy(&from, &f4, sizeof f4);
-            }
+        if (stub_source(d, &from) == 0)
             dnsstub_remember(&from, &j->dest, j->len);
-        }
         rc = sendto(d, j->q, j->qlen, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&st, sl) < 0
                  ? -ENETUNREACH
                  : 0;

@@ -26,9 +26,6 @@
  * of this family reaches it (IPv6: v4-mapped, so not on a v6-only socket). */
 void trapdns_stub_for(int family, int type, struct sockaddr_storage *out, socklen_t *len);
 
-/* A local address as the (IPv4) stub sees it: ::ffff:a.b.c.d:P -> a.b.c.d:P. */
-void trapdns_v4_form(struct sockaddr_storage *from);
-
 /* TRAP_JOB_DNS_UDP / TRAP_JOB_DNS_TCP: connects d to the stub (TCP: within
  * TRAPDNS_TCP_CONNECT_MS, whatever the app's O_NONBLOCK) and tells the stub
  * which nameserver the socket was meant for (forwards go there; a TCP

@@ -48,46 +48,40 @@ static void answer(uint64_t id, int64_t r)
         unotify_respond_val(id, r);
 }
 
-/* Where pidfd_getfd is refused (Docker's default profile): a new socket of
- * the app's family and type, connected to the stub (UDP or TCP), installed
- * over the app's fd. Go registers the fd with its poller only after connect
- * returns (see unotify.c's banner), so the swap is safe for it. 0, or
- * -ENETUNREACH when it cannot be done (as trapdns_connect). */
+/* A new socket of tsrun's, of the app's family and this type, to install
+ * over the app's fd where pidfd_getfd is refused (ADDFD): dual-stack on
+ * IPv6, so that it reaches the IPv4 stub. Options the app set on its own
+ * socket are not carried over. The fd, or -1. */
+static int socket_like(const struct trap_job *j, int type)
+{
+    int off = 0, s = socket(j->family, type | SOCK_CLOEXEC, 0);
+    if (s >= 0 && j->family == AF_INET6 &&
+        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) {
+        close(s);
+        return -1;
+    }
+    return s;
+}
+
+/* Where pidfd_getfd is refused (Docker's default profile): a new socket,
+ * connected to the stub as trapdns_connect connects a duplicate, then given
+ * the app's O_NONBLOCK and installed over the app's fd. Go registers the fd
+ * with its poller only after connect returns (see unotify.c's banner), so
+ * the swap is safe for it. 0, or -ENETUNREACH when it cannot be done (as
+ * trapdns_connect). */
 static int connect_addfd(const struct trap_job *j)
 {
-    int type = j->kind == TRAP_JOB_DNS_TCP ? SOCK_STREAM : SOCK_DGRAM;
-    struct sockaddr_storage stub, from = {0};
-    socklen_t sl, fl = sizeof from;
-    int flags = trap_fd_flags(j->tid, j->fd), rc = -ENETUNREACH;
-    if (flags < 0)
-        return -ENETUNREACH;
-    int s = socket(j->family, type | SOCK_CLOEXEC, 0);
-    if (s < 0)
-        return -ENETUNREACH;
-    if (j->family == AF_INET6) {
-        int off = 0;
-        setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-    }
-    trapdns_stub_for(j->family, type, &stub, &sl);
-    if (connect(s, (struct sockaddr *)&stub, sl) < 0 ||
-        getsockname(s, (struct sockaddr *)&from, &fl) < 0 ||
-        ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0))
-        goto out;
-    trapdns_v4_form(&from);
-    if (type == SOCK_STREAM)
-        dnsstub_remember_tcp(&from, &j->dest, j->len);
-    else
-        dnsstub_remember(&from, &j->dest, j->len);
-    if (unotify_addfd(j->id, s, j->fd, flags) < 0)
-        goto out;
-    struct stat sb;
-    if (type == SOCK_STREAM && fstat(s, &sb) == 0)
-        trap_peer_remember(sb.st_ino, (const struct sockaddr *)&j->dest, j->len);
-    tsr_debug("seccomp: tid %d fd %d: DNS connect redirected to the stub (ADDFD)", (int)j->tid,
-              j->fd);
-    rc = 0;
-out:
-    close(s);
+    int flags = trap_fd_flags(j->tid, j->fd);
+    int s = flags < 0 ? -1 : socket_like(j, j->kind == TRAP_JOB_DNS_TCP ? SOCK_STREAM : SOCK_DGRAM);
+    int rc = s < 0 ? -ENETUNREACH : trapdns_connect(j, s);
+    if (rc == 0 && (((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0) ||
+                    unotify_addfd(j->id, s, j->fd, flags) < 0))
+        rc = -ENETUNREACH;
+    if (rc == 0)
+        tsr_debug("seccomp: tid %d fd %d: the DNS connect's socket installed (ADDFD)", (int)j->tid,
+                  j->fd);
+    if (s >= 0)
+        close(s);
     return rc;
 }
 
@@ -112,11 +106,9 @@ static void on_connect(const struct trap_job *j)
  * The byte count, or -ENETUNREACH (the query never reaches ns). */
 static int64_t sendto_addfd(const struct trap_job *j)
 {
-    int flags = trap_fd_flags(j->tid, j->fd), off = 0;
-    int s = flags < 0 ? -1 : socket(j->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (s < 0 ||
-        (j->family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) ||
-        ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0) ||
+    int flags = trap_fd_flags(j->tid, j->fd);
+    int s = flags < 0 ? -1 : socket_like(j, SOCK_DGRAM);
+    if (s < 0 || ((flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0) ||
         unotify_addfd(j->id, s, j->fd, flags) < 0) {
         tsr_debug("seccomp: tid %d fd %d: tailnet DNS query refused (no pidfd_getfd, no ADDFD)",
                   (int)j->tid, j->fd);
