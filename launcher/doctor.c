@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include "localapi.h"
 #include "ptracer.h"
 #include "seccomp.h"
+#include "trap.h"
 #include "preload.h"
 #include "tsrun.h"
 
@@ -104,14 +104,6 @@ static int probe_getfd(const char **which)
         return -e;
     close(d);
     return 0;
-}
-
-static int probe_vm_readv(void)
-{
-    int x = 1, y = 0;
-    struct iovec l = {.iov_base = &y, .iov_len = sizeof y};
-    struct iovec r = {.iov_base = &x, .iov_len = sizeof x};
-    return process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0 ? -errno : 0;
 }
 
 /* First line of `bin version`, or "" . */
@@ -309,7 +301,7 @@ int doctor_run(struct daemon *d, int argc, char **argv)
 
     /* What static and Go programs get here (--intercept=auto). */
     const char *gf_call;
-    int sc = seccomp_probe(), gf = probe_getfd(&gf_call), vm = probe_vm_readv();
+    int sc = seccomp_probe(), gf = probe_getfd(&gf_call), vm = trap_mem_probe();
     char gf_why[160] = "";
     if (gf < 0)
         snprintf(gf_why, sizeof gf_why, "%s is not available here (%s)", gf_call, strerror(-gf));

@@ -145,4 +145,9 @@ int trap_mem_write(pid_t tid, uint64_t addr, const void *buf, size_t len);
  * /proc/TID/mem where tsrun may not call it (Docker, gVisor). */
 void trap_mem_init(void);
 
+/* May tsrun call process_vm_readv (asked about its own memory: a process may
+ * always read itself, so only a seccomp filter or a missing call says no)?
+ * 0 or -errno (-EPERM under Docker's default profile, -ENOSYS on gVisor). */
+int trap_mem_probe(void);
+
 #endif

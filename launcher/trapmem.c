@@ -49,14 +49,18 @@ static ssize_t via_proc(pid_t tid, uint64_t addr, void *buf, size_t len, bool wr
     return n >= 0 ? n : e == EIO ? -EFAULT : -e;
 }
 
-void trap_mem_init(void)
+int trap_mem_probe(void)
 {
     int x = 1, y = 0;
     struct iovec l = {.iov_base = &y, .iov_len = sizeof y};
     struct iovec r = {.iov_base = &x, .iov_len = sizeof x};
-    bool refused =
-        process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0 && (errno == EPERM || errno == ENOSYS);
-    atomic_store_explicit(&no_vm, refused, memory_order_relaxed);
+    return process_vm_readv(getpid(), &l, 1, &r, 1, 0) < 0 ? -errno : 0;
+}
+
+void trap_mem_init(void)
+{
+    int rc = trap_mem_probe();
+    atomic_store_explicit(&no_vm, rc == -EPERM || rc == -ENOSYS, memory_order_relaxed);
 }
 
 static int mem_io(pid_t tid, uint64_t addr, void *buf, size_t len, bool write)
