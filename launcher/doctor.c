@@ -28,6 +28,7 @@
 #include "seccomp.h"
 #include "trap.h"
 #include "preload.h"
+#include "proc.h"
 #include "tsrun.h"
 
 #define CAP_NET_ADMIN_BIT 12
@@ -53,33 +54,14 @@ static void line(struct doc *dc, const char *level, const char *fmt, ...)
     printf("\n");
 }
 
-static const char *status_field(const char *text, const char *key)
-{
-    size_t n = strlen(key);
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-        if (!strncmp(p, key, n) && p[n] == ':')
-            return p + n + 1;
-    }
-    return NULL;
-}
-
 int doctor_parse_capeff(const char *status_text, uint64_t *out)
 {
-    const char *v = status_field(status_text, "CapEff");
-    if (!v)
-        return -EINVAL;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 16);
-    if (errno || end == v)
-        return -EINVAL;
-    *out = x;
-    return 0;
+    return proc_status_hex(status_text, "CapEff", out);
 }
 
 int doctor_parse_nonewprivs(const char *status_text)
 {
-    const char *v = status_field(status_text, "NoNewPrivs");
+    const char *v = proc_status_field(status_text, "NoNewPrivs");
     if (!v)
         return -EINVAL;
     return atoi(v);

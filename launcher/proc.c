@@ -30,6 +30,30 @@ pid_t daemon_read_pid(const char *path)
     return bad ? -EINVAL : (pid_t)v;
 }
 
+const char *proc_status_field(const char *status, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = status; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (!strncmp(p, key, n) && p[n] == ':')
+            return p + n + 1;
+    }
+    return NULL;
+}
+
+int proc_status_hex(const char *status, const char *key, uint64_t *out)
+{
+    const char *v = proc_status_field(status, key);
+    if (!v)
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 16);
+    if (errno || end == v)
+        return -EINVAL;
+    *out = x;
+    return 0;
+}
+
 int proc_write_pid(const char *path, pid_t pid)
 {
     char buf[32];

@@ -5,10 +5,19 @@
 #define TSRUN_PROC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* "PID\n" into path (atomically, mode 0644). 0 or -errno. */
 int proc_write_pid(const char *path, pid_t pid);
+
+/* Pure, on the text of /proc/PID/status (proc(5)): the value after "KEY:"
+ * at the start of a line (not trimmed), or NULL. */
+const char *proc_status_field(const char *status, const char *key);
+
+/* The same field read as a hex mask (CapEff, SigPnd, ...). 0 or -EINVAL
+ * (missing, or not hex). */
+int proc_status_hex(const char *status, const char *key, uint64_t *out);
 
 /* pid exists and is not a zombie (/proc/PID/stat). */
 bool proc_alive(pid_t pid);

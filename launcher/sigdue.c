@@ -7,20 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proc.h"
 #include "tsrun.h"
-
-/* The hex mask after "\nKEY:\t" in text, or false. */
-static bool mask(const char *text, const char *key, uint64_t *out)
-{
-    char k[16];
-    snprintf(k, sizeof k, "\n%s:", key);
-    const char *p = strstr(text, k);
-    if (!p)
-        return false;
-    char *end;
-    *out = strtoull(p + strlen(k), &end, 16);
-    return end != p + strlen(k);
-}
 
 static uint64_t bit(int sig)
 {
@@ -30,9 +18,10 @@ static uint64_t bit(int sig)
 bool sigdue_from_status(const char *status)
 {
     uint64_t pnd, shd, blk, ign, cgt;
-    if (!mask(status, "SigPnd", &pnd) || !mask(status, "ShdPnd", &shd) ||
-        !mask(status, "SigBlk", &blk) || !mask(status, "SigIgn", &ign) ||
-        !mask(status, "SigCgt", &cgt))
+    if (proc_status_hex(status, "SigPnd", &pnd) < 0 ||
+        proc_status_hex(status, "ShdPnd", &shd) < 0 ||
+        proc_status_hex(status, "SigBlk", &blk) < 0 ||
+        proc_status_hex(status, "SigIgn", &ign) < 0 || proc_status_hex(status, "SigCgt", &cgt) < 0)
         return false;
     uint64_t quiet = bit(SIGCHLD) | bit(SIGCONT) | bit(SIGURG) | bit(SIGWINCH) | bit(SIGSTOP) |
                      bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
@@ -46,7 +35,7 @@ bool sigdue(pid_t tid)
     snprintf(path, sizeof path, "/proc/%d/status", (int)tid);
     if (tsr_read_file(path, &text, NULL) < 0)
         return false;
-    bool due = sigdue_from_status(text); /* its Sig* lines are never the first */
+    bool due = sigdue_from_status(text);
     free(text);
     return due;
 }
