@@ -271,6 +271,16 @@ static size_t query_a(uint8_t *q, const char *name)
     return n + sizeof tail;
 }
 
+/* A query with two questions, for A then B (type A, class IN): its length. */
+static size_t query_two(uint8_t *q, const char *a, const char *b)
+{
+    uint8_t qb[80];
+    size_t la = query_a(q, a), lb = query_a(qb, b);
+    memcpy(q + la, qb + 12, lb - 12);
+    q[5] = 2;
+    return la + (lb - 12);
+}
+
 /* sendmsg/sendmmsg of a DNS query to port 53 (the stub running): a tailnet
  * query on a UDP socket is a DNS_SENDTO job, its bytes gathered from the
  * iovecs; anything else continues. sendmmsg redirects a tailnet entry 0
@@ -386,24 +396,17 @@ Test(trap, dns_sendmsg_decisions, .init = setup, .fini = teardown)
                         .msg_controllen = (size_t)1 << 20};
     c.args[1] = (uint64_t)(uintptr_t)&om;
     cr_assert_eq(trap_decide(&c, &j), TRAP_CONTINUE);
-    /* Two questions, the first about the tailnet: not for the nameserver. */
-    uint8_t q2[128];
-    size_t l2 = query_a(q2, "db.t.ts.net");
-    memcpy(q2 + l2, q2 + 12, l2 - 12);
-    q2[5] = 2;
+    /* Two questions, the first about the tailnet: not for the nameserver;
+     * nor the second, after another name's. */
+    uint8_t q2[160];
     s.args[1] = (uint64_t)(uintptr_t)q2;
-    s.args[2] = l2 + (l2 - 12);
+    s.args[2] = query_two(q2, "db.t.ts.net", "db.t.ts.net");
     cr_assert_eq(trap_decide(&s, &j), TRAP_DNS);
     free(j);
-    /* ... or the second, after another name's; or in a "response". */
-    uint8_t q3[128];
-    size_t l3 = query_a(q3, "example.org");
-    memcpy(q3 + l3, tq + 12, tl - 12);
-    q3[5] = 2;
-    s.args[1] = (uint64_t)(uintptr_t)q3;
-    s.args[2] = l3 + (tl - 12);
+    s.args[2] = query_two(q2, "example.org", "db.t.ts.net");
     cr_assert_eq(trap_decide(&s, &j), TRAP_DNS);
     free(j);
+    /* ... or in a "response". */
     uint8_t qr[64];
     memcpy(qr, tq, tl);
     qr[2] |= 0x80;
