@@ -427,13 +427,13 @@ static int tunnelled_send_verdict(enum sock_kind k, uint64_t flags)
  * (the job answers qlen once sent), TRAP_CONTINUE (another name: to the
  * nameserver), -EMSGSIZE (a tailnet question in a datagram too large to
  * redirect: it never reaches the nameserver either; the question, at most
- * 272 bytes, is in what was read) or -ENOBUFS. */
+ * 272 bytes, is in what was read) or -ENOBUFS. all: ns is in a tunnelled
+ * range, so every query goes through the stub, which forwards other names
+ * to it through the proxy (dnsstub.c). */
 static int dns_query_job(const struct trap_call *n, int family, const struct sockaddr_storage *ns,
-                         socklen_t nslen, const uint8_t *q, size_t qlen, struct trap_job **out)
+                         socklen_t nslen, bool all, const uint8_t *q, size_t qlen,
+                         struct trap_job **out)
 {
-    /* A nameserver in a tunnelled range gets every query through the stub,
-     * which forwards other names to it through the proxy (dnsstub.c). */
-    bool all = route_is_tunnelled((const struct sockaddr *)ns, nslen, &g_cfg->routes);
     if (!all && !dnsstub_is_tailnet(q, qlen < TRAP_DNS_QUERY_MAX ? qlen : TRAP_DNS_QUERY_MAX))
         return TRAP_CONTINUE;
     if (qlen > TRAP_DNS_QUERY_MAX)
@@ -467,7 +467,7 @@ static int dns_send_flags(enum sock_kind k, uint64_t flags)
  * than a bad pointer, it might be a tailnet name and fails (-ENETUNREACH).
  * Only its first TRAP_DNS_QUERY_MAX bytes are read (see dns_query_job). */
 static int dns_sendto(const struct trap_call *n, const struct sockaddr_storage *ns, socklen_t nslen,
-                      struct trap_job **out)
+                      bool all, struct trap_job **out)
 {
     uint8_t q[TRAP_DNS_QUERY_MAX];
     int fd = (int)n->args[0], family = AF_INET;
@@ -485,7 +485,7 @@ static int dns_sendto(const struct trap_call *n, const struct sockaddr_storage *
         return TRAP_GONE;
     if (rc < 0)
         return -ENETUNREACH;
-    return dns_query_job(n, family, ns, nslen, q, (size_t)qlen, out);
+    return dns_query_job(n, family, ns, nslen, all, q, (size_t)qlen, out);
 }
 
 static int on_sendto(const struct trap_call *n, struct trap_job **out)
@@ -499,7 +499,7 @@ static int on_sendto(const struct trap_call *n, struct trap_job **out)
         return rc;
     bool tunnelled = route_is_tunnelled((struct sockaddr *)&ss, len, &g_cfg->routes);
     if (dns_port(&ss, len)) {
-        rc = dns_sendto(n, &ss, len, out);
+        rc = dns_sendto(n, &ss, len, tunnelled, out);
         if (rc != TRAP_CONTINUE || !tunnelled)
             return rc;
     }
@@ -643,7 +643,7 @@ static int msg_decide(const struct trap_call *n, const struct msghdr *mh, uint64
         return -ENETUNREACH; /* not a query, and UDP to the tailnet never leaves */
     if (rc != 0)
         return rc;
-    rc = dns_query_job(n, s->family, &ss, len, q, qlen, out);
+    rc = dns_query_job(n, s->family, &ss, len, tunnelled, q, qlen, out);
     /* Only a query about the tailnet has its control messages read: any
      * other datagram is the kernel's, whatever they hold. */
     int ctl = rc == TRAP_DNS && mh->msg_controllen ? msg_control_ok(n, mh) : 0;
