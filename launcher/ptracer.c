@@ -141,7 +141,6 @@ static int spawn(char *const argv[], char **env, bool exec, bool fail_closed,
         rc = -errno;
     if (rc == 0) {
         int gf = check_getfd(pid, h.fd);
-        out->no_getfd = gf < 0;
         if (gf < 0)
             rc = !trap_getfd_refused(gf) ? gf : fail_closed ? 0 : PTRACER_NO_GETFD;
     }

@@ -20,13 +20,12 @@
 struct ptracer_child {
     pid_t pid;         /* the command, seized, already exec'ing */
     bool no_new_privs; /* PR_SET_NO_NEW_PRIVS was needed (no CAP_SYS_ADMIN) */
-    bool no_getfd;     /* traced without pidfd_getfd (PTRACER_NO_GETFD allowed) */
 };
 
 /* ptracer_spawn/ptracer_probe: ptrace works, but pidfd_getfd does not (not
  * permitted, or no pidfd_open: Debian 12's gVisor), so no tunnel can be built
  * on the app's socket. Positive: no -errno is taken for it. With
- * fail_closed, ptracer_spawn runs the command anyway (no_getfd): its
+ * fail_closed, ptracer_spawn runs the command anyway: its
  * tunnelled connects are then answered ENETUNREACH instead of leaving by
  * the kernel's routes, its tailnet DNS queries sent with sendto fail the
  * same way, and its other DNS goes to its nameservers unchanged. */
@@ -39,8 +38,8 @@ struct ptracer_child {
  * ptracer_supervise unblocks it; the command gets the old mask.
  * Before the child may exec, tsrun starts and seizes its "doorbell" child
  * (see ptracer_supervise), so that failing leaves no command running.
- * 0 with *out filled (no_getfd set when fail_closed let it run without
- * pidfd_getfd), PTRACER_NO_GETFD (without fail_closed; nothing ran), or
+ * 0 with *out filled (also without pidfd_getfd when fail_closed),
+ * PTRACER_NO_GETFD (without fail_closed; nothing ran), or
  * -errno when the tree cannot be traced (nothing ran): EPERM/EACCES ptrace
  * refused (Yama, a seccomp profile), the filter's own error, or the
  * doorbell's (pipe2, fork: EAGAIN/ENOMEM). */
